@@ -1,0 +1,24 @@
+#pragma once
+// A key shard: owns a set of keys (or parts of big keys) with their stored
+// values, merge buffers and optimizer state; sums pushes per round, runs the
+// updater once per round and answers pulls. The same actor serves the local
+// store (in process) and the distributed one (in a server process).
+#include <chrono>
+#include <cstdint>
+
+#include <caf/actor_system.hpp>
+
+#include "messages/reducer_actor.hpp"
+#include "messages/shard_actor.hpp"
+
+namespace kvs {
+
+struct shard_options {
+  int num_workers = 1;  // a round completes when this many workers pushed
+  int64_t inline_bound = 16384;  // sum and copy up to this many elements here
+  std::chrono::milliseconds request_timeout{30000};  // for reducer and updater
+};
+
+shard_actor spawn_key_shard(caf::actor_system& sys, reducer_actor reducer, shard_options opts);
+
+}  // namespace kvs

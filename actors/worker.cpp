@@ -1,0 +1,207 @@
+#include "actors/worker.hpp"
+
+#include <deque>
+#include <queue>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "core/sharding.hpp"
+#include "messages/errors.hpp"
+
+namespace kvs {
+
+const char* to_string(op_kind k) {
+  switch (k) {
+    case op_kind::init: return "init";
+    case op_kind::push: return "push";
+    case op_kind::pull: return "pull";
+    case op_kind::pushpull: return "pushpull";
+  }
+  return "?";
+}
+
+void operation::finish(const std::optional<kvs::error>& failure) {
+  for (auto& a : inputs)
+    detail::ndarray_access_end_read(a);
+  for (auto& a : outputs)
+    detail::ndarray_access_end_write(a, failure);
+  if (tracker)
+    tracker->finished(failure);
+  if (done)
+    done->set(failure);
+}
+
+namespace {
+
+using op_ptr = std::shared_ptr<operation>;
+
+struct ready_item {
+  int priority;
+  uint64_t seq;
+  op_ptr op;
+  // std::priority_queue pops the largest: higher priority, then earlier call.
+  bool operator<(const ready_item& o) const {
+    return priority != o.priority ? priority < o.priority : seq > o.seq;
+  }
+};
+
+struct key_queue {
+  bool has_ready = false;  // one operation of this key sits in the ready heap
+  std::deque<ready_item> waiting;
+};
+
+struct worker_state {
+  std::vector<shard_actor> shards;
+  worker_options opts;
+  uint64_t next_seq = 0;
+  int inflight = 0;
+  std::unordered_map<kvs::key, key_queue, key_hash> queues;
+  std::priority_queue<ready_item> ready;
+};
+
+using worker_impl = worker_actor::stateful_pointer<worker_state>;
+
+// Collects the answers of an operation's parts.
+struct part_progress {
+  size_t remaining;
+  std::optional<kvs::error> failure;
+};
+
+std::vector<array_view> views(const std::vector<ndarray>& arrays, const detail::part_range& p) {
+  std::vector<array_view> out;
+  out.reserve(arrays.size());
+  for (auto& a : arrays)
+    out.push_back(array_view{a, p.offset, p.count});
+  return out;
+}
+
+void dispatch(worker_impl self);
+
+void part_done(worker_impl self, const op_ptr& op, const std::shared_ptr<part_progress>& pr,
+               std::optional<kvs::error> f) {
+  if (f && !pr->failure)
+    pr->failure = std::move(f);
+  if (--pr->remaining > 0)
+    return;
+  op->finish(pr->failure);
+  --self->state.inflight;
+  dispatch(self);
+}
+
+template <class Msg>
+void send_part(worker_impl self, const op_ptr& op, const std::shared_ptr<part_progress>& pr,
+               const shard_actor& shard, Msg msg) {
+  auto what = std::string(to_string(op->kind)) + " of key " + op->key.to_string();
+  auto atom_request = [&](auto atom) {
+    self->request(shard, self->state.opts.request_timeout, atom, std::move(msg))
+        .then([self, op, pr](ok_atom) { part_done(self, op, pr, std::nullopt); },
+              [self, op, pr, what](caf::error& err) {
+                part_done(self, op, pr, from_caf_error(err, what));
+              });
+  };
+  if constexpr (std::is_same<Msg, part_init>::value)
+    atom_request(init_atom::value);
+  else if constexpr (std::is_same<Msg, part_push>::value)
+    atom_request(push_atom::value);
+  else
+    atom_request(pull_atom::value);
+}
+
+void start(worker_impl self, const op_ptr& op) {
+  auto& st = self->state;
+  auto& sample = op->inputs.empty() ? op->outputs.front() : op->inputs.front();
+  auto parts = detail::partition(op->key, sample.size(), static_cast<uint32_t>(st.shards.size()),
+                                 st.opts.split_bound);
+  auto pr = std::make_shared<part_progress>(part_progress{parts.size(), std::nullopt});
+  for (uint32_t i = 0; i < parts.size(); ++i) {
+    auto& p = parts[i];
+    auto& shard = st.shards[p.shard];
+    part_id id{op->key, i};
+    switch (op->kind) {
+      case op_kind::init:
+        send_part(self, op, pr, shard, part_init{id, array_view{op->inputs.front(), p.offset, p.count}});
+        break;
+      case op_kind::push:
+        send_part(self, op, pr, shard, part_push{id, st.opts.rank, views(op->inputs, p), {}});
+        break;
+      case op_kind::pushpull:
+        send_part(self, op, pr, shard,
+                  part_push{id, st.opts.rank, views(op->inputs, p), views(op->outputs, p)});
+        break;
+      case op_kind::pull:
+        send_part(self, op, pr, shard, part_pull{id, st.opts.rank, views(op->outputs, p)});
+        break;
+    }
+  }
+}
+
+void dispatch(worker_impl self) {
+  auto& st = self->state;
+  while (st.inflight < st.opts.max_inflight && !st.ready.empty()) {
+    auto item = st.ready.top();
+    st.ready.pop();
+    // The next operation of the same key becomes ready: the shard serves a
+    // key's messages in the order they arrive, so call order is kept.
+    auto& q = st.queues[item.op->key];
+    if (q.waiting.empty()) {
+      q.has_ready = false;
+    } else {
+      st.ready.push(std::move(q.waiting.front()));
+      q.waiting.pop_front();
+    }
+    ++st.inflight;
+    start(self, item.op);
+  }
+}
+
+worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> shards,
+                                   worker_options opts) {
+  self->state.shards = std::move(shards);
+  self->state.opts = opts;
+  return {
+      [=](submit_atom, op_batch& batch) {
+        auto& st = self->state;
+        for (auto& op : batch.ops) {
+          ready_item item{op->priority, st.next_seq++, std::move(op)};
+          auto& q = st.queues[item.op->key];
+          if (q.has_ready) {
+            q.waiting.push_back(std::move(item));
+          } else {
+            q.has_ready = true;
+            st.ready.push(std::move(item));
+          }
+        }
+        dispatch(self);
+      },
+      [=](updater_atom, updater_actor& handle) -> caf::result<ok_atom> {
+        auto rp = self->make_response_promise<ok_atom>();
+        auto pending = std::make_shared<size_t>(self->state.shards.size());
+        auto failed = std::make_shared<bool>(false);
+        for (auto& shard : self->state.shards) {
+          self->request(shard, self->state.opts.request_timeout, updater_atom::value, handle)
+              .then(
+                  [rp, pending, failed](ok_atom) mutable {
+                    if (--*pending == 0 && !*failed)
+                      rp.deliver(ok_atom::value);
+                  },
+                  [rp, failed](caf::error& err) mutable {
+                    if (!*failed) {
+                      *failed = true;
+                      rp.deliver(std::move(err));
+                    }
+                  });
+        }
+        return rp;
+      },
+  };
+}
+
+}  // namespace
+
+worker_actor spawn_worker(caf::actor_system& sys, std::vector<shard_actor> shards,
+                          worker_options opts) {
+  return sys.spawn(worker, std::move(shards), opts);
+}
+
+}  // namespace kvs

@@ -1,0 +1,75 @@
+#pragma once
+// What an ndarray handle points to, and the store's access to it.
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "core/sync_var.hpp"
+#include "kvs/ndarray.hpp"
+
+namespace kvs::detail {
+
+// 64-byte aligned host memory and the readiness of what it holds.
+class host_buffer {
+public:
+  host_buffer(size_t bytes, bool zeroed);
+  ~host_buffer();
+  host_buffer(const host_buffer&) = delete;
+  host_buffer& operator=(const host_buffer&) = delete;
+  void* data() { return ptr_; }
+  size_t bytes() const { return bytes_; }
+  sync_var& var() { return var_; }
+
+private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+  sync_var var_;
+};
+
+struct array_impl {
+  kvs::shape dims;
+  kvs::dtype type = dtype::f32;
+  kvs::device dev = cpu();
+  kvs::storage stype = storage::dense;
+  size_t elements = 0;                // of the dense shape
+  std::shared_ptr<host_buffer> buf;   // dense values
+  std::vector<int64_t> row_ids;       // row_sparse: the stored rows
+  ndarray rows;                       // row_sparse: their values
+};
+
+struct ndarray_access {
+  static array_impl& impl(const ndarray& x) { return *x.impl_; }
+  static ndarray make(std::shared_ptr<array_impl> p) { return ndarray(std::move(p)); }
+  // The readiness a store operation marks: the dense buffer, or for a
+  // row_sparse array the buffer of its rows.
+  static sync_var& var(const ndarray& x);
+  // Raw bytes of a dense array, without waiting (the store's side).
+  static void* raw(const ndarray& x) { return x.impl_->buf->data(); }
+};
+
+size_t element_count(const kvs::shape& s);  // throws invalid_argument on a negative dim
+// A dense array with the values of any array (row_sparse densified), waiting
+// for pending writes first.
+ndarray densify(const ndarray& x);
+
+}  // namespace kvs::detail
+
+namespace kvs::detail {
+// A dense cpu array whose contents are left as they are (the caller fills it).
+ndarray make_uninitialized(const kvs::shape& s, kvs::dtype t);
+}  // namespace kvs::detail
+
+namespace kvs::detail {
+// Marks an array as read or written by a store operation (see sync_var).
+inline void ndarray_access_begin_read(const ndarray& a, std::chrono::milliseconds limit) {
+  ndarray_access::var(a).begin_read(limit);
+}
+inline void ndarray_access_end_read(const ndarray& a) { ndarray_access::var(a).end_read(); }
+inline void ndarray_access_begin_write(const ndarray& a, std::chrono::milliseconds limit) {
+  ndarray_access::var(a).begin_write(limit);
+}
+inline void ndarray_access_end_write(const ndarray& a, const std::optional<kvs::error>& f) {
+  ndarray_access::var(a).end_write(f);
+}
+}  // namespace kvs::detail

@@ -1,0 +1,21 @@
+#pragma once
+// The CPU reduction and copy loops, shared by the reducer actor (big arrays,
+// several threads) and the shard (small arrays, inline). One pass over all
+// inputs: each input is read once and the destination written once.
+#include <cstdint>
+
+#include "kvs/error.hpp"
+#include "messages/reducer_actor.hpp"
+
+namespace kvs::detail {
+
+// Throws kvs::error when the views disagree in dtype or count, or lie outside
+// their arrays.
+void check_job(const reduce_job& job);
+void check_job(const copy_job& job);
+
+// Elements [begin, end) of the job, counted from each view's offset.
+void sum_range(const reduce_job& job, uint64_t begin, uint64_t end);
+void copy_range(const copy_job& job, uint64_t begin, uint64_t end);
+
+}  // namespace kvs::detail

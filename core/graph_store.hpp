@@ -1,0 +1,63 @@
+#pragma once
+// The store built on the actor graph: the caller's side checks arguments
+// against the keys it knows (so a bad call throws at once), marks the arrays
+// and hands one operation per key to the worker actor. local and device are
+// this class with the shards in process.
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "core/op_tracker.hpp"
+#include "kvs/kvstore.hpp"
+#include "messages/reducer_actor.hpp"
+#include "messages/shard_actor.hpp"
+#include "messages/worker_actor.hpp"
+
+namespace kvs::detail {
+
+class graph_store : public kvstore {
+public:
+  graph_store(std::string type, const config& cfg);
+  ~graph_store() override;
+
+protected:
+  void do_init(const key_list&, const array_list&) override;
+  void do_push(const key_list&, const array_lists&, int) override;
+  void do_pull(const key_list&, const array_lists&, int, bool) override;
+  void do_pushpull(const key_list&, const array_lists&, const array_lists&, int) override;
+  void do_set_updater(updater fn) override;
+  void do_set_updater_actor(updater_actor handle) override;
+  void do_wait_all() override;
+  std::string do_type() const override { return type_; }
+  caf::actor_system& do_system() override { return *system_; }
+
+private:
+  struct key_meta {
+    kvs::shape dims;
+    kvs::dtype type;
+  };
+  const key_meta& meta_of(const char* op, const key& k) const;
+  void check_value(const char* op, const key& k, const ndarray& v, const char* role) const;
+  std::shared_ptr<operation> make_op(op_kind kind, const key& k, int priority);
+  void submit(std::vector<std::shared_ptr<operation>> ops);
+  std::chrono::milliseconds wait_limit() const;
+  void install_updater(updater_actor handle, bool owned);
+
+  std::string type_;
+  config cfg_;
+  caf::actor_system_config sys_cfg_;
+  std::unique_ptr<caf::actor_system> system_;
+  reducer_actor reducer_;
+  std::vector<shard_actor> shards_;
+  worker_actor worker_;
+  updater_actor owned_updater_;  // the function updater we spawned, if any
+  std::shared_ptr<op_tracker> tracker_ = std::make_shared<op_tracker>();
+  mutable std::mutex meta_mtx_;
+  std::unordered_map<key, key_meta, key_hash> keys_;
+  bool warned_sparse_ = false;
+};
+
+}  // namespace kvs::detail

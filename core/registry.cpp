@@ -1,0 +1,117 @@
+// create(), the store registry, and the entry points of later issues.
+#include <map>
+#include <mutex>
+
+#include "core/graph_store.hpp"
+#include "kvs/kvstore.hpp"
+
+namespace kvs {
+
+namespace {
+
+// The in-process types, as MXNet spells them.
+const std::vector<std::string>& local_types() {
+  static const std::vector<std::string> names{"local", "local_update_cpu", "local_allreduce_cpu",
+                                              "device", "local_allreduce_device"};
+  return names;
+}
+
+// Valid MXNet names whose placement is not built yet, with what is missing.
+const std::map<std::string, std::string>& pending_types() {
+  static const std::map<std::string, std::string> names{
+      {"nccl", "the NCCL reducer (GPU issue)"},
+      {"dist_sync", "distributed placement (distributed issue)"},
+      {"dist_device_sync", "distributed placement (distributed issue)"},
+      {"dist_sync_device", "distributed placement (distributed issue)"},
+      {"dist_async", "distributed placement (distributed issue)"},
+  };
+  return names;
+}
+
+bool is_builtin(const std::string& name) {
+  auto& l = local_types();
+  return std::find(l.begin(), l.end(), name) != l.end() || pending_types().count(name) > 0;
+}
+
+// Backends are process-wide by nature (MXNet keeps them in a class-level
+// dict); this is the one piece of global state, guarded by its mutex.
+struct backend_registry {
+  std::mutex mtx;
+  std::map<std::string, std::function<std::unique_ptr<kvstore>(const config&)>> factories;
+};
+
+backend_registry& backends() {
+  static backend_registry r;
+  return r;
+}
+
+}  // namespace
+
+std::vector<std::string> kvstore_types() {
+  std::vector<std::string> out = local_types();
+  for (auto& [name, why] : pending_types())
+    out.push_back(name);
+  auto& r = backends();
+  std::lock_guard<std::mutex> guard{r.mtx};
+  for (auto& [name, f] : r.factories)
+    out.push_back(name);
+  return out;
+}
+
+void register_kvstore(const std::string& name,
+                      std::function<std::unique_ptr<kvstore>(const config&)> factory) {
+  if (name.empty())
+    throw error(errc::invalid_argument, "register_kvstore: the name is empty");
+  if (!factory)
+    throw error(errc::invalid_argument, "register_kvstore: the factory for \"" + name + "\" is empty");
+  if (is_builtin(name))
+    throw error(errc::invalid_argument,
+                "register_kvstore: \"" + name + "\" is a built-in store type");
+  auto& r = backends();
+  std::lock_guard<std::mutex> guard{r.mtx};
+  r.factories[name] = std::move(factory);  // a later registration replaces, as in MXNet
+}
+
+std::unique_ptr<kvstore> create(const std::string& type, const config& cfg) {
+  auto& l = local_types();
+  if (std::find(l.begin(), l.end(), type) != l.end())
+    return std::make_unique<detail::graph_store>(type, cfg);
+  auto p = pending_types().find(type);
+  if (p != pending_types().end())
+    throw error(errc::unsupported,
+                "store type \"" + type + "\" needs " + p->second + ", which is not built yet");
+  std::function<std::unique_ptr<kvstore>(const config&)> factory;
+  {
+    auto& r = backends();
+    std::lock_guard<std::mutex> guard{r.mtx};
+    auto i = r.factories.find(type);
+    if (i != r.factories.end())
+      factory = i->second;
+  }
+  if (!factory) {
+    std::string list;
+    for (auto& n : kvstore_types())
+      list += (list.empty() ? "" : ", ") + n;
+    throw error(errc::invalid_type, "unknown store type \"" + type + "\"; valid types: " + list);
+  }
+  auto store = factory(cfg);
+  if (!store)
+    throw error(errc::invalid_argument, "the factory of store type \"" + type + "\" returned null");
+  return store;
+}
+
+void serve(const config& cfg) {
+  throw error(errc::unsupported, "serve(role \"" + cfg.role +
+                                     "\") needs distributed placement (distributed issue), "
+                                     "which is not built yet");
+}
+
+std::shared_ptr<optimizer> create_optimizer(const std::string& name,
+                                            const std::map<std::string, double>&,
+                                            const std::map<std::string, std::string>&) {
+  throw error(errc::unsupported, "create_optimizer(\"" + name +
+                                     "\"): optimizers (optimizer issue) are not built yet; "
+                                     "use set_updater meanwhile");
+}
+
+}  // namespace kvs

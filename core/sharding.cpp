@@ -1,0 +1,28 @@
+#include "core/sharding.hpp"
+
+#include <cmath>
+
+namespace kvs::detail {
+
+uint32_t shard_of(const key& k, uint32_t shards) {
+  if (k.is_int())
+    return static_cast<uint32_t>((static_cast<uint64_t>(k.as_int()) * 9973ull) % shards);
+  return static_cast<uint32_t>(k.stable_hash() % shards);
+}
+
+std::vector<part_range> partition(const key& k, uint64_t elements, uint32_t shards,
+                                  uint64_t split_bound) {
+  if (split_bound == 0 || shards <= 1 || elements < split_bound)
+    return {part_range{shard_of(k, shards), 0, elements}};
+  std::vector<part_range> parts;
+  parts.reserve(shards);
+  double per = static_cast<double>(elements) / shards;
+  for (uint32_t i = 0; i < shards; ++i) {
+    auto b = static_cast<uint64_t>(std::llround(per * i));
+    auto e = static_cast<uint64_t>(std::llround(per * (i + 1)));
+    parts.push_back(part_range{i, b, e - b});
+  }
+  return parts;
+}
+
+}  // namespace kvs::detail

@@ -1,0 +1,46 @@
+#pragma once
+// Configuration of a store or a distributed node. Every field has a default;
+// fields left unset are filled from the environment when the store is
+// created (see docs/configuration.md for the table of variables).
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace kvs {
+
+struct config {
+  // How long one request may wait for its answer (KVS_REQUEST_TIMEOUT, in
+  // milliseconds, replaces the default when this field is left at 30 s).
+  std::chrono::milliseconds request_timeout{30000};
+  int scheduler_threads = 0;  // 0: one per core (KVS_SCHEDULER_THREADS)
+  std::string role;           // "worker", "server", "scheduler" (DMLC_ROLE)
+  std::string root_uri;       // coordinator host (DMLC_PS_ROOT_URI)
+  int root_port = 0;          // coordinator port (DMLC_PS_ROOT_PORT)
+  int num_workers = 0;        // DMLC_NUM_WORKER
+  int num_servers = 0;        // DMLC_NUM_SERVER
+  std::string node_host;      // address to bind and advertise (DMLC_NODE_HOST)
+
+  // Arrays with at least this many elements are split across servers and
+  // reduced with several threads; 0: MXNET_KVSTORE_BIGARRAY_BOUND or 1000000.
+  int64_t bigarray_bound = 0;
+  // Threads of the CPU reducer for big arrays; 0:
+  // MXNET_KVSTORE_REDUCTION_NTHREADS or 4.
+  int reduction_threads = 0;
+  // Key-shard actors of an in-process store; 0: KVS_LOCAL_SHARDS or 4.
+  int local_shards = 0;
+  // Operations dispatched and not yet answered, across keys; 0:
+  // KVS_MAX_INFLIGHT or 64. Ready operations wait, highest priority first.
+  int max_inflight = 0;
+  // Arrays up to this many elements are summed and copied by the shard
+  // itself instead of a message to the reducer; -1: KVS_INLINE_BOUND or 16384.
+  int64_t inline_bound = -1;
+  // When false, nothing is read from the environment (tests set this).
+  bool read_environment = true;
+
+  // Fills every unset field from the environment (when read_environment) and
+  // then from the defaults. A malformed variable throws kvs::error
+  // (invalid_config) naming the variable and its value.
+  config resolved() const;
+};
+
+}  // namespace kvs

@@ -1,0 +1,17 @@
+#pragma once
+// The atoms of the protocol (at most 10 characters each, a CAF 0.17 limit).
+#include <caf/atom.hpp>
+
+namespace kvs {
+
+using init_atom = caf::atom_constant<caf::atom("kvs_init")>;
+using push_atom = caf::atom_constant<caf::atom("kvs_push")>;
+using pull_atom = caf::atom_constant<caf::atom("kvs_pull")>;
+using update_atom = caf::atom_constant<caf::atom("kvs_update")>;
+using updater_atom = caf::atom_constant<caf::atom("kvs_updtr")>;
+using reduce_atom = caf::atom_constant<caf::atom("kvs_reduce")>;
+using copy_atom = caf::atom_constant<caf::atom("kvs_copy")>;
+using submit_atom = caf::atom_constant<caf::atom("kvs_submit")>;
+using control_atom = caf::atom_constant<caf::atom("kvs_ctrl")>;
+
+}  // namespace kvs

@@ -1,0 +1,49 @@
+#pragma once
+// The worker's interface: operations from the store's caller side, one per
+// key, and the updater setting. In-process only: operations carry handles to
+// the caller's arrays and to its completion tracker.
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "core/array_impl.hpp"
+#include "core/op_tracker.hpp"
+#include "kvs/key.hpp"
+#include "kvs/ndarray.hpp"
+#include "messages/reducer_actor.hpp"
+#include "messages/updater_actor.hpp"
+
+namespace kvs {
+
+enum class op_kind : uint8_t { init, push, pull, pushpull };
+const char* to_string(op_kind k);
+
+struct operation {
+  op_kind kind = op_kind::push;
+  kvs::key key;
+  int priority = 0;
+  std::vector<ndarray> inputs;   // init: the value; push: per-device values
+  std::vector<ndarray> outputs;  // pull and pushpull
+  std::shared_ptr<detail::op_tracker> tracker;
+  std::shared_ptr<detail::completion> done;  // set for operations the caller waits on
+
+  // Releases the arrays (inputs readable by writers again, outputs readable
+  // or failed) and reports to the tracker.
+  void finish(const std::optional<kvs::error>& failure);
+};
+
+struct op_batch {
+  std::vector<std::shared_ptr<operation>> ops;
+};
+
+using worker_actor =
+    caf::typed_actor<caf::reacts_to<submit_atom, op_batch>,
+                     caf::replies_to<updater_atom, updater_actor>::with<ok_atom>>;
+
+}  // namespace kvs
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(kvs::op_batch)

@@ -1,0 +1,87 @@
+#include "serialization/ndarray_inspect.hpp"
+
+#include "core/array_impl.hpp"
+#include "messages/errors.hpp"
+
+namespace kvs {
+
+namespace {
+constexpr uint8_t none_tag = 0, dense_tag = 1, sparse_tag = 2;
+}
+
+caf::error save_ndarray(caf::serializer& sink, const ndarray& x) {
+  if (x.is_none()) {
+    uint8_t tag = none_tag;
+    return sink(tag);
+  }
+  x.wait_to_read();
+  uint8_t tag = x.storage() == storage::dense ? dense_tag : sparse_tag;
+  auto t = static_cast<uint8_t>(x.dtype());
+  auto d = x.device();
+  uint8_t kind = d.kind;
+  int32_t id = d.id;
+  auto dims = x.shape();
+  if (auto err = sink(tag, t, kind, id, dims))
+    return err;
+  if (tag == sparse_tag) {
+    auto ids = x.row_ids();
+    if (auto err = sink(ids))
+      return err;
+    return save_ndarray(sink, x.rows());
+  }
+  auto bytes = static_cast<uint64_t>(x.size() * size_of(x.dtype()));
+  if (auto err = sink(bytes))
+    return err;
+  return bytes == 0 ? caf::error{} : sink.apply_raw(bytes, detail::ndarray_access::raw(x));
+}
+
+caf::error load_ndarray(caf::deserializer& source, ndarray& x) {
+  uint8_t tag = 0;
+  if (auto err = source(tag))
+    return err;
+  if (tag == none_tag) {
+    x = ndarray();
+    return {};
+  }
+  if (tag != dense_tag && tag != sparse_tag)
+    return to_caf_error(errc::corrupt_file, "ndarray: unknown storage tag");
+  uint8_t t = 0, kind = 0;
+  int32_t id = 0;
+  kvs::shape dims;
+  if (auto err = source(t, kind, id, dims))
+    return err;
+  if (t > static_cast<uint8_t>(dtype::u8) || id < 0)
+    return to_caf_error(errc::corrupt_file, "ndarray: bad dtype or device");
+  try {
+    if (tag == sparse_tag) {
+      std::vector<int64_t> ids;
+      ndarray rows;
+      if (auto err = source(ids))
+        return err;
+      if (auto err = load_ndarray(source, rows))
+        return err;
+      x = ndarray::row_sparse(dims, std::move(ids), std::move(rows));
+      return {};
+    }
+    uint64_t bytes = 0;
+    if (auto err = source(bytes))
+      return err;
+    auto type = static_cast<dtype>(t);
+    if (bytes != detail::element_count(dims) * size_of(type))
+      return to_caf_error(errc::corrupt_file, "ndarray: byte count does not match shape");
+    // What arrives lives in this process's host memory.
+    x = detail::make_uninitialized(dims, type);
+    return bytes == 0 ? caf::error{} : source.apply_raw(bytes, detail::ndarray_access::raw(x));
+  } catch (const kvs::error& e) {
+    return to_caf_error(errc::corrupt_file, std::string("ndarray: ") + e.what());
+  }
+}
+
+std::string describe(const ndarray& x) {
+  if (x.is_none())
+    return "none";
+  std::string s = std::string(to_string(x.dtype())) + to_string(x.shape()) + "@" + to_string(x.device());
+  return x.storage() == storage::row_sparse ? s + "[row_sparse]" : s;
+}
+
+}  // namespace kvs

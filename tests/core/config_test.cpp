@@ -1,0 +1,54 @@
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "../test_config.hpp"
+
+using namespace kvs;
+
+TEST_CASE("resolved fills unset fields with MXNet's defaults", "[config]") {
+  config c;
+  c.read_environment = false;
+  auto r = c.resolved();
+  REQUIRE(r.bigarray_bound == 1000000);
+  REQUIRE(r.reduction_threads == 4);
+  REQUIRE(r.local_shards == 4);
+  REQUIRE(r.max_inflight == 64);
+  REQUIRE(r.inline_bound == 16384);
+  REQUIRE(r.scheduler_threads >= 1);
+  REQUIRE(r.request_timeout == std::chrono::milliseconds(30000));
+}
+
+TEST_CASE("explicit fields win and bad values are refused by name", "[config]") {
+  config c;
+  c.read_environment = false;
+  c.local_shards = 7;
+  REQUIRE(c.resolved().local_shards == 7);
+  c.max_inflight = -2;
+  try {
+    (void)c.resolved();
+    FAIL("expected invalid_config");
+  } catch (const kvs::error& e) {
+    REQUIRE(e.code() == errc::invalid_config);
+    REQUIRE(std::string(e.what()).find("max_inflight") != std::string::npos);
+  }
+}
+
+TEST_CASE("a malformed environment variable is an error naming it", "[config]") {
+  // The one test that sets a variable: it checks the strict parser itself.
+  ::setenv("MXNET_KVSTORE_REDUCTION_NTHREADS", "4x", 1);
+  config c;
+  try {
+    (void)c.resolved();
+    ::unsetenv("MXNET_KVSTORE_REDUCTION_NTHREADS");
+    FAIL("expected invalid_config");
+  } catch (const kvs::error& e) {
+    ::unsetenv("MXNET_KVSTORE_REDUCTION_NTHREADS");
+    REQUIRE(e.code() == errc::invalid_config);
+    REQUIRE(std::string(e.what()).find("MXNET_KVSTORE_REDUCTION_NTHREADS='4x'") != std::string::npos);
+  }
+  ::setenv("MXNET_KVSTORE_REDUCTION_NTHREADS", "3", 1);
+  auto r = config{}.resolved();
+  ::unsetenv("MXNET_KVSTORE_REDUCTION_NTHREADS");
+  REQUIRE(r.reduction_threads == 3);
+}

@@ -1,0 +1,65 @@
+#include <catch2/catch.hpp>
+
+#include <caf/all.hpp>
+
+#include "../test_config.hpp"
+#include "messages/shard_actor.hpp"
+
+using namespace kvs;
+
+namespace {
+template <class T>
+T round_trip(caf::actor_system& sys, T value) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE_FALSE(sink(value));
+  T out;
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE_FALSE(source(out));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("ndarrays cross the wire as their bytes, into fresh storage", "[serialization]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto a = ndarray::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3}, cpu(2));
+  auto b = round_trip(sys, a);
+  REQUIRE(b.shape() == shape{2, 3});
+  REQUIRE(b.dtype() == dtype::f32);
+  REQUIRE(b.to_vector<float>() == a.to_vector<float>());
+  REQUIRE_FALSE(b.same_storage(a));
+  auto rs = ndarray::row_sparse({5, 2}, {1, 4}, ndarray::from_vector<int64_t>({1, 2, 3, 4}, {2, 2}));
+  auto rs2 = round_trip(sys, rs);
+  REQUIRE(rs2.storage() == storage::row_sparse);
+  REQUIRE(rs2.row_ids() == std::vector<int64_t>{1, 4});
+  REQUIRE(rs2.to_vector<int64_t>() == rs.to_vector<int64_t>());
+  REQUIRE(round_trip(sys, ndarray()).is_none());
+}
+
+TEST_CASE("shard messages round-trip with their keys and views", "[serialization]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  part_push m{part_id{key("w"), 1}, 3, {array_view{ndarray::full({4}, 2.0), 1, 2}}, {}};
+  auto back = round_trip(sys, m);
+  REQUIRE(back.id.key == key("w"));
+  REQUIRE(back.id.part == 1);
+  REQUIRE(back.worker == 3);
+  REQUIRE(back.inputs.size() == 1);
+  REQUIRE(back.inputs[0].offset == 1);
+  REQUIRE(back.inputs[0].count == 2);
+  REQUIRE(back.inputs[0].array.to_vector<float>() == std::vector<float>(4, 2.0f));
+}
+
+TEST_CASE("a truncated ndarray is refused, not read past its end", "[serialization]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  ndarray a = ndarray::full({100}, 1.0);
+  REQUIRE_FALSE(sink(a));
+  buf.resize(buf.size() / 2);
+  ndarray out;
+  caf::binary_deserializer source{sys, buf};
+  REQUIRE(source(out));
+}
