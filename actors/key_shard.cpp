@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/timed_request.hpp"
 #include "core/array_impl.hpp"
 #include "core/cpu_kernels.hpp"
 #include "messages/errors.hpp"
@@ -53,6 +54,7 @@ struct shard_state {
   updater_actor updater;
   shard_options opts;
   std::unordered_map<entry_id, key_entry, entry_id_hash> entries;
+  detail::deadline_book deadlines;
 };
 
 using shard_impl = shard_actor::stateful_pointer<shard_state>;
@@ -101,9 +103,10 @@ void reduce(shard_impl self, reduce_job job, done_fn done) {
     }));
     return;
   }
-  self->request(st.reducer, st.opts.request_timeout, reduce_atom::value, std::move(job))
-      .then([done](ok_atom) { done(std::nullopt); },
-            [done](caf::error& err) { done(from_caf_error(err, "reduce")); });
+  detail::timed_request<ok_atom>(
+      self, st.deadlines, st.opts.request_timeout, st.reducer, "reduce",
+      [done] { done(std::nullopt); }, [done](kvs::error err) { done(std::move(err)); },
+      reduce_atom::value, std::move(job));
 }
 
 void copy_out(shard_impl self, copy_job job, done_fn done) {
@@ -115,9 +118,10 @@ void copy_out(shard_impl self, copy_job job, done_fn done) {
     }));
     return;
   }
-  self->request(st.reducer, st.opts.request_timeout, copy_atom::value, std::move(job))
-      .then([done](ok_atom) { done(std::nullopt); },
-            [done](caf::error& err) { done(from_caf_error(err, "copy")); });
+  detail::timed_request<ok_atom>(
+      self, st.deadlines, st.opts.request_timeout, st.reducer, "copy",
+      [done] { done(std::nullopt); }, [done](kvs::error err) { done(std::move(err)); },
+      copy_atom::value, std::move(job));
 }
 
 // Answers every held push and pull of a completed (or failed) round.
@@ -153,11 +157,11 @@ void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
     answer_held(self, e, std::nullopt);
   } else if (st.updater) {
     update_request req{e.key, e.merge, e.stored, e.state};
-    self->request(st.updater, st.opts.request_timeout, update_atom::value, std::move(req))
-        .then([self, &e] { answer_held(self, e, std::nullopt); },
-              [self, &e](caf::error& err) {
-                answer_held(self, e, from_caf_error(err, "update of key " + e.key.to_string()));
-              });
+    detail::timed_request<void>(
+        self, st.deadlines, st.opts.request_timeout, st.updater,
+        "update of key " + e.key.to_string(), [self, &e] { answer_held(self, e, std::nullopt); },
+        [self, &e](kvs::error err) { answer_held(self, e, std::move(err)); }, update_atom::value,
+        std::move(req));
   } else {
     std::swap(e.stored, e.merge);  // stored = sum; the old buffer serves the next round
     answer_held(self, e, std::nullopt);
@@ -265,6 +269,9 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_actor reducer, sha
         auto rp = self->make_response_promise<ok_atom>();
         enqueue(*e, [self, e, m = std::move(m), rp]() mutable { do_pull(self, *e, m, rp); });
         return rp;
+      },
+      [=](tick_atom) {
+        detail::on_tick(self, self->state.deadlines, self->state.opts.request_timeout);
       },
       [=](updater_atom, updater_actor& handle) -> ok_atom {
         self->state.updater = std::move(handle);

@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/timed_request.hpp"
 #include "core/sharding.hpp"
 #include "messages/errors.hpp"
 
@@ -58,6 +59,7 @@ struct worker_state {
   int inflight = 0;
   std::unordered_map<kvs::key, key_queue, key_hash> queues;
   std::priority_queue<ready_item> ready;
+  detail::deadline_book deadlines;
 };
 
 using worker_impl = worker_actor::stateful_pointer<worker_state>;
@@ -89,23 +91,16 @@ void part_done(worker_impl self, const op_ptr& op, const std::shared_ptr<part_pr
   dispatch(self);
 }
 
-template <class Msg>
+template <class Atom, class Msg>
 void send_part(worker_impl self, const op_ptr& op, const std::shared_ptr<part_progress>& pr,
-               const shard_actor& shard, Msg msg) {
-  auto what = std::string(to_string(op->kind)) + " of key " + op->key.to_string();
-  auto atom_request = [&](auto atom) {
-    self->request(shard, self->state.opts.request_timeout, atom, std::move(msg))
-        .then([self, op, pr](ok_atom) { part_done(self, op, pr, std::nullopt); },
-              [self, op, pr, what](caf::error& err) {
-                part_done(self, op, pr, from_caf_error(err, what));
-              });
-  };
-  if constexpr (std::is_same<Msg, part_init>::value)
-    atom_request(init_atom::value);
-  else if constexpr (std::is_same<Msg, part_push>::value)
-    atom_request(push_atom::value);
-  else
-    atom_request(pull_atom::value);
+               const shard_actor& shard, Atom atom, Msg msg) {
+  auto& st = self->state;
+  detail::timed_request<ok_atom>(
+      self, st.deadlines, st.opts.request_timeout, shard,
+      std::string(to_string(op->kind)) + " of key " + op->key.to_string(),
+      [self, op, pr] { part_done(self, op, pr, std::nullopt); },
+      [self, op, pr](kvs::error err) { part_done(self, op, pr, std::move(err)); }, atom,
+      std::move(msg));
 }
 
 void start(worker_impl self, const op_ptr& op) {
@@ -120,17 +115,17 @@ void start(worker_impl self, const op_ptr& op) {
     part_id id{op->key, i};
     switch (op->kind) {
       case op_kind::init:
-        send_part(self, op, pr, shard, part_init{id, array_view{op->inputs.front(), p.offset, p.count}});
+        send_part(self, op, pr, shard, init_atom::value, part_init{id, array_view{op->inputs.front(), p.offset, p.count}});
         break;
       case op_kind::push:
-        send_part(self, op, pr, shard, part_push{id, st.opts.rank, views(op->inputs, p), {}});
+        send_part(self, op, pr, shard, push_atom::value, part_push{id, st.opts.rank, views(op->inputs, p), {}});
         break;
       case op_kind::pushpull:
-        send_part(self, op, pr, shard,
+        send_part(self, op, pr, shard, push_atom::value,
                   part_push{id, st.opts.rank, views(op->inputs, p), views(op->outputs, p)});
         break;
       case op_kind::pull:
-        send_part(self, op, pr, shard, part_pull{id, st.opts.rank, views(op->outputs, p)});
+        send_part(self, op, pr, shard, pull_atom::value, part_pull{id, st.opts.rank, views(op->outputs, p)});
         break;
     }
   }
@@ -173,6 +168,9 @@ worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> sh
           }
         }
         dispatch(self);
+      },
+      [=](tick_atom) {
+        detail::on_tick(self, self->state.deadlines, self->state.opts.request_timeout);
       },
       [=](updater_atom, updater_actor& handle) -> caf::result<ok_atom> {
         auto rp = self->make_response_promise<ok_atom>();

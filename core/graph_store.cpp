@@ -39,6 +39,10 @@ graph_store::graph_store(std::string type, const config& cfg)
     : type_(std::move(type)), cfg_(cfg.resolved()) {
   sys_cfg_.set("scheduler.max-threads", static_cast<size_t>(cfg_.scheduler_threads));
   sys_cfg_.set("logger.verbosity", caf::atom("quiet"));
+  // Idle scheduler threads poll without sleeping before they block on a
+  // condition variable: CAF's default 50 us naps between polls dominate the
+  // latency of small operations (a sleep_for rounds up to the timer slack).
+  sys_cfg_.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
   system_ = std::make_unique<caf::actor_system>(sys_cfg_);
   reducer_ = spawn_cpu_reducer(*system_, cfg_.reduction_threads, cfg_.bigarray_bound);
   shard_options sopts{1, cfg_.inline_bound, cfg_.request_timeout};

@@ -1,15 +1,19 @@
 #include "core/op_tracker.hpp"
 
+#include <thread>
+
 namespace kvs::detail {
 
 void op_tracker::started(size_t n) {
   std::lock_guard<std::mutex> guard{mtx_};
   outstanding_ += static_cast<int64_t>(n);
+  running_.store(outstanding_);
 }
 
 void op_tracker::finished(const std::optional<kvs::error>& failure) {
   std::lock_guard<std::mutex> guard{mtx_};
   --outstanding_;
+  running_.store(outstanding_);
   ++finished_count_;
   if (failure)
     failures_.push_back(*failure);
@@ -18,6 +22,11 @@ void op_tracker::finished(const std::optional<kvs::error>& failure) {
 }
 
 void op_tracker::wait_all(std::chrono::milliseconds idle_limit) {
+  // A short spin first: small operations finish within microseconds, and
+  // waking a sleeping thread costs tens of them.
+  auto spin_end = std::chrono::steady_clock::now() + std::chrono::microseconds(30);
+  while (running_.load() > 0 && std::chrono::steady_clock::now() < spin_end)
+    std::this_thread::yield();
   std::unique_lock<std::mutex> lock{mtx_};
   while (outstanding_ > 0) {
     auto seen = finished_count_;
@@ -25,8 +34,6 @@ void op_tracker::wait_all(std::chrono::milliseconds idle_limit) {
       throw kvs::error(errc::timeout, "wait_all: " + std::to_string(outstanding_) +
                                           " operation(s) made no progress for " +
                                           std::to_string(idle_limit.count()) + " ms");
-    if (outstanding_ > 0)
-      cv_.wait_for(lock, std::chrono::milliseconds(1));  // coalesce wake-ups
   }
   if (!failures_.empty()) {
     auto first = failures_.front();

@@ -1,6 +1,7 @@
 #pragma once
 // The caller's side of asynchronous operations: how many are still running
 // (wait_all waits for none) and the failures not yet reported.
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -26,6 +27,7 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   int64_t outstanding_ = 0;
+  std::atomic<int64_t> running_{0};  // outstanding_, readable without the lock
   uint64_t finished_count_ = 0;
   std::vector<kvs::error> failures_;
 };

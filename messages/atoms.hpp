@@ -13,5 +13,6 @@ using reduce_atom = caf::atom_constant<caf::atom("kvs_reduce")>;
 using copy_atom = caf::atom_constant<caf::atom("kvs_copy")>;
 using submit_atom = caf::atom_constant<caf::atom("kvs_submit")>;
 using control_atom = caf::atom_constant<caf::atom("kvs_ctrl")>;
+using tick_atom = caf::atom_constant<caf::atom("kvs_tick")>;
 
 }  // namespace kvs

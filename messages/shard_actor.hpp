@@ -57,11 +57,12 @@ typename Inspector::result_type inspect(Inspector& f, part_pull& x) {
 // init: answered once stored. push: answered when its round completes (and,
 // with outputs, once they hold the result). pull: answered once the outputs
 // hold the value. updater: every later round uses it (an invalid handle
-// clears it: stored = sum).
+// clears it: stored = sum). tick: the shard's own deadline check.
 using shard_actor =
     caf::typed_actor<caf::replies_to<init_atom, part_init>::with<ok_atom>,
                      caf::replies_to<push_atom, part_push>::with<ok_atom>,
                      caf::replies_to<pull_atom, part_pull>::with<ok_atom>,
-                     caf::replies_to<updater_atom, updater_actor>::with<ok_atom>>;
+                     caf::replies_to<updater_atom, updater_actor>::with<ok_atom>,
+                     caf::reacts_to<tick_atom>>;
 
 }  // namespace kvs

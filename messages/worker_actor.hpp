@@ -41,7 +41,7 @@ struct op_batch {
 };
 
 using worker_actor =
-    caf::typed_actor<caf::reacts_to<submit_atom, op_batch>,
+    caf::typed_actor<caf::reacts_to<submit_atom, op_batch>, caf::reacts_to<tick_atom>,
                      caf::replies_to<updater_atom, updater_actor>::with<ok_atom>>;
 
 }  // namespace kvs
