@@ -95,8 +95,11 @@ template <class Atom, class Msg>
 void send_part(worker_impl self, const op_ptr& op, const std::shared_ptr<part_progress>& pr,
                const shard_actor& shard, Atom atom, Msg msg) {
   auto& st = self->state;
+  // A shard's answer may wait on one request of its own (reducer, updater),
+  // which has request_timeout: give the shard twice that, so the more
+  // specific failure reaches the caller.
   detail::timed_request<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, shard,
+      self, st.deadlines, 2 * st.opts.request_timeout, shard,
       std::string(to_string(op->kind)) + " of key " + op->key.to_string(),
       [self, op, pr] { part_done(self, op, pr, std::nullopt); },
       [self, op, pr](kvs::error err) { part_done(self, op, pr, std::move(err)); }, atom,

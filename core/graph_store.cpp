@@ -72,7 +72,8 @@ graph_store::~graph_store() {
 }
 
 std::chrono::milliseconds graph_store::wait_limit() const {
-  return cfg_.request_timeout + std::chrono::milliseconds(10000);
+  // The worker gives a shard twice the request timeout; waits outlast that.
+  return 2 * cfg_.request_timeout + std::chrono::milliseconds(10000);
 }
 
 const graph_store::key_meta& graph_store::meta_of(const char* op, const key& k) const {

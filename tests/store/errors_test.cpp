@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "../test_config.hpp"
 
 using namespace kvs;
@@ -146,4 +148,18 @@ TEST_CASE("after an error the store keeps serving", "[store][errors]") {
   auto out = ndarray::zeros({2});
   kv->pull(3, out);
   REQUIRE(out.to_vector<float>() == std::vector<float>(2, 9.0f));
+}
+
+TEST_CASE("an updater that does not answer in time fails the push with timeout", "[store][errors]") {
+  auto cfg = test_config();
+  cfg.request_timeout = std::chrono::milliseconds(200);
+  auto kv = create("local", cfg);
+  kv->init(1, ndarray::zeros({2}));
+  kv->set_updater([](const key&, const ndarray&, ndarray&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  kv->push(1, ndarray::full({2}, 1.0));
+  require_message([&] { kv->wait_all(); }, errc::timeout, {"update of key 1"});
+  REQUIRE(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1400));
 }
