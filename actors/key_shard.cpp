@@ -1,6 +1,8 @@
 #include "actors/key_shard.hpp"
 
+#include <algorithm>
 #include <deque>
+#include <iterator>
 #include <functional>
 #include <optional>
 #include <set>
@@ -42,8 +44,12 @@ struct key_entry {
   ndarray stored;               // the value (or part) this shard owns
   ndarray merge;                // the round's sum when it cannot land in stored
   std::vector<ndarray> state;   // optimizer state kept beside the key
+  uint64_t updates = 0;         // updates applied: the optimizer's t
   std::set<int32_t> pushed;     // workers that pushed in the open round
   std::vector<held_reply> held;
+  ndarray grad;                 // the round's gradient: merge, or the only input
+  bool round_sparse = false;    // every push of the round was row_sparse...
+  std::vector<int64_t> round_rows;  // ...touching these rows
   // Operations on one key run one at a time, in arrival order.
   bool busy = false, draining = false;
   std::deque<std::function<void()>> waiting;
@@ -51,7 +57,7 @@ struct key_entry {
 
 struct shard_state {
   reducer_actor reducer;
-  updater_actor updater;
+  updater_setting updater;
   shard_options opts;
   std::unordered_map<entry_id, key_entry, entry_id_hash> entries;
   detail::deadline_book deadlines;
@@ -105,7 +111,7 @@ void reduce(shard_impl self, reduce_job job, done_fn done) {
   }
   detail::timed_request<ok_atom>(
       self, st.deadlines, st.opts.request_timeout, st.reducer, "reduce",
-      [done] { done(std::nullopt); }, [done](kvs::error err) { done(std::move(err)); },
+      [done](ok_atom) { done(std::nullopt); }, [done](kvs::error err) { done(std::move(err)); },
       reduce_atom::value, std::move(job));
 }
 
@@ -120,7 +126,7 @@ void copy_out(shard_impl self, copy_job job, done_fn done) {
   }
   detail::timed_request<ok_atom>(
       self, st.deadlines, st.opts.request_timeout, st.reducer, "copy",
-      [done] { done(std::nullopt); }, [done](kvs::error err) { done(std::move(err)); },
+      [done](ok_atom) { done(std::nullopt); }, [done](kvs::error err) { done(std::move(err)); },
       copy_atom::value, std::move(job));
 }
 
@@ -151,14 +157,37 @@ void answer_held(shard_impl self, key_entry& e, failure err) {
   });
 }
 
+// The state an updater keeps per key: zeros (fp32 with multi_precision),
+// then the fp32 master copy of a 16-bit weight.
+void ensure_state(const updater_setting& u, key_entry& e) {
+  auto wt = e.stored.dtype();
+  bool half = wt == dtype::f16 || wt == dtype::bf16;
+  size_t want = u.state_arrays + (u.multi_precision && half ? 1 : 0);
+  if (e.state.size() == want)
+    return;
+  e.state.clear();
+  auto st = u.multi_precision && half ? dtype::f32 : wt;
+  for (uint32_t i = 0; i < u.state_arrays; ++i)
+    e.state.push_back(ndarray::zeros(e.stored.shape(), st));
+  if (want > u.state_arrays) {
+    auto master = ndarray::zeros(e.stored.shape(), dtype::f32);
+    auto v = e.stored.to_vector<float>();
+    std::copy(v.begin(), v.end(), static_cast<float*>(detail::ndarray_access::raw(master)));
+    e.state.push_back(master);
+  }
+}
+
 void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
   auto& st = self->state;
   if (summed_into_stored) {
     answer_held(self, e, std::nullopt);
-  } else if (st.updater) {
-    update_request req{e.key, e.merge, e.stored, e.state};
+  } else if (st.updater.actor) {
+    ensure_state(st.updater, e);
+    update_request req{e.key,     e.grad,         e.stored,       e.state,
+                       ++e.updates, e.round_sparse, e.round_rows};
+    e.grad = ndarray();  // do not keep a caller's input alive past the round
     detail::timed_request<void>(
-        self, st.deadlines, st.opts.request_timeout, st.updater,
+        self, st.deadlines, st.opts.request_timeout, st.updater.actor,
         "update of key " + e.key.to_string(), [self, &e] { answer_held(self, e, std::nullopt); },
         [self, &e](kvs::error err) { answer_held(self, e, std::move(err)); }, update_atom::value,
         std::move(req));
@@ -166,6 +195,20 @@ void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
     std::swap(e.stored, e.merge);  // stored = sum; the old buffer serves the next round
     answer_held(self, e, std::nullopt);
   }
+}
+
+// Tracks whether the whole round's gradient was row_sparse, and its rows.
+void note_rows(key_entry& e, const part_push& m) {
+  if (e.pushed.empty()) {
+    e.round_sparse = m.sparse;
+    e.round_rows = m.rows;
+    return;
+  }
+  e.round_sparse = e.round_sparse && m.sparse;
+  std::vector<int64_t> merged;
+  std::set_union(e.round_rows.begin(), e.round_rows.end(), m.rows.begin(), m.rows.end(),
+                 std::back_inserter(merged));
+  e.round_rows = std::move(merged);
 }
 
 void do_push(shard_impl self, key_entry& e, part_push& m, reply_promise rp) {
@@ -177,15 +220,13 @@ void do_push(shard_impl self, key_entry& e, part_push& m, reply_promise rp) {
     release(e);
     return;
   }
-  // With one worker and no updater, stored = sum: sum straight into stored.
-  bool direct = st.opts.num_workers == 1 && !st.updater;
-  if (!direct && e.merge.is_none())
-    e.merge = detail::make_uninitialized(e.stored.shape(), e.stored.dtype());
-  ndarray dest = direct ? e.stored : e.merge;
-  reduce_job job{std::move(m.inputs), array_view::whole(dest), !direct && !e.pushed.empty()};
+  note_rows(e, m);
   auto outputs = std::move(m.outputs);
   int32_t worker = m.worker;
-  reduce(self, std::move(job), [self, &e, rp, outputs, worker, direct](failure f) mutable {
+  bool alone = st.opts.num_workers == 1;
+  // One worker and no updater: stored = sum, so sum straight into stored.
+  bool direct = alone && !st.updater.actor;
+  auto finish = [self, &e, rp, outputs, worker, direct](failure f) mutable {
     if (f) {
       rp.deliver(to_caf_error(*f));
       release(e);
@@ -197,7 +238,23 @@ void do_push(shard_impl self, key_entry& e, part_push& m, reply_promise rp) {
       complete_round(self, e, direct);
     else
       release(e);
-  });
+  };
+  // One worker, one whole input, an updater: the input is the gradient as
+  // it is (the caller's array stays marked until the round is answered).
+  if (alone && !direct && m.inputs.size() == 1 && m.inputs[0].offset == 0 &&
+      m.inputs[0].count == m.inputs[0].array.size() &&
+      m.inputs[0].array.shape() == e.stored.shape() &&
+      m.inputs[0].array.dtype() == e.stored.dtype()) {
+    e.grad = m.inputs[0].array;
+    finish(std::nullopt);
+    return;
+  }
+  if (!direct && e.merge.is_none())
+    e.merge = detail::make_uninitialized(e.stored.shape(), e.stored.dtype());
+  ndarray dest = direct ? e.stored : e.merge;
+  e.grad = direct ? ndarray() : e.merge;
+  reduce_job job{std::move(m.inputs), array_view::whole(dest), !direct && !e.pushed.empty()};
+  reduce(self, std::move(job), std::move(finish));
 }
 
 void do_pull(shard_impl self, key_entry& e, part_pull& m, reply_promise rp) {
@@ -273,8 +330,39 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_actor reducer, sha
       [=](tick_atom) {
         detail::on_tick(self, self->state.deadlines, self->state.opts.request_timeout);
       },
-      [=](updater_atom, updater_actor& handle) -> ok_atom {
-        self->state.updater = std::move(handle);
+      [=](updater_atom, updater_setting& setting) -> ok_atom {
+        // A new updater starts from empty state, as a new MXNet updater does.
+        self->state.updater = std::move(setting);
+        for (auto& [id, e] : self->state.entries) {
+          e.state.clear();
+          e.updates = 0;
+        }
+        return ok_atom::value;
+      },
+      [=](save_atom) -> std::vector<key_state> {
+        std::vector<key_state> out;
+        for (auto& [id, e] : self->state.entries) {
+          key_state ks{id.key, id.part, e.updates, {}};
+          for (auto& a : e.state)  // a snapshot: later rounds must not change it
+            ks.arrays.push_back(a.copy_to(a.device()));
+          out.push_back(std::move(ks));
+        }
+        return out;
+      },
+      [=](load_atom, std::vector<key_state>& states, bool with_counts) -> ok_atom {
+        for (auto& [id, e] : self->state.entries) {
+          e.state.clear();
+          if (with_counts)
+            e.updates = 0;
+        }
+        for (auto& ks : states) {
+          auto i = self->state.entries.find(entry_id{ks.key, ks.part});
+          if (i == self->state.entries.end())
+            continue;  // another shard's key
+          i->second.state = std::move(ks.arrays);
+          if (with_counts)
+            i->second.updates = ks.count;
+        }
         return ok_atom::value;
       },
   };

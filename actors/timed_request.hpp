@@ -28,7 +28,8 @@ void on_tick(Self* self, deadline_book& book, std::chrono::milliseconds timeout)
   arm_tick(self, book, timeout);
 }
 
-// Reply is the answer's type: ok_atom, or void for an empty answer.
+// Reply is the answer's type (`then` takes it), or void for an empty answer
+// (`then` takes nothing).
 template <class Reply, class Self, class Dest, class OnReply, class OnError, class... Ts>
 void timed_request(Self* self, deadline_book& book, std::chrono::milliseconds timeout,
                    const Dest& dest, std::string what, OnReply then, OnError fail, Ts&&... xs) {
@@ -51,9 +52,9 @@ void timed_request(Self* self, deadline_book& book, std::chrono::milliseconds ti
         on_error);
   } else {
     pending.then(
-        [&book, id, then](Reply) mutable {
+        [&book, id, then](Reply& reply) mutable {
           if (book.close(id))
-            then();
+            then(std::move(reply));
         },
         on_error);
   }

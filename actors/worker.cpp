@@ -101,7 +101,7 @@ void send_part(worker_impl self, const op_ptr& op, const std::shared_ptr<part_pr
   detail::timed_request<ok_atom>(
       self, st.deadlines, 2 * st.opts.request_timeout, shard,
       std::string(to_string(op->kind)) + " of key " + op->key.to_string(),
-      [self, op, pr] { part_done(self, op, pr, std::nullopt); },
+      [self, op, pr](ok_atom) { part_done(self, op, pr, std::nullopt); },
       [self, op, pr](kvs::error err) { part_done(self, op, pr, std::move(err)); }, atom,
       std::move(msg));
 }
@@ -121,17 +121,57 @@ void start(worker_impl self, const op_ptr& op) {
         send_part(self, op, pr, shard, init_atom::value, part_init{id, array_view{op->inputs.front(), p.offset, p.count}});
         break;
       case op_kind::push:
-        send_part(self, op, pr, shard, push_atom::value, part_push{id, st.opts.rank, views(op->inputs, p), {}});
+        send_part(self, op, pr, shard, push_atom::value,
+                  part_push{id, st.opts.rank, views(op->inputs, p), {}, op->sparse && parts.size() == 1,
+                            op->rows});
         break;
       case op_kind::pushpull:
         send_part(self, op, pr, shard, push_atom::value,
-                  part_push{id, st.opts.rank, views(op->inputs, p), views(op->outputs, p)});
+                  part_push{id, st.opts.rank, views(op->inputs, p), views(op->outputs, p),
+                            op->sparse && parts.size() == 1, op->rows});
         break;
       case op_kind::pull:
         send_part(self, op, pr, shard, pull_atom::value, part_pull{id, st.opts.rank, views(op->outputs, p)});
         break;
     }
   }
+}
+
+template <class Promise, class Value>
+void answer(Promise& rp, const std::optional<kvs::error>& f, Value&& v) {
+  if (f)
+    rp.deliver(to_caf_error(*f));
+  else
+    rp.deliver(std::forward<Value>(v));
+}
+
+// Sends one request to every shard; `each` sees every answer, `done` runs
+// once with the first failure, or with none after the last answer.
+template <class Reply, class Each, class Done, class... Ts>
+void fan_out(worker_impl self, const char* what, Each each, Done done, Ts... xs) {
+  auto& st = self->state;
+  struct progress {
+    size_t remaining;
+    std::optional<kvs::error> failure;
+  };
+  auto pr = std::make_shared<progress>(progress{st.shards.size(), std::nullopt});
+  auto finish_one = [pr, done]() mutable {
+    if (--pr->remaining == 0)
+      done(pr->failure);
+  };
+  for (auto& shard : st.shards)
+    detail::timed_request<Reply>(
+        self, st.deadlines, 2 * st.opts.request_timeout, shard, what,
+        [each, finish_one](Reply r) mutable {
+          each(std::move(r));
+          finish_one();
+        },
+        [pr, finish_one](kvs::error err) mutable {
+          if (!pr->failure)
+            pr->failure = std::move(err);
+          finish_one();
+        },
+        xs...);
 }
 
 void dispatch(worker_impl self) {
@@ -175,24 +215,30 @@ worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> sh
       [=](tick_atom) {
         detail::on_tick(self, self->state.deadlines, self->state.opts.request_timeout);
       },
-      [=](updater_atom, updater_actor& handle) -> caf::result<ok_atom> {
+      [=](updater_atom, updater_setting& setting) -> caf::result<ok_atom> {
         auto rp = self->make_response_promise<ok_atom>();
-        auto pending = std::make_shared<size_t>(self->state.shards.size());
-        auto failed = std::make_shared<bool>(false);
-        for (auto& shard : self->state.shards) {
-          self->request(shard, self->state.opts.request_timeout, updater_atom::value, handle)
-              .then(
-                  [rp, pending, failed](ok_atom) mutable {
-                    if (--*pending == 0 && !*failed)
-                      rp.deliver(ok_atom::value);
-                  },
-                  [rp, failed](caf::error& err) mutable {
-                    if (!*failed) {
-                      *failed = true;
-                      rp.deliver(std::move(err));
-                    }
-                  });
-        }
+        fan_out<ok_atom>(self, "set_updater", [](ok_atom) {},
+                         [rp](std::optional<kvs::error> f) mutable { answer(rp, f, ok_atom::value); },
+                         updater_atom::value, setting);
+        return rp;
+      },
+      [=](save_atom) -> caf::result<std::vector<key_state>> {
+        auto rp = self->make_response_promise<std::vector<key_state>>();
+        auto all = std::make_shared<std::vector<key_state>>();
+        fan_out<std::vector<key_state>>(
+            self, "save_optimizer_states",
+            [all](std::vector<key_state> part) {
+              all->insert(all->end(), part.begin(), part.end());
+            },
+            [rp, all](std::optional<kvs::error> f) mutable { answer(rp, f, std::move(*all)); },
+            save_atom::value);
+        return rp;
+      },
+      [=](load_atom, std::vector<key_state>& states, bool with_counts) -> caf::result<ok_atom> {
+        auto rp = self->make_response_promise<ok_atom>();
+        fan_out<ok_atom>(self, "load_optimizer_states", [](ok_atom) {},
+                         [rp](std::optional<kvs::error> f) mutable { answer(rp, f, ok_atom::value); },
+                         load_atom::value, states, with_counts);
         return rp;
       },
   };

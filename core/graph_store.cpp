@@ -1,6 +1,8 @@
 #include "core/graph_store.hpp"
 
+#include <algorithm>
 #include <iostream>
+#include <iterator>
 
 #include <caf/all.hpp>
 
@@ -9,6 +11,7 @@
 #include "actors/key_shard.hpp"
 #include "actors/worker.hpp"
 #include "core/array_impl.hpp"
+#include "serialization/state_file.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs::detail {
@@ -31,6 +34,30 @@ void for_each_group(const kvstore::key_list& keys, Fn fn) {
       }
     fn(keys[i], members);
   }
+}
+
+// When every array is row_sparse: the union of their rows (an optimizer
+// with lazy_update touches only those). Otherwise nullopt.
+std::optional<std::vector<int64_t>> sparse_rows(const std::vector<ndarray>& arrays) {
+  std::vector<int64_t> rows;
+  for (auto& a : arrays) {
+    if (a.storage() != storage::row_sparse)
+      return std::nullopt;
+    auto ids = a.row_ids();
+    std::vector<int64_t> merged;
+    std::set_union(rows.begin(), rows.end(), ids.begin(), ids.end(), std::back_inserter(merged));
+    rows = std::move(merged);
+  }
+  return rows;
+}
+
+void add_inputs(operation& op, const std::vector<ndarray>& values) {
+  auto rows = sparse_rows(values);
+  op.sparse = rows.has_value();
+  if (rows)
+    op.rows = std::move(*rows);
+  for (auto& v : values)
+    op.inputs.push_back(densify(v));
 }
 
 }  // namespace
@@ -157,9 +184,10 @@ void graph_store::do_push(const key_list& keys, const array_lists& values, int p
   }
   for_each_group(keys, [&](const key& k, const std::vector<size_t>& members) {
     auto op = make_op(op_kind::push, k, priority);
+    std::vector<ndarray> all;
     for (auto i : members)
-      for (auto& v : values[i])
-        op->inputs.push_back(densify(v));
+      all.insert(all.end(), values[i].begin(), values[i].end());
+    add_inputs(*op, all);
     ops.push_back(std::move(op));
   });
   submit(std::move(ops));
@@ -217,46 +245,129 @@ void graph_store::do_pushpull(const key_list& keys, const array_lists& values,
   }
   for_each_group(keys, [&](const key& k, const std::vector<size_t>& members) {
     auto op = make_op(op_kind::pushpull, k, priority);
+    std::vector<ndarray> all;
     for (auto i : members) {
-      for (auto& v : values[i])
-        op->inputs.push_back(densify(v));
+      all.insert(all.end(), values[i].begin(), values[i].end());
       for (auto& o : outs[i])
         op->outputs.push_back(o);
     }
+    add_inputs(*op, all);
     ops.push_back(std::move(op));
   });
   submit(std::move(ops));
 }
 
+void graph_store::do_set_optimizer(std::shared_ptr<optimizer> opt) {
+  auto handle = spawn_optimizer_updater(*system_, opt);
+  install_updater(updater_setting{handle, opt->state_arrays(), opt->multi_precision()}, true);
+  optimizer_ = std::move(opt);
+}
+
 void graph_store::do_set_updater(updater fn) {
-  install_updater(spawn_function_updater(*system_, std::move(fn)), true);
+  install_updater(updater_setting{spawn_function_updater(*system_, std::move(fn)), 0, false}, true);
 }
 
 void graph_store::do_set_updater_actor(updater_actor handle) {
-  install_updater(std::move(handle), false);
+  install_updater(updater_setting{std::move(handle), 0, false}, false);
 }
 
-void graph_store::install_updater(updater_actor handle, bool owned) {
+template <class Reply, class... Ts>
+Reply graph_store::ask_worker(const char* what, Ts&&... xs) {
   std::optional<error> failure;
+  Reply out{};
+  caf::scoped_actor self{*system_};
+  self->request(worker_, 2 * cfg_.request_timeout + std::chrono::seconds(1), std::forward<Ts>(xs)...)
+      .receive([&](Reply& r) { out = std::move(r); },
+               [&](caf::error& err) { failure = from_caf_error(err, what); });
+  if (failure)
+    throw *failure;
+  return out;
+}
+
+void graph_store::install_updater(updater_setting setting, bool owned) {
+  auto handle = setting.actor;
   try {
     // Everything issued before the call runs under the updater it was issued under.
     tracker_->wait_all(wait_limit());
-    caf::scoped_actor self{*system_};
-    self->request(worker_, cfg_.request_timeout, updater_atom::value, handle)
-        .receive([](ok_atom) {},
-                 [&](caf::error& err) { failure = from_caf_error(err, "set_updater"); });
-  } catch (const error& e) {
-    failure = e;
-  }
-  if (failure) {
+    ask_worker<ok_atom>("set_updater", updater_atom::value, std::move(setting));
+  } catch (const error&) {
     if (owned)
       caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
-    throw *failure;
+    throw;
   }
-  // A function updater we spawned stops when replaced; a user's actor is the user's.
+  // An updater we spawned stops when replaced; a user's actor is the user's.
   if (owned_updater_)
     caf::anon_send_exit(owned_updater_, caf::exit_reason::user_shutdown);
-  owned_updater_ = owned ? std::move(handle) : updater_actor{};
+  owned_updater_ = owned ? handle : updater_actor{};
+  optimizer_ = nullptr;
+}
+
+bool graph_store::do_is_capable(const std::string& capability) const {
+  return capability == "optimizer";
+}
+
+void graph_store::do_save_optimizer_states(const std::string& path, bool dump_optimizer) {
+  if (!optimizer_)
+    throw error(errc::invalid_argument,
+                "save_optimizer_states: no optimizer is set (set_optimizer first); a function "
+                "or actor updater keeps its own state");
+  tracker_->wait_all(wait_limit());
+  state_file file;
+  file.keys = ask_worker<std::vector<key_state>>("save_optimizer_states", save_atom::value);
+  file.has_optimizer = dump_optimizer;
+  if (dump_optimizer)
+    file.optimizer_bytes = optimizer_->serialize();
+  write_state_file(path, file);
+}
+
+void graph_store::check_states(const std::vector<key_state>& states, const optimizer& opt) const {
+  std::lock_guard<std::mutex> guard{meta_mtx_};
+  for (auto& ks : states) {
+    auto& m = meta_of("load_optimizer_states", ks.key);
+    if (ks.part != 0)
+      throw error(errc::invalid_argument, "load_optimizer_states: the file splits key " +
+                                              ks.key.to_string() + " into parts; this store keeps keys whole");
+    bool half = m.type == dtype::f16 || m.type == dtype::bf16;
+    bool master = opt.multi_precision() && half;
+    size_t want = opt.state_arrays() + (master ? 1 : 0);
+    if (!ks.arrays.empty() && ks.arrays.size() != want)  // empty: never updated yet
+      throw error(errc::invalid_argument, "load_optimizer_states: key " + ks.key.to_string() +
+                                              " has " + std::to_string(ks.arrays.size()) +
+                                              " state arrays; optimizer \"" + opt.name() + "\" keeps " +
+                                              std::to_string(want));
+    auto st = opt.multi_precision() && half ? dtype::f32 : m.type;
+    for (size_t i = 0; i < ks.arrays.size(); ++i) {
+      if (ks.arrays[i].shape() != m.dims)
+        throw error(errc::shape_mismatch, "load_optimizer_states: key " + ks.key.to_string() +
+                                              " has shape " + to_string(m.dims) + " but its state " +
+                                              std::to_string(i) + " has shape " +
+                                              to_string(ks.arrays[i].shape()));
+      auto want_type = master && i + 1 == ks.arrays.size() ? dtype::f32 : st;
+      if (ks.arrays[i].dtype() != want_type)
+        throw error(errc::dtype_mismatch, "load_optimizer_states: state " + std::to_string(i) +
+                                              " of key " + ks.key.to_string() + " has dtype " +
+                                              to_string(ks.arrays[i].dtype()) + ", expected " +
+                                              to_string(want_type));
+    }
+  }
+}
+
+void graph_store::do_load_optimizer_states(const std::string& path) {
+  auto file = read_state_file(path);
+  std::shared_ptr<optimizer> from_file;
+  if (file.has_optimizer)
+    from_file = optimizer::deserialize(file.optimizer_bytes);
+  std::shared_ptr<const optimizer> opt = from_file ? from_file : optimizer_;
+  if (!opt)
+    throw error(errc::invalid_argument,
+                "load_optimizer_states: \"" + path + "\" holds no optimizer (saved without "
+                "dump_optimizer) and none is set: call set_optimizer first");
+  check_states(file.keys, *opt);  // nothing changes unless the whole file fits
+  if (from_file)
+    do_set_optimizer(from_file);
+  tracker_->wait_all(wait_limit());
+  ask_worker<ok_atom>("load_optimizer_states", load_atom::value, std::move(file.keys),
+                      file.has_optimizer);
 }
 
 void graph_store::do_wait_all() { tracker_->wait_all(wait_limit()); }

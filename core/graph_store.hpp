@@ -10,6 +10,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/optimizer_updater.hpp"
 #include "core/op_tracker.hpp"
 #include "kvs/kvstore.hpp"
 #include "messages/reducer_actor.hpp"
@@ -28,8 +29,12 @@ protected:
   void do_push(const key_list&, const array_lists&, int) override;
   void do_pull(const key_list&, const array_lists&, int, bool) override;
   void do_pushpull(const key_list&, const array_lists&, const array_lists&, int) override;
+  void do_set_optimizer(std::shared_ptr<optimizer> opt) override;
   void do_set_updater(updater fn) override;
   void do_set_updater_actor(updater_actor handle) override;
+  void do_save_optimizer_states(const std::string& path, bool dump_optimizer) override;
+  void do_load_optimizer_states(const std::string& path) override;
+  bool do_is_capable(const std::string& capability) const override;
   void do_wait_all() override;
   std::string do_type() const override { return type_; }
   caf::actor_system& do_system() override { return *system_; }
@@ -44,7 +49,11 @@ private:
   std::shared_ptr<operation> make_op(op_kind kind, const key& k, int priority);
   void submit(std::vector<std::shared_ptr<operation>> ops);
   std::chrono::milliseconds wait_limit() const;
-  void install_updater(updater_actor handle, bool owned);
+  void install_updater(updater_setting setting, bool owned);
+  // Sends one request to the worker and waits for its answer.
+  template <class Reply, class... Ts>
+  Reply ask_worker(const char* what, Ts&&... xs);
+  void check_states(const std::vector<key_state>& states, const optimizer& opt) const;
 
   std::string type_;
   config cfg_;
@@ -53,7 +62,8 @@ private:
   reducer_actor reducer_;
   std::vector<shard_actor> shards_;
   worker_actor worker_;
-  updater_actor owned_updater_;  // the function updater we spawned, if any
+  updater_actor owned_updater_;  // the updater we spawned (function or optimizer), if any
+  std::shared_ptr<const optimizer> optimizer_;  // set by set_optimizer
   std::shared_ptr<op_tracker> tracker_ = std::make_shared<op_tracker>();
   mutable std::mutex meta_mtx_;
   std::unordered_map<key, key_meta, key_hash> keys_;

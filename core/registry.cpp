@@ -106,12 +106,4 @@ void serve(const config& cfg) {
                                      "which is not built yet");
 }
 
-std::shared_ptr<optimizer> create_optimizer(const std::string& name,
-                                            const std::map<std::string, double>&,
-                                            const std::map<std::string, std::string>&) {
-  throw error(errc::unsupported, "create_optimizer(\"" + name +
-                                     "\"): optimizers (optimizer issue) are not built yet; "
-                                     "use set_updater meanwhile");
-}
-
 }  // namespace kvs

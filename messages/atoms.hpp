@@ -14,5 +14,7 @@ using copy_atom = caf::atom_constant<caf::atom("kvs_copy")>;
 using submit_atom = caf::atom_constant<caf::atom("kvs_submit")>;
 using control_atom = caf::atom_constant<caf::atom("kvs_ctrl")>;
 using tick_atom = caf::atom_constant<caf::atom("kvs_tick")>;
+using save_atom = caf::atom_constant<caf::atom("kvs_save")>;
+using load_atom = caf::atom_constant<caf::atom("kvs_load")>;
 
 }  // namespace kvs

@@ -1,6 +1,7 @@
 #pragma once
 // The worker's interface: operations from the store's caller side, one per
-// key, and the updater setting. In-process only: operations carry handles to
+// key; the updater setting, and optimizer state saved from and loaded into
+// every shard. In-process only: operations carry handles to
 // the caller's arrays and to its completion tracker.
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "kvs/key.hpp"
 #include "kvs/ndarray.hpp"
 #include "messages/reducer_actor.hpp"
+#include "messages/shard_actor.hpp"
 #include "messages/updater_actor.hpp"
 
 namespace kvs {
@@ -28,6 +30,8 @@ struct operation {
   int priority = 0;
   std::vector<ndarray> inputs;   // init: the value; push: per-device values
   std::vector<ndarray> outputs;  // pull and pushpull
+  bool sparse = false;           // push: every input was row_sparse...
+  std::vector<int64_t> rows;     // ...and together they touched these rows
   std::shared_ptr<detail::op_tracker> tracker;
   std::shared_ptr<detail::completion> done;  // set for operations the caller waits on
 
@@ -42,7 +46,9 @@ struct op_batch {
 
 using worker_actor =
     caf::typed_actor<caf::reacts_to<submit_atom, op_batch>, caf::reacts_to<tick_atom>,
-                     caf::replies_to<updater_atom, updater_actor>::with<ok_atom>>;
+                     caf::replies_to<updater_atom, updater_setting>::with<ok_atom>,
+                     caf::replies_to<save_atom>::with<std::vector<key_state>>,
+                     caf::replies_to<load_atom, std::vector<key_state>, bool>::with<ok_atom>>;
 
 }  // namespace kvs
 

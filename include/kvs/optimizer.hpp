@@ -1,15 +1,68 @@
 #pragma once
-// Optimizers applied by the store to summed gradients (set_optimizer).
+// Optimizers the store applies to summed gradients (set_optimizer). An
+// optimizer is a configuration: a name, its numbers and options, all
+// serializable. The formulas are MXNet's (docs/optimizers.md).
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "kvs/ndarray.hpp"
 
 namespace kvs {
 
-class optimizer;  // a serializable configuration; defined with the optimizers
+class optimizer {
+public:
+  // Use create_optimizer(); this constructor checks nothing.
+  optimizer(std::string name, std::map<std::string, double> numbers,
+            std::map<std::string, std::string> options);
+
+  const std::string& name() const { return name_; }
+  // Every number after defaults, as MXNet names them.
+  const std::map<std::string, double>& numbers() const { return numbers_; }
+  const std::map<std::string, std::string>& options() const { return options_; }
+  double number(const std::string& name) const;  // throws invalid_argument if unknown
+
+  // The learning rate of a key's `t`-th update (t counts from 1; scheduler
+  // and warm-up applied). MXNet feeds its scheduler the largest count of any
+  // key; the store feeds each key's own count, which is the same whenever
+  // every key is updated every step, and does not depend on the order in
+  // which concurrent shards reach the updater (so resumed runs are exact).
+  double learning_rate(uint64_t t) const;
+  // State arrays kept per key (zeros of the weight's shape), not counting
+  // the fp32 master copy of multi-precision.
+  uint32_t state_arrays() const;
+  bool multi_precision() const;
+
+  // One update in place. `t`: this key's update count (1 at its first).
+  // `state`: state_arrays() arrays, then the master copy when the weight is
+  // 16-bit and multi_precision is set. `rows`: for a row_sparse gradient
+  // with lazy_update, the rows to update (nullptr: all).
+  void update(const ndarray& grad, ndarray& weight, std::vector<ndarray>& state, uint64_t t,
+              const std::vector<int64_t>* rows = nullptr) const;
+
+  // Binary configuration (cereal), as servers receive it.
+  std::string serialize() const;
+  static std::shared_ptr<optimizer> deserialize(const std::string& bytes);
+
+  // The optimizer names create_optimizer accepts.
+  static std::vector<std::string> names();
+
+private:
+  std::string name_;
+  std::map<std::string, double> numbers_;
+  std::map<std::string, std::string> options_;
+};
 
 // name: "sgd", "nag", "adam", "adagrad", "rmsprop", "signum", "ftrl",
-// "lamb", "test". Throws kvs::error listing what is accepted.
+// "lamb", "test". Numbers as MXNet names them (learning_rate, wd,
+// rescale_grad, clip_gradient, momentum, beta1, beta2, epsilon, gamma1,
+// gamma2, centered, lamda1, beta, lazy_update, multi_precision, ...);
+// options for the scheduler ({"lr_scheduler", "factor|multifactor|poly|
+// cosine"}, {"step", "100,200"}, {"warmup_mode", "linear|constant"}).
+// An unknown name, parameter or value throws kvs::error (invalid_argument)
+// listing what is accepted.
 std::shared_ptr<optimizer> create_optimizer(
     const std::string& name, const std::map<std::string, double>& numbers = {},
     const std::map<std::string, std::string>& options = {});

@@ -113,7 +113,6 @@ TEST_CASE("row_sparse_pull and set_gradient_compression are unsupported for now"
                   errc::unsupported, {"row_sparse_pull"});
   require_message([&] { kv->set_gradient_compression({"2bit", 0.5}); }, errc::unsupported,
                   {"set_gradient_compression"});
-  require_message([&] { create_optimizer("sgd"); }, errc::unsupported, {"sgd"});
   require_message([&] { kv->send_command_to_servers(0, "x"); }, errc::unsupported,
                   {"send_command_to_servers"});
 }

@@ -183,7 +183,7 @@ TEST_CASE("local stores answer type, rank and capabilities", "[store]") {
     REQUIRE(kv->rank() == 0);
     REQUIRE(kv->num_workers() == 1);
     REQUIRE(kv->local_rank() == 0);
-    REQUIRE_FALSE(kv->is_capable("optimizer"));
+    REQUIRE(kv->is_capable("optimizer"));
     REQUIRE_FALSE(kv->is_capable("gradient_compression"));
   }
 }

@@ -40,7 +40,7 @@ TEST_CASE("ndarrays cross the wire as their bytes, into fresh storage", "[serial
 TEST_CASE("shard messages round-trip with their keys and views", "[serialization]") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  part_push m{part_id{key("w"), 1}, 3, {array_view{ndarray::full({4}, 2.0), 1, 2}}, {}};
+  part_push m{part_id{key("w"), 1}, 3, {array_view{ndarray::full({4}, 2.0), 1, 2}}, {}, false, {}};
   auto back = round_trip(sys, m);
   REQUIRE(back.id.key == key("w"));
   REQUIRE(back.id.part == 1);

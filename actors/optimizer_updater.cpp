@@ -1,0 +1,33 @@
+#include "actors/optimizer_updater.hpp"
+
+#include <caf/all.hpp>
+
+#include "messages/errors.hpp"
+
+namespace kvs {
+
+namespace {
+
+updater_actor::behavior_type optimizer_updater(updater_actor::pointer,
+                                               std::shared_ptr<const optimizer> opt) {
+  return {
+      [opt](update_atom, update_request& req) -> caf::result<void> {
+        try {
+          opt->update(req.grad, req.weight, req.state, req.count,
+                      req.sparse ? &req.rows : nullptr);
+        } catch (const kvs::error& e) {
+          return to_caf_error(e.code(), "update of key " + req.key.to_string() + ": " + e.what());
+        }
+        return caf::unit;
+      },
+  };
+}
+
+}  // namespace
+
+updater_actor spawn_optimizer_updater(caf::actor_system& sys,
+                                                std::shared_ptr<const optimizer> opt) {
+  return sys.spawn<caf::detached>(optimizer_updater, std::move(opt));
+}
+
+}  // namespace kvs

@@ -1,0 +1,17 @@
+#pragma once
+// The built-in optimizers as an updater actor: it answers update requests
+// like any user's updater. Detached: a big update must not hold a scheduler
+// thread. The state (and each key's update count) lives in the shards.
+#include <memory>
+
+#include <caf/actor_system.hpp>
+
+#include "kvs/optimizer.hpp"
+#include "messages/updater_actor.hpp"
+
+namespace kvs {
+
+updater_actor spawn_optimizer_updater(caf::actor_system& sys,
+                                                std::shared_ptr<const optimizer> opt);
+
+}  // namespace kvs
