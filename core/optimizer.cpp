@@ -157,6 +157,14 @@ void run_rule(opt_kind kind, const detail::opt_scalars& p, T* w, const T* g, std
                                static_cast<size_t>(r + 1) * row_len);
 }
 
+template <class T>
+std::vector<T*> pointers(std::vector<ndarray>& arrays, uint32_t count) {
+  std::vector<T*> out;
+  for (uint32_t i = 0; i < count; ++i)
+    out.push_back(static_cast<T*>(detail::ndarray_access::raw(arrays[i])));
+  return out;
+}
+
 std::vector<float> widen(const ndarray& a) { return a.to_vector<float>(); }
 
 void narrow_into(const std::vector<float>& src, ndarray& dst) {
@@ -233,21 +241,17 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
     throw error(errc::invalid_argument, "optimizer \"" + name_ + "\" expects " +
                                             std::to_string(ns + (master ? 1 : 0)) +
                                             " state arrays, got " + std::to_string(state.size()));
-  if (wt == dtype::f32 || wt == dtype::f64) {
-    auto raw = [](const ndarray& a) { return detail::ndarray_access::raw(a); };
-    if (wt == dtype::f32) {
-      std::vector<float*> s;
-      for (uint32_t i = 0; i < ns; ++i)
-        s.push_back(static_cast<float*>(raw(state[i])));
-      run_rule<float>(kind, p, static_cast<float*>(raw(weight)),
-                      static_cast<const float*>(raw(grad)), s, n, use_rows, row_len);
-    } else {
-      std::vector<double*> s;
-      for (uint32_t i = 0; i < ns; ++i)
-        s.push_back(static_cast<double*>(raw(state[i])));
-      run_rule<double>(kind, p, static_cast<double*>(raw(weight)),
-                       static_cast<const double*>(raw(grad)), s, n, use_rows, row_len);
-    }
+  auto raw = [](const ndarray& a) { return detail::ndarray_access::raw(a); };
+  if (wt == dtype::f32) {
+    auto s = pointers<float>(state, ns);
+    run_rule<float>(kind, p, static_cast<float*>(raw(weight)), static_cast<const float*>(raw(grad)),
+                    s, n, use_rows, row_len);
+    return;
+  }
+  if (wt == dtype::f64) {
+    auto s = pointers<double>(state, ns);
+    run_rule<double>(kind, p, static_cast<double*>(raw(weight)),
+                     static_cast<const double*>(raw(grad)), s, n, use_rows, row_len);
     return;
   }
   // 16-bit weights: the rule runs in float. With multi_precision the fp32
@@ -255,13 +259,11 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
   // without, weight and states are widened and rounded back each step.
   auto g = widen(grad);
   if (master) {
-    std::vector<float*> s;
-    for (uint32_t i = 0; i < ns; ++i)
-      s.push_back(static_cast<float*>(detail::ndarray_access::raw(state[i])));
-    auto* w32 = static_cast<float*>(detail::ndarray_access::raw(state[ns]));
+    auto s = pointers<float>(state, ns);
+    auto* w32 = static_cast<float*>(raw(state[ns]));
     run_rule<float>(kind, p, w32, g.data(), s, n, use_rows, row_len);
     for (size_t i = 0; i < n; ++i)
-      detail::store_element(detail::ndarray_access::raw(weight), wt, i, w32[i]);
+      detail::store_element(raw(weight), wt, i, w32[i]);
     return;
   }
   auto w = widen(weight);

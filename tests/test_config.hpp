@@ -1,5 +1,10 @@
 #pragma once
 // Stores for tests: explicit settings, nothing read from the environment.
+#include <functional>
+#include <initializer_list>
+#include <string>
+
+#include <catch2/catch.hpp>
 #include <kvs/kvs.hpp>
 
 inline kvs::config test_config() {
@@ -20,3 +25,17 @@ inline kvs::config test_config() {
       REQUIRE(e.code() == (want));                      \
     }                                                   \
   } while (false)
+
+// `call` throws kvs::error `code` whose message mentions each of `parts`.
+inline void require_message(const std::function<void()>& call, kvs::errc code,
+                            std::initializer_list<const char*> parts) {
+  try {
+    call();
+    FAIL("expected kvs::error " << kvs::to_string(code));
+  } catch (const kvs::error& e) {
+    INFO(e.what());
+    REQUIRE(e.code() == code);
+    for (auto p : parts)
+      REQUIRE(std::string(e.what()).find(p) != std::string::npos);
+  }
+}

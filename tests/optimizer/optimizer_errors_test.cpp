@@ -4,20 +4,6 @@
 
 using namespace kvs;
 
-namespace {
-void require_message(const std::function<void()>& call, errc code,
-                     std::initializer_list<const char*> parts) {
-  try {
-    call();
-    FAIL("expected kvs::error " << to_string(code));
-  } catch (const kvs::error& e) {
-    INFO(e.what());
-    REQUIRE(e.code() == code);
-    for (auto p : parts)
-      REQUIRE(std::string(e.what()).find(p) != std::string::npos);
-  }
-}
-}  // namespace
 
 TEST_CASE("an unknown optimizer name lists the accepted ones", "[optimizer][errors]") {
   require_message([] { create_optimizer("adamw"); }, errc::invalid_argument,

@@ -6,21 +6,6 @@
 
 using namespace kvs;
 
-namespace {
-// The error's message mentions each of `parts`.
-void require_message(const std::function<void()>& call, errc code,
-                     std::initializer_list<const char*> parts) {
-  try {
-    call();
-    FAIL("expected kvs::error " << to_string(code));
-  } catch (const kvs::error& e) {
-    INFO(e.what());
-    REQUIRE(e.code() == code);
-    for (auto p : parts)
-      REQUIRE(std::string(e.what()).find(p) != std::string::npos);
-  }
-}
-}  // namespace
 
 TEST_CASE("push or pull before init fails with key_not_initialized", "[store][errors]") {
   auto kv = create("local", test_config());
