@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string>
+
+#include "kvs/error.hpp"
 
 namespace kvs::detail {
 
@@ -14,24 +17,39 @@ class deadline_book {
 public:
   using clock = std::chrono::steady_clock;
 
-  // Registers a request; `on_expiry` runs if it is still open at `limit`.
-  uint64_t open(std::chrono::milliseconds limit, std::function<void()> on_expiry) {
+  using fail_fn = std::function<void(kvs::error)>;
+
+  // Registers a request; `fail` gets a timeout error if it is still open at
+  // `limit` (`what` names the request in it).
+  uint64_t open(std::chrono::milliseconds limit, std::string what, fail_fn fail) {
     auto id = next_id_++;
-    open_.emplace(id, entry{clock::now() + limit, std::move(on_expiry)});
+    open_.emplace(id, entry{clock::now() + limit, limit, std::move(what), std::move(fail)});
     return id;
   }
 
-  // Closes a request; false when it had already expired (ignore the answer).
+  // Closes a request; false when it had already ended (ignore the answer).
   bool close(uint64_t id) { return open_.erase(id) > 0; }
 
-  // Runs the expiry of every request past its deadline.
+  // Ends an open request now with `err` (its peer is gone); false if it had ended.
+  bool fail(uint64_t id, kvs::error err) {
+    auto i = open_.find(id);
+    if (i == open_.end())
+      return false;
+    auto fn = std::move(i->second.fail);
+    open_.erase(i);
+    fn(std::move(err));
+    return true;
+  }
+
+  // Fails every request past its deadline with a timeout error.
   void expire() {
     auto now = clock::now();
     for (auto i = open_.begin(); i != open_.end();) {
       if (i->second.deadline <= now) {
-        auto fn = std::move(i->second.on_expiry);
+        auto e = std::move(i->second);
         i = open_.erase(i);
-        fn();
+        e.fail(kvs::error(errc::timeout, e.what + ": no answer within " +
+                                             std::to_string(e.limit.count()) + " ms"));
       } else {
         ++i;
       }
@@ -39,6 +57,7 @@ public:
   }
 
   bool empty() const { return open_.empty(); }
+  bool is_open(uint64_t id) const { return open_.count(id) > 0; }
 
   // Whether a tick is scheduled; the owner arms one while requests are open.
   bool tick_armed = false;
@@ -46,7 +65,9 @@ public:
 private:
   struct entry {
     clock::time_point deadline;
-    std::function<void()> on_expiry;
+    std::chrono::milliseconds limit;
+    std::string what;
+    fail_fn fail;
   };
   uint64_t next_id_ = 0;
   std::map<uint64_t, entry> open_;

@@ -1,15 +1,12 @@
 #include "actors/key_shard.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <iterator>
-#include <functional>
-#include <optional>
-#include <set>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 
+#include "actors/key_entry.hpp"
 #include "actors/timed_request.hpp"
 #include "core/array_impl.hpp"
 #include "core/cpu_kernels.hpp"
@@ -19,9 +16,11 @@ namespace kvs {
 
 namespace {
 
-using failure = std::optional<kvs::error>;
-using done_fn = std::function<void(failure)>;
-using reply_promise = caf::typed_response_promise<ok_atom>;
+using detail::failure;
+using detail::held_reply;
+using detail::item_done;
+using detail::key_entry;
+using detail::release;
 
 struct entry_id {
   kvs::key key;
@@ -33,60 +32,17 @@ struct entry_id_hash {
   size_t operator()(const entry_id& x) const { return key_hash{}(x.key) * 31u + x.part; }
 };
 
-// A push or pull waiting for the open round to complete.
-struct held_reply {
-  reply_promise rp;
-  std::vector<array_view> outputs;
-};
-
-struct key_entry {
-  kvs::key key;
-  ndarray stored;               // the value (or part) this shard owns
-  ndarray merge;                // the round's sum when it cannot land in stored
-  std::vector<ndarray> state;   // optimizer state kept beside the key
-  uint64_t updates = 0;         // updates applied: the optimizer's t
-  std::set<int32_t> pushed;     // workers that pushed in the open round
-  std::vector<held_reply> held;
-  ndarray grad;                 // the round's gradient: merge, or the only input
-  bool round_sparse = false;    // every push of the round was row_sparse...
-  std::vector<int64_t> round_rows;  // ...touching these rows
-  // Operations on one key run one at a time, in arrival order.
-  bool busy = false, draining = false;
-  std::deque<std::function<void()>> waiting;
-};
-
 struct shard_state {
   reducer_actor reducer;
   updater_setting updater;
   shard_options opts;
   std::unordered_map<entry_id, key_entry, entry_id_hash> entries;
+  std::set<int32_t> dead_workers;
   detail::deadline_book deadlines;
 };
 
 using shard_impl = shard_actor::stateful_pointer<shard_state>;
-
-void run_next(key_entry& e) {
-  e.draining = true;
-  while (!e.busy && !e.waiting.empty()) {
-    auto task = std::move(e.waiting.front());
-    e.waiting.pop_front();
-    e.busy = true;
-    task();
-  }
-  e.draining = false;
-}
-
-void enqueue(key_entry& e, std::function<void()> task) {
-  e.waiting.push_back(std::move(task));
-  if (!e.busy && !e.draining)
-    run_next(e);
-}
-
-void release(key_entry& e) {
-  e.busy = false;
-  if (!e.draining)
-    run_next(e);
-}
+using done_fn = std::function<void(failure)>;
 
 failure run_inline(const std::function<void()>& body) {
   try {
@@ -100,61 +56,71 @@ failure run_inline(const std::function<void()>& body) {
 }
 
 // Small jobs run here; big ones go to the reducer actor (its threads).
-void reduce(shard_impl self, reduce_job job, done_fn done) {
+template <class Job, class Atom>
+void run_job(shard_impl self, Job job, Atom atom, uint64_t count, const char* what, done_fn done,
+             void (*kernel)(const Job&, uint64_t, uint64_t)) {
   auto& st = self->state;
-  if (static_cast<int64_t>(job.dest.count) <= st.opts.inline_bound) {
+  if (static_cast<int64_t>(count) <= st.opts.inline_bound) {
     done(run_inline([&] {
       detail::check_job(job);
-      detail::sum_range(job, 0, job.dest.count);
+      kernel(job, 0, count);
     }));
     return;
   }
   detail::timed_request<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, st.reducer, "reduce",
+      self, st.deadlines, st.opts.request_timeout, st.reducer, what,
       [done](ok_atom) { done(std::nullopt); }, [done](kvs::error err) { done(std::move(err)); },
-      reduce_atom::value, std::move(job));
+      atom, std::move(job));
+}
+
+void reduce(shard_impl self, reduce_job job, done_fn done) {
+  auto count = job.dest.count;
+  run_job(self, std::move(job), reduce_atom::value, count, "reduce", std::move(done),
+          &detail::sum_range);
 }
 
 void copy_out(shard_impl self, copy_job job, done_fn done) {
-  auto& st = self->state;
-  if (job.dests.empty() || static_cast<int64_t>(job.source.count) <= st.opts.inline_bound) {
-    done(run_inline([&] {
-      detail::check_job(job);
-      detail::copy_range(job, 0, job.source.count);
-    }));
+  if (job.dests.empty()) {
+    done(std::nullopt);
     return;
   }
-  detail::timed_request<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, st.reducer, "copy",
-      [done](ok_atom) { done(std::nullopt); }, [done](kvs::error err) { done(std::move(err)); },
-      copy_atom::value, std::move(job));
+  auto count = job.source.count;
+  run_job(self, std::move(job), copy_atom::value, count, "copy", std::move(done),
+          &detail::copy_range);
 }
 
-// Answers every held push and pull of a completed (or failed) round.
-void answer_held(shard_impl self, key_entry& e, failure err) {
-  auto held = std::move(e.held);
-  e.held.clear();
-  e.pushed.clear();
-  auto deliver_all = [held](failure f) mutable {
-    for (auto& h : held) {
-      if (f)
-        h.rp.deliver(to_caf_error(*f));
-      else
-        h.rp.deliver(ok_atom::value);
-    }
-  };
+// Delivers the stored value to every waiting reply: written into in-process
+// outputs, or as a snapshot for requesters in other processes (the answer is
+// serialized later, after the value may have changed).
+void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> held, failure err) {
   if (err) {
-    deliver_all(err);
+    for (auto& h : held)
+      h.done(err, ndarray());
     release(e);
     return;
   }
   copy_job job{array_view::whole(e.stored), {}};
-  for (auto& h : held)
-    job.dests.insert(job.dests.end(), h.outputs.begin(), h.outputs.end());
-  copy_out(self, std::move(job), [&e, deliver_all](failure f) mutable {
-    deliver_all(f);
+  ndarray snapshot;
+  for (auto& h : held) {
+    if (h.remote && !h.outputs.empty() && snapshot.is_none()) {
+      snapshot = detail::make_uninitialized(e.stored.shape(), e.stored.dtype());
+      job.dests.push_back(array_view::whole(snapshot));
+    }
+    if (!h.remote)
+      job.dests.insert(job.dests.end(), h.outputs.begin(), h.outputs.end());
+  }
+  copy_out(self, std::move(job), [&e, held, snapshot](failure f) mutable {
+    for (auto& h : held)
+      h.done(f, h.remote && !h.outputs.empty() ? snapshot : ndarray());
     release(e);
   });
+}
+
+void answer_held(shard_impl self, key_entry& e, failure err) {
+  auto held = std::move(e.held);
+  e.held.clear();
+  e.pushed.clear();
+  deliver_value(self, e, std::move(held), std::move(err));
 }
 
 // The state an updater keeps per key: zeros (fp32 with multi_precision),
@@ -183,7 +149,7 @@ void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
     answer_held(self, e, std::nullopt);
   } else if (st.updater.actor) {
     ensure_state(st.updater, e);
-    update_request req{e.key,     e.grad,         e.stored,       e.state,
+    update_request req{e.key,       e.grad,         e.stored,      e.state,
                        ++e.updates, e.round_sparse, e.round_rows};
     e.grad = ndarray();  // do not keep a caller's input alive past the round
     detail::timed_request<void>(
@@ -198,7 +164,7 @@ void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
 }
 
 // Tracks whether the whole round's gradient was row_sparse, and its rows.
-void note_rows(key_entry& e, const part_push& m) {
+void note_rows(key_entry& e, const part_request& m) {
   if (e.pushed.empty()) {
     e.round_sparse = m.sparse;
     e.round_rows = m.rows;
@@ -211,41 +177,56 @@ void note_rows(key_entry& e, const part_push& m) {
   e.round_rows = std::move(merged);
 }
 
-void do_push(shard_impl self, key_entry& e, part_push& m, reply_promise rp) {
+// Why a push cannot join a round, if it cannot.
+failure refuse_push(shard_impl self, key_entry& e, const part_request& m) {
   auto& st = self->state;
-  if (e.pushed.count(m.worker) > 0) {
-    rp.deliver(to_caf_error(errc::invalid_argument,
-                            "worker " + std::to_string(m.worker) + " pushed key " +
-                                e.key.to_string() + " twice in one round"));
+  if (e.pushed.count(m.worker) > 0)
+    return kvs::error(errc::invalid_argument, "worker " + std::to_string(m.worker) +
+                                                  " pushed key " + e.key.to_string() +
+                                                  " twice in one round");
+  if (st.opts.sync && !st.dead_workers.empty())
+    return kvs::error(errc::peer_down, "worker rank " + std::to_string(*st.dead_workers.begin()) +
+                                           " is down: the round of key " + e.key.to_string() +
+                                           " cannot complete");
+  if (!st.opts.sync && !st.updater.actor)
+    return kvs::error(errc::invalid_argument, "dist_async applies each push with the optimizer: "
+                                              "call set_optimizer before pushing key " +
+                                                  e.key.to_string());
+  return std::nullopt;
+}
+
+void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done) {
+  auto& st = self->state;
+  if (auto why = refuse_push(self, e, m)) {
+    done(why, ndarray());
     release(e);
     return;
   }
   note_rows(e, m);
-  auto outputs = std::move(m.outputs);
-  int32_t worker = m.worker;
-  bool alone = st.opts.num_workers == 1;
-  // One worker and no updater: stored = sum, so sum straight into stored.
+  int round_size = st.opts.sync ? st.opts.num_workers : 1;
+  bool alone = round_size == 1;
+  // One worker per round and no updater: stored = sum, so sum straight into stored.
   bool direct = alone && !st.updater.actor;
-  auto finish = [self, &e, rp, outputs, worker, direct](failure f) mutable {
+  auto finish = [self, &e, done, outputs = std::move(m.outputs), worker = m.worker, direct,
+                 remote, round_size](failure f) mutable {
     if (f) {
-      rp.deliver(to_caf_error(*f));
+      done(f, ndarray());
       release(e);
       return;
     }
     e.pushed.insert(worker);
-    e.held.push_back(held_reply{rp, std::move(outputs)});
-    if (static_cast<int>(e.pushed.size()) >= self->state.opts.num_workers)
+    e.held.push_back(held_reply{std::move(done), std::move(outputs), remote});
+    if (static_cast<int>(e.pushed.size()) >= round_size)
       complete_round(self, e, direct);
     else
       release(e);
   };
-  // One worker, one whole input, an updater: the input is the gradient as
-  // it is (the caller's array stays marked until the round is answered).
-  if (alone && !direct && m.inputs.size() == 1 && m.inputs[0].offset == 0 &&
-      m.inputs[0].count == m.inputs[0].array.size() &&
-      m.inputs[0].array.shape() == e.stored.shape() &&
-      m.inputs[0].array.dtype() == e.stored.dtype()) {
-    e.grad = m.inputs[0].array;
+  // One push per round, one whole input, an updater: the input is the
+  // gradient as it is (the requester's array stays marked until answered).
+  auto& in = m.inputs;
+  if (alone && !direct && in.size() == 1 && in[0].offset == 0 && in[0].count == in[0].array.size() &&
+      in[0].array.size() == e.stored.size() && in[0].array.dtype() == e.stored.dtype()) {
+    e.grad = in[0].array;
     finish(std::nullopt);
     return;
   }
@@ -253,82 +234,126 @@ void do_push(shard_impl self, key_entry& e, part_push& m, reply_promise rp) {
     e.merge = detail::make_uninitialized(e.stored.shape(), e.stored.dtype());
   ndarray dest = direct ? e.stored : e.merge;
   e.grad = direct ? ndarray() : e.merge;
-  reduce_job job{std::move(m.inputs), array_view::whole(dest), !direct && !e.pushed.empty()};
+  reduce_job job{std::move(in), array_view::whole(dest), !direct && !e.pushed.empty()};
   reduce(self, std::move(job), std::move(finish));
 }
 
-void do_pull(shard_impl self, key_entry& e, part_pull& m, reply_promise rp) {
+void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done) {
+  held_reply h{std::move(done), std::move(m.outputs), remote};
   if (e.pushed.count(m.worker) > 0) {
     // This worker's own push is in the open round: answer after it.
-    e.held.push_back(held_reply{rp, std::move(m.outputs)});
+    e.held.push_back(std::move(h));
     release(e);
     return;
   }
-  copy_out(self, copy_job{array_view::whole(e.stored), std::move(m.outputs)},
-           [&e, rp](failure f) mutable {
-             if (f)
-               rp.deliver(to_caf_error(*f));
-             else
-               rp.deliver(ok_atom::value);
-             release(e);
-           });
+  std::vector<held_reply> one;
+  one.push_back(std::move(h));
+  deliver_value(self, e, std::move(one), std::nullopt);
 }
 
-key_entry* find(shard_impl self, const part_id& id) {
-  auto i = self->state.entries.find(entry_id{id.key, id.part});
-  return i == self->state.entries.end() ? nullptr : &i->second;
+failure do_init(shard_impl self, part_request& m) {
+  entry_id id{m.id.key, m.id.part};
+  if (self->state.entries.count(id) > 0)
+    return kvs::error(errc::duplicate_init, "key " + m.id.key.to_string() + " is already initialized");
+  if (m.inputs.size() != 1)
+    return kvs::error(errc::invalid_argument, "init of key " + m.id.key.to_string() +
+                                                  " needs exactly one value");
+  auto& v = m.inputs[0];
+  bool whole = v.offset == 0 && v.count == v.array.size();
+  ndarray stored;
+  auto f = run_inline([&] {
+    kvs::shape s = whole ? v.array.shape() : kvs::shape{static_cast<int64_t>(v.count)};
+    stored = detail::make_uninitialized(s, v.array.dtype());
+    copy_job job{v, {array_view::whole(stored)}};
+    detail::check_job(job);
+    detail::copy_range(job, 0, v.count);
+  });
+  if (f)
+    return f;
+  auto& e = self->state.entries[id];
+  e.key = m.id.key;
+  e.stored = std::move(stored);
+  return std::nullopt;
 }
 
-caf::error not_initialized(const part_id& id) {
-  return to_caf_error(errc::key_not_initialized,
-                      "key " + id.key.to_string() + " (part " + std::to_string(id.part) +
-                          ") is not initialized on this shard");
+void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
+  if (m.op == part_op::init) {
+    done(do_init(self, m), ndarray());
+    return;
+  }
+  auto i = self->state.entries.find(entry_id{m.id.key, m.id.part});
+  if (i == self->state.entries.end()) {
+    done(kvs::error(errc::key_not_initialized, "key " + m.id.key.to_string() + " (part " +
+                                                   std::to_string(m.id.part) +
+                                                   ") is not initialized on this shard"),
+         ndarray());
+    return;
+  }
+  auto* e = &i->second;
+  detail::enqueue(*e, [self, e, m = std::move(m), remote, done]() mutable {
+    if (m.op == part_op::push)
+      do_push(self, *e, m, remote, std::move(done));
+    else
+      do_pull(self, *e, m, remote, std::move(done));
+  });
+}
+
+part_result to_result(failure f, ndarray value) {
+  part_result r;
+  r.ok = !f.has_value();
+  if (f) {
+    r.code = static_cast<uint8_t>(f->code());
+    r.message = f->what();
+  }
+  r.value = std::move(value);
+  return r;
+}
+
+void fail_open_rounds(shard_impl self, int32_t rank) {
+  kvs::error err(errc::peer_down, "worker rank " + std::to_string(rank) + " is down");
+  for (auto& [id, entry] : self->state.entries) {
+    auto* e = &entry;
+    detail::enqueue(*e, [self, e, err] {
+      if (e->held.empty()) {
+        release(*e);
+        return;
+      }
+      answer_held(self, *e, kvs::error(errc::peer_down, std::string(err.what()) +
+                                                            ": the round of key " +
+                                                            e->key.to_string() + " cannot complete"));
+    });
+  }
 }
 
 shard_actor::behavior_type key_shard(shard_impl self, reducer_actor reducer, shard_options opts) {
   self->state.reducer = std::move(reducer);
   self->state.opts = opts;
   return {
-      [=](init_atom, part_init& m) -> caf::result<ok_atom> {
-        entry_id id{m.id.key, m.id.part};
-        if (self->state.entries.count(id) > 0)
-          return to_caf_error(errc::duplicate_init, "key " + m.id.key.to_string() +
-                                                        " is already initialized");
-        auto& v = m.value;
-        bool whole = v.offset == 0 && v.count == v.array.size();
-        kvs::shape s = whole ? v.array.shape() : kvs::shape{static_cast<int64_t>(v.count)};
-        ndarray stored;
-        auto f = run_inline([&] {
-          stored = detail::make_uninitialized(s, v.array.dtype());
-          copy_job job{v, {array_view::whole(stored)}};
-          detail::check_job(job);
-          detail::copy_range(job, 0, v.count);
-        });
-        if (f)
-          return to_caf_error(*f);
-        auto& e = self->state.entries[id];
-        e.key = m.id.key;
-        e.stored = std::move(stored);
-        return ok_atom::value;
-      },
-      [=](push_atom, part_push& m) -> caf::result<ok_atom> {
-        auto* e = find(self, m.id);
-        if (e == nullptr)
-          return not_initialized(m.id);
-        auto rp = self->make_response_promise<ok_atom>();
-        enqueue(*e, [self, e, m = std::move(m), rp]() mutable { do_push(self, *e, m, rp); });
-        return rp;
-      },
-      [=](pull_atom, part_pull& m) -> caf::result<ok_atom> {
-        auto* e = find(self, m.id);
-        if (e == nullptr)
-          return not_initialized(m.id);
-        auto rp = self->make_response_promise<ok_atom>();
-        enqueue(*e, [self, e, m = std::move(m), rp]() mutable { do_pull(self, *e, m, rp); });
+      [=](batch_atom, part_batch& batch) -> caf::result<batch_reply> {
+        auto& sender = self->current_sender();
+        bool remote = sender != nullptr && sender->node() != self->node();
+        auto rp = self->make_response_promise<batch_reply>();
+        auto n = batch.items.size();
+        auto reply = std::make_shared<batch_reply>();
+        reply->results.resize(n);
+        auto remaining = std::make_shared<size_t>(n);
+        if (n == 0)
+          rp.deliver(batch_reply{});
+        for (size_t i = 0; i < n; ++i)
+          serve_item(self, batch.items[i], remote, [rp, reply, remaining, i](failure f, ndarray v) mutable {
+            reply->results[i] = to_result(std::move(f), std::move(v));
+            if (--*remaining == 0)
+              rp.deliver(std::move(*reply));
+          });
         return rp;
       },
       [=](tick_atom) {
         detail::on_tick(self, self->state.deadlines, self->state.opts.request_timeout);
+      },
+      [=](worker_down_atom, int32_t rank) {
+        self->state.dead_workers.insert(rank);
+        if (self->state.opts.sync)
+          fail_open_rounds(self, rank);
       },
       [=](updater_atom, updater_setting& setting) -> ok_atom {
         // A new updater starts from empty state, as a new MXNet updater does.

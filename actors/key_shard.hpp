@@ -2,7 +2,9 @@
 // A key shard: owns a set of keys (or parts of big keys) with their stored
 // values, merge buffers and optimizer state; sums pushes per round, runs the
 // updater once per round and answers pulls. The same actor serves the local
-// store (in process) and the distributed one (in a server process).
+// store (in process) and the distributed one (in a server process): a
+// requester in another process gets values in the answer, one in this
+// process gets them written into its arrays.
 #include <chrono>
 #include <cstdint>
 
@@ -14,7 +16,8 @@
 namespace kvs {
 
 struct shard_options {
-  int num_workers = 1;  // a round completes when this many workers pushed
+  int num_workers = 1;  // sync: a round completes when this many workers pushed
+  bool sync = true;     // false (dist_async): every push is its own round
   int64_t inline_bound = 16384;  // sum and copy up to this many elements here
   std::chrono::milliseconds request_timeout{30000};  // for reducer and updater
 };

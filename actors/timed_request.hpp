@@ -30,13 +30,12 @@ void on_tick(Self* self, deadline_book& book, std::chrono::milliseconds timeout)
 
 // Reply is the answer's type (`then` takes it), or void for an empty answer
 // (`then` takes nothing).
+// Returns the request's id in the book (deadline_book::fail ends it early).
 template <class Reply, class Self, class Dest, class OnReply, class OnError, class... Ts>
-void timed_request(Self* self, deadline_book& book, std::chrono::milliseconds timeout,
-                   const Dest& dest, std::string what, OnReply then, OnError fail, Ts&&... xs) {
-  auto id = book.open(timeout, [fail, what, timeout]() mutable {
-    fail(kvs::error(errc::timeout, what + ": no answer within " +
-                                       std::to_string(timeout.count()) + " ms"));
-  });
+uint64_t timed_request(Self* self, deadline_book& book, std::chrono::milliseconds timeout,
+                       const Dest& dest, std::string what, OnReply then, OnError fail,
+                       Ts&&... xs) {
+  auto id = book.open(timeout, what, [fail](kvs::error err) mutable { fail(std::move(err)); });
   arm_tick(self, book, timeout);
   auto on_error = [&book, id, fail, what](caf::error& err) mutable {
     if (book.close(id))
@@ -58,6 +57,7 @@ void timed_request(Self* self, deadline_book& book, std::chrono::milliseconds ti
         },
         on_error);
   }
+  return id;
 }
 
 }  // namespace kvs::detail

@@ -1,14 +1,17 @@
 #pragma once
 // The worker: one per store handle. Keeps one queue per key (operations on a
 // key are sent in call order), dispatches ready operations across keys
-// highest priority first with a bounded number in flight, splits big keys
-// into parts, and completes the caller's arrays when the shards answer.
+// highest priority first with bounded operations and bytes in flight, splits
+// big keys into parts, fuses the parts bound for one shard into one message,
+// and completes the caller's arrays when the shards answer.
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 
+#include "messages/reducer_actor.hpp"
 #include "messages/shard_actor.hpp"
 #include "messages/worker_actor.hpp"
 
@@ -17,11 +20,18 @@ namespace kvs {
 struct worker_options {
   int32_t rank = 0;
   int max_inflight = 64;
+  int64_t max_inflight_bytes = int64_t{256} << 20;  // one bigger operation may still go alone
   std::chrono::milliseconds request_timeout{30000};
-  uint64_t split_bound = 0;  // 0: keys stay whole
+  uint64_t split_bound = 0;        // arrays this big split across shards; 0: keys stay whole
+  uint64_t max_part_bytes = 0;     // parts bigger than this are cut in chunks; 0: no limit
+  bool one_push_per_round = false; // dist_sync: a key's next push waits for its round
+  bool reduce_before_send = false; // shards in other processes: sum a push's arrays here first
+  std::vector<std::string> shard_names;  // for errors: "server 1 (127.0.0.1:4242)"
 };
 
+// `reducer` sums a push's per-device arrays before they leave the process
+// and copies answers that arrive with values into their outputs.
 worker_actor spawn_worker(caf::actor_system& sys, std::vector<shard_actor> shards,
-                          worker_options opts);
+                          reducer_actor reducer, worker_options opts);
 
 }  // namespace kvs

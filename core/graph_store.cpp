@@ -72,11 +72,15 @@ graph_store::graph_store(std::string type, const config& cfg)
   sys_cfg_.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
   system_ = std::make_unique<caf::actor_system>(sys_cfg_);
   reducer_ = spawn_cpu_reducer(*system_, cfg_.reduction_threads, cfg_.bigarray_bound);
-  shard_options sopts{1, cfg_.inline_bound, cfg_.request_timeout};
+  shard_options sopts;
+  sopts.inline_bound = cfg_.inline_bound;
+  sopts.request_timeout = cfg_.request_timeout;
   for (int i = 0; i < cfg_.local_shards; ++i)
     shards_.push_back(spawn_key_shard(*system_, reducer_, sopts));
-  worker_options wopts{0, cfg_.max_inflight, cfg_.request_timeout, 0};
-  worker_ = spawn_worker(*system_, shards_, wopts);
+  worker_options wopts;
+  wopts.max_inflight = cfg_.max_inflight;
+  wopts.request_timeout = cfg_.request_timeout;
+  worker_ = spawn_worker(*system_, shards_, reducer_, wopts);
 }
 
 graph_store::~graph_store() {

@@ -1,5 +1,6 @@
 #include "core/sharding.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace kvs::detail {
@@ -10,8 +11,9 @@ uint32_t shard_of(const key& k, uint32_t shards) {
   return static_cast<uint32_t>(k.stable_hash() % shards);
 }
 
-std::vector<part_range> partition(const key& k, uint64_t elements, uint32_t shards,
-                                  uint64_t split_bound) {
+namespace {
+std::vector<part_range> server_parts(const key& k, uint64_t elements, uint32_t shards,
+                                     uint64_t split_bound) {
   if (split_bound == 0 || shards <= 1 || elements < split_bound)
     return {part_range{shard_of(k, shards), 0, elements}};
   std::vector<part_range> parts;
@@ -23,6 +25,24 @@ std::vector<part_range> partition(const key& k, uint64_t elements, uint32_t shar
     parts.push_back(part_range{i, b, e - b});
   }
   return parts;
+}
+}  // namespace
+
+std::vector<part_range> partition(const key& k, uint64_t elements, uint32_t shards,
+                                  uint64_t split_bound, uint64_t max_part) {
+  auto parts = server_parts(k, elements, shards, split_bound);
+  if (max_part == 0)
+    return parts;
+  std::vector<part_range> out;
+  for (auto& p : parts) {
+    if (p.count <= max_part) {
+      out.push_back(p);
+      continue;
+    }
+    for (uint64_t b = 0; b < p.count; b += max_part)
+      out.push_back(part_range{p.shard, p.offset + b, std::min(max_part, p.count - b)});
+  }
+  return out;
 }
 
 }  // namespace kvs::detail

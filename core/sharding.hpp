@@ -20,8 +20,10 @@ struct part_range {
 uint32_t shard_of(const key& k, uint32_t shards);
 
 // split_bound 0: never split (the in-process store keeps keys whole, so an
-// updater sees the whole array, as in MXNet's local store).
+// updater sees the whole array, as in MXNet's local store). max_part > 0
+// cuts every part into chunks of at most that many elements (same shard),
+// so no message carries more than that.
 std::vector<part_range> partition(const key& k, uint64_t elements, uint32_t shards,
-                                  uint64_t split_bound);
+                                  uint64_t split_bound, uint64_t max_part = 0);
 
 }  // namespace kvs::detail

@@ -16,5 +16,12 @@ using control_atom = caf::atom_constant<caf::atom("kvs_ctrl")>;
 using tick_atom = caf::atom_constant<caf::atom("kvs_tick")>;
 using save_atom = caf::atom_constant<caf::atom("kvs_save")>;
 using load_atom = caf::atom_constant<caf::atom("kvs_load")>;
+using batch_atom = caf::atom_constant<caf::atom("kvs_batch")>;
+using worker_down_atom = caf::atom_constant<caf::atom("kvs_wdown")>;
+using register_atom = caf::atom_constant<caf::atom("kvs_reg")>;
+using barrier_atom = caf::atom_constant<caf::atom("kvs_barr")>;
+using command_atom = caf::atom_constant<caf::atom("kvs_cmd")>;
+using done_atom = caf::atom_constant<caf::atom("kvs_done")>;
+using stop_atom = caf::atom_constant<caf::atom("kvs_stop")>;
 
 }  // namespace kvs

@@ -2,6 +2,7 @@
 // The key shard's interface. The same handle type serves an in-process shard
 // and one in a server process; a key too big for one shard arrives as parts.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <caf/replies_to.hpp>
@@ -19,18 +20,40 @@ struct part_id {
   uint32_t part = 0;  // index of this part among the key's parts
 };
 
-struct part_init {
+enum class part_op : uint8_t { init, push, pull };
+
+// One request on one key part. init: inputs[0] is the value (copied into the
+// shard's own storage). push: inputs are summed into the round; outputs, if
+// any (pushpull), get the value once the round is done. pull: outputs get
+// the value (after the worker's own open round, if it pushed in it).
+struct part_request {
+  part_op op = part_op::push;
   part_id id;
-  array_view value;  // copied into the shard's own storage
+  int32_t worker = 0;               // the requesting worker's rank
+  std::vector<array_view> inputs;
+  std::vector<array_view> outputs;  // destinations: only their size travels
+  bool sparse = false;              // push: all inputs were row_sparse, touching...
+  std::vector<int64_t> rows;        // ...these rows (whole keys only)
 };
 
-struct part_push {
-  part_id id;
-  int32_t worker = 0;               // the pushing worker's rank
-  std::vector<array_view> inputs;   // summed (the worker's devices)
-  std::vector<array_view> outputs;  // pushpull: filled once the round is done
-  bool sparse = false;              // all inputs were row_sparse, touching...
-  std::vector<int64_t> rows;        // ...these rows (whole keys only)
+// Requests to one shard sent together (small keys fused into one message);
+// served in order, answered together.
+struct part_batch {
+  std::vector<part_request> items;
+};
+
+// The answer to one request: ok, or an error; a requester in another process
+// gets the value of a pull or pushpull here (in process it is already in
+// the outputs).
+struct part_result {
+  bool ok = true;
+  uint8_t code = 0;  // errc when !ok
+  std::string message;
+  ndarray value;
+};
+
+struct batch_reply {
+  std::vector<part_result> results;
 };
 
 // How the shard runs updates: the updater, and the state it keeps per key
@@ -50,24 +73,26 @@ struct key_state {
   std::vector<ndarray> arrays;
 };
 
-struct part_pull {
-  part_id id;
-  int32_t worker = 0;
-  std::vector<array_view> outputs;
-};
-
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_id& x) {
   return f(caf::meta::type_name("part_id"), x.key, x.part);
 }
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, part_init& x) {
-  return f(caf::meta::type_name("part_init"), x.id, x.value);
+typename Inspector::result_type inspect(Inspector& f, part_request& x) {
+  return f(caf::meta::type_name("part_request"), x.op, x.id, x.worker, x.inputs, x.outputs,
+           x.sparse, x.rows);
 }
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, part_push& x) {
-  return f(caf::meta::type_name("part_push"), x.id, x.worker, x.inputs, x.outputs, x.sparse,
-           x.rows);
+typename Inspector::result_type inspect(Inspector& f, part_batch& x) {
+  return f(caf::meta::type_name("part_batch"), x.items);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, part_result& x) {
+  return f(caf::meta::type_name("part_result"), x.ok, x.code, x.message, x.value);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_reply& x) {
+  return f(caf::meta::type_name("batch_reply"), x.results);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, updater_setting& x) {
@@ -77,26 +102,20 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, key_state& x) {
   return f(caf::meta::type_name("key_state"), x.key, x.part, x.count, x.arrays);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, part_pull& x) {
-  return f(caf::meta::type_name("part_pull"), x.id, x.worker, x.outputs);
-}
 
-// init: answered once stored. push: answered when its round completes (and,
-// with outputs, once they hold the result). pull: answered once the outputs
-// hold the value. updater: every later round uses it (an invalid handle
-// clears it: stored = sum); a new updater starts from empty state.
+// batch: serves the requests in order (one key's requests one at a time),
+// answers when all are done. updater: every later round uses it (an invalid
+// handle clears it: stored = sum); a new updater starts from empty state.
 // save: a copy of every key's optimizer state. load: replaces the state of
 // the listed keys this shard owns (others start over); with the flag set,
-// their update counts too (else counts stay). tick: the shard's
-// own deadline check.
+// their update counts too (else counts stay). worker_down: rounds that wait
+// for that worker fail. tick: the shard's own deadline check.
 using shard_actor =
-    caf::typed_actor<caf::replies_to<init_atom, part_init>::with<ok_atom>,
-                     caf::replies_to<push_atom, part_push>::with<ok_atom>,
-                     caf::replies_to<pull_atom, part_pull>::with<ok_atom>,
+    caf::typed_actor<caf::replies_to<batch_atom, part_batch>::with<batch_reply>,
                      caf::replies_to<updater_atom, updater_setting>::with<ok_atom>,
                      caf::replies_to<save_atom>::with<std::vector<key_state>>,
                      caf::replies_to<load_atom, std::vector<key_state>, bool>::with<ok_atom>,
+                     caf::reacts_to<worker_down_atom, int32_t>,
                      caf::reacts_to<tick_atom>>;
 
 }  // namespace kvs

@@ -1,5 +1,7 @@
 #include "serialization/ndarray_inspect.hpp"
 
+#include "messages/array_view.hpp"
+
 #include "core/array_impl.hpp"
 #include "messages/errors.hpp"
 
@@ -82,6 +84,63 @@ std::string describe(const ndarray& x) {
     return "none";
   std::string s = std::string(to_string(x.dtype())) + to_string(x.shape()) + "@" + to_string(x.device());
   return x.storage() == storage::row_sparse ? s + "[row_sparse]" : s;
+}
+
+}  // namespace kvs
+
+namespace kvs {
+
+// A view travels as: carries_data, dtype, count, then (with data) whether it
+// is the whole array, the shape when it is, and the range's bytes. It
+// arrives as a view of a fresh array holding just that range.
+caf::error save_view(caf::serializer& sink, const array_view& x) {
+  if (x.array.is_none() || x.array.storage() != storage::dense)
+    return to_caf_error(errc::invalid_argument, "array_view: only dense arrays travel");
+  bool data = x.carries_data;
+  auto t = static_cast<uint8_t>(x.array.dtype());
+  uint64_t count = x.count;
+  if (auto err = sink(data, t, count))
+    return err;
+  if (!data)
+    return {};
+  bool whole = x.offset == 0 && x.count == x.array.size();
+  kvs::shape dims = whole ? x.array.shape() : kvs::shape{static_cast<int64_t>(x.count)};
+  if (auto err = sink(dims))
+    return err;
+  x.array.wait_to_read();
+  auto width = size_of(x.array.dtype());
+  auto* base = static_cast<char*>(detail::ndarray_access::raw(x.array)) + x.offset * width;
+  return count == 0 ? caf::error{} : sink.apply_raw(count * width, base);
+}
+
+caf::error load_view(caf::deserializer& source, array_view& x) {
+  bool data = false;
+  uint8_t t = 0;
+  uint64_t count = 0;
+  if (auto err = source(data, t, count))
+    return err;
+  if (t > static_cast<uint8_t>(dtype::u8))
+    return to_caf_error(errc::corrupt_file, "array_view: unknown dtype");
+  x.offset = 0;
+  x.count = count;
+  x.carries_data = data;
+  if (!data) {
+    x.array = ndarray();
+    return {};
+  }
+  kvs::shape dims;
+  if (auto err = source(dims))
+    return err;
+  try {
+    if (detail::element_count(dims) != count)
+      return to_caf_error(errc::corrupt_file, "array_view: shape does not match count");
+    x.array = detail::make_uninitialized(dims, static_cast<dtype>(t));
+  } catch (const kvs::error& e) {
+    return to_caf_error(errc::corrupt_file, std::string("array_view: ") + e.what());
+  }
+  auto width = size_of(static_cast<dtype>(t));
+  return count == 0 ? caf::error{}
+                    : source.apply_raw(count * width, detail::ndarray_access::raw(x.array));
 }
 
 }  // namespace kvs

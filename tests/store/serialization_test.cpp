@@ -37,18 +37,37 @@ TEST_CASE("ndarrays cross the wire as their bytes, into fresh storage", "[serial
   REQUIRE(round_trip(sys, ndarray()).is_none());
 }
 
-TEST_CASE("shard messages round-trip with their keys and views", "[serialization]") {
+TEST_CASE("shard requests round-trip, sending only the viewed range", "[serialization]") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
-  part_push m{part_id{key("w"), 1}, 3, {array_view{ndarray::full({4}, 2.0), 1, 2}}, {}, false, {}};
-  auto back = round_trip(sys, m);
+  auto big = ndarray::from_vector<float>({0, 1, 2, 3, 4, 5, 6, 7}, {2, 4});
+  part_request m;
+  m.op = part_op::push;
+  m.id = part_id{key("w"), 1};
+  m.worker = 3;
+  m.inputs = {array_view{big, 2, 3, true}, array_view::whole(big)};
+  m.outputs = {array_view::destination(big, 2, 3)};
+  m.sparse = true;
+  m.rows = {1};
+  auto back = round_trip(sys, part_batch{{m}}).items.at(0);
   REQUIRE(back.id.key == key("w"));
   REQUIRE(back.id.part == 1);
   REQUIRE(back.worker == 3);
-  REQUIRE(back.inputs.size() == 1);
-  REQUIRE(back.inputs[0].offset == 1);
-  REQUIRE(back.inputs[0].count == 2);
-  REQUIRE(back.inputs[0].array.to_vector<float>() == std::vector<float>(4, 2.0f));
+  REQUIRE(back.inputs.size() == 2);
+  // A range arrives as a fresh array of just that range.
+  REQUIRE(back.inputs[0].offset == 0);
+  REQUIRE(back.inputs[0].count == 3);
+  REQUIRE(back.inputs[0].array.to_vector<float>() == std::vector<float>{2, 3, 4});
+  // A whole array keeps its shape.
+  REQUIRE(back.inputs[1].array.shape() == shape{2, 4});
+  // A destination sends its size only.
+  REQUIRE(back.outputs.at(0).count == 3);
+  REQUIRE(back.outputs[0].array.is_none());
+  REQUIRE(back.rows == std::vector<int64_t>{1});
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE_FALSE(sink(part_batch{{m}}));
+  REQUIRE(buf.size() < 3 * 4 + 8 * 4 + 200);  // the 8-element range is not sent twice
 }
 
 TEST_CASE("a truncated ndarray is refused, not read past its end", "[serialization]") {
