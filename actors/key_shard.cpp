@@ -350,6 +350,10 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_actor reducer, sha
       [=](tick_atom) {
         detail::on_tick(self, self->state.deadlines, self->state.opts.request_timeout);
       },
+      [=](sync_atom, bool sync) -> ok_atom {
+        self->state.opts.sync = sync;
+        return ok_atom::value;
+      },
       [=](worker_down_atom, int32_t rank) {
         self->state.dead_workers.insert(rank);
         if (self->state.opts.sync)

@@ -3,6 +3,10 @@
 #include <cstdlib>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
 #include "kvs/config.hpp"
 #include "kvs/error.hpp"
 
@@ -46,6 +50,48 @@ void check_positive(const char* field, int64_t value, int64_t lo) {
                                           std::to_string(value) + " is below " + std::to_string(lo));
 }
 
+void fill_text(std::string& field, const config& cfg, const char* var) {
+  if (!field.empty())
+    return;
+  if (auto text = env(cfg, var))
+    field = text;
+}
+
+// The IPv4 address of a network interface, e.g. "lo" -> "127.0.0.1".
+std::string interface_address(const std::string& name) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0)
+    throw error(errc::invalid_config, "DMLC_INTERFACE='" + name + "': cannot list interfaces");
+  std::string found;
+  std::string names;
+  for (auto* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET)
+      continue;
+    names += (names.empty() ? "" : ", ") + std::string(i->ifa_name);
+    if (name == i->ifa_name && found.empty()) {
+      char buf[INET_ADDRSTRLEN];
+      auto* in = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+      if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf)) != nullptr)
+        found = buf;
+    }
+  }
+  freeifaddrs(list);
+  if (found.empty())
+    throw error(errc::invalid_config, "DMLC_INTERFACE='" + name +
+                                          "' has no IPv4 address; interfaces with one: " + names);
+  return found;
+}
+
+std::chrono::milliseconds seconds_var(const config& cfg, const char* var, int64_t fallback_ms) {
+  if (auto text = env(cfg, var))
+    return std::chrono::milliseconds(parse_int(var, text, 1, 86400) * 1000);
+  return std::chrono::milliseconds(fallback_ms);
+}
+
+[[noreturn]] void missing(const char* var, const char* field, const std::string& why) {
+  throw error(errc::invalid_config, std::string(var) + " (config." + field + ") " + why);
+}
+
 }  // namespace
 
 config config::resolved() const {
@@ -64,12 +110,50 @@ config config::resolved() const {
   fill(out.local_shards, 0, out, "KVS_LOCAL_SHARDS", 4, 1, 1024);
   fill(out.max_inflight, 0, out, "KVS_MAX_INFLIGHT", 64, 1, 1 << 20);
   fill(out.inline_bound, int64_t{-1}, out, "KVS_INLINE_BOUND", int64_t{16384}, 0, INT64_MAX);
+  fill(out.max_message_bytes, int64_t{0}, out, "KVS_MAX_MESSAGE_BYTES", int64_t{16} << 20,
+       int64_t{1} << 10, int64_t{1} << 31);
+  fill(out.max_inflight_bytes, int64_t{0}, out, "KVS_MAX_INFLIGHT_BYTES", int64_t{256} << 20, 1,
+       INT64_MAX);
+  fill_text(out.role, out, "DMLC_ROLE");
+  fill_text(out.root_uri, out, "DMLC_PS_ROOT_URI");
+  fill(out.root_port, 0, out, "DMLC_PS_ROOT_PORT", 0, 1, 65535);
+  fill(out.num_workers, 0, out, "DMLC_NUM_WORKER", 0, 1, 1 << 16);
+  fill(out.num_servers, 0, out, "DMLC_NUM_SERVER", 0, 1, 1 << 16);
+  fill_text(out.interface, out, "DMLC_INTERFACE");
+  fill_text(out.node_host, out, "DMLC_NODE_HOST");
+  if (out.node_host.empty())
+    out.node_host = out.interface.empty() ? "127.0.0.1" : interface_address(out.interface);
+  if (out.heartbeat_interval.count() == 0)
+    out.heartbeat_interval = seconds_var(out, "PS_HEARTBEAT_INTERVAL", 1000);
+  if (out.heartbeat_timeout.count() == 0)
+    out.heartbeat_timeout = seconds_var(out, "PS_HEARTBEAT_TIMEOUT", 5000);
   check_positive("scheduler_threads", out.scheduler_threads, 1);
   check_positive("bigarray_bound", out.bigarray_bound, 1);
   check_positive("reduction_threads", out.reduction_threads, 1);
   check_positive("local_shards", out.local_shards, 1);
   check_positive("max_inflight", out.max_inflight, 1);
   check_positive("inline_bound", out.inline_bound, 0);
+  return out;
+}
+
+}  // namespace kvs
+
+namespace kvs {
+
+config config::resolved_cluster() const {
+  auto out = resolved();
+  if (out.role.empty())
+    missing("DMLC_ROLE", "role", "is not set; it must be worker, server or scheduler");
+  if (out.role != "worker" && out.role != "server" && out.role != "scheduler")
+    missing("DMLC_ROLE", "role", "is '" + out.role + "'; it must be worker, server or scheduler");
+  if (out.root_uri.empty())
+    missing("DMLC_PS_ROOT_URI", "root_uri", "is not set: the scheduler's address");
+  if (out.root_port < 1 || out.root_port > 65535)
+    missing("DMLC_PS_ROOT_PORT", "root_port", "is not set: the scheduler's port (1-65535)");
+  if (out.num_workers < 1)
+    missing("DMLC_NUM_WORKER", "num_workers", "is not set: the number of workers (>= 1)");
+  if (out.num_servers < 1)
+    missing("DMLC_NUM_SERVER", "num_servers", "is not set: the number of servers (>= 1)");
   return out;
 }
 

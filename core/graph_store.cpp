@@ -1,6 +1,7 @@
 #include "core/graph_store.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <iterator>
 
@@ -11,6 +12,7 @@
 #include "actors/key_shard.hpp"
 #include "actors/worker.hpp"
 #include "core/array_impl.hpp"
+#include "core/network.hpp"
 #include "serialization/state_file.hpp"
 #include "messages/errors.hpp"
 
@@ -62,14 +64,23 @@ void add_inputs(operation& op, const std::vector<ndarray>& values) {
 
 }  // namespace
 
-graph_store::graph_store(std::string type, const config& cfg)
-    : type_(std::move(type)), cfg_(cfg.resolved()) {
-  sys_cfg_.set("scheduler.max-threads", static_cast<size_t>(cfg_.scheduler_threads));
-  sys_cfg_.set("logger.verbosity", caf::atom("quiet"));
-  // Idle scheduler threads poll without sleeping before they block on a
+bool is_distributed(const std::string& type) { return type.rfind("dist_", 0) == 0; }
+
+graph_store::graph_store(std::string type, const config& cfg) : type_(std::move(type)) {
+  // Idle scheduler threads poll without napping before they block on a
   // condition variable: CAF's default 50 us naps between polls dominate the
   // latency of small operations (a sleep_for rounds up to the timer slack).
   sys_cfg_.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+  sys_cfg_.set("logger.verbosity", caf::atom("quiet"));
+  if (is_distributed(type_))
+    start_distributed(cfg);
+  else
+    start_local(cfg);
+}
+
+void graph_store::start_local(const config& cfg) {
+  cfg_ = cfg.resolved();
+  sys_cfg_.set("scheduler.max-threads", static_cast<size_t>(cfg_.scheduler_threads));
   system_ = std::make_unique<caf::actor_system>(sys_cfg_);
   reducer_ = spawn_cpu_reducer(*system_, cfg_.reduction_threads, cfg_.bigarray_bound);
   shard_options sopts;
@@ -79,8 +90,46 @@ graph_store::graph_store(std::string type, const config& cfg)
     shards_.push_back(spawn_key_shard(*system_, reducer_, sopts));
   worker_options wopts;
   wopts.max_inflight = cfg_.max_inflight;
+  wopts.max_inflight_bytes = cfg_.max_inflight_bytes;
   wopts.request_timeout = cfg_.request_timeout;
   worker_ = spawn_worker(*system_, shards_, reducer_, wopts);
+}
+
+void graph_store::start_distributed(const config& cfg) {
+  cfg_ = cfg.resolved_cluster();
+  if (cfg_.role != "worker") {
+    // As in MXNet: a server or scheduler process that creates a distributed
+    // store serves until the job ends, then exits.
+    serve(cfg_);
+    std::exit(0);
+  }
+  detail::configure_network(sys_cfg_, cfg_);
+  system_ = std::make_unique<caf::actor_system>(sys_cfg_);
+  reducer_ = spawn_cpu_reducer(*system_, cfg_.reduction_threads, cfg_.bigarray_bound);
+  liveness_ = system_->spawn([]() -> caf::behavior { return {[](done_atom) {}}; });
+  try {
+    cluster_ = std::make_unique<cluster_member>(*system_, cfg_, liveness_);
+    shards_ = cluster_->connect_shards();
+  } catch (...) {
+    caf::anon_send_exit(reducer_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(liveness_, caf::exit_reason::user_shutdown);
+    throw;
+  }
+  worker_options wopts;
+  wopts.rank = cluster_->info().rank;
+  wopts.max_inflight = cfg_.max_inflight;
+  wopts.max_inflight_bytes = cfg_.max_inflight_bytes;
+  wopts.request_timeout = cfg_.request_timeout;
+  wopts.split_bound = static_cast<uint64_t>(cfg_.bigarray_bound);
+  wopts.max_part_bytes = static_cast<uint64_t>(cfg_.max_message_bytes);
+  wopts.one_push_per_round = type_ != "dist_async";
+  wopts.reduce_before_send = true;
+  wopts.shard_names = cluster_->shard_names();
+  worker_ = spawn_worker(*system_, shards_, reducer_, wopts);
+  // Rank 0 tells the servers how to run rounds; nobody pushes before that.
+  if (cluster_->info().rank == 0)
+    cluster_->command(3, type_ == "dist_async" ? "0" : "1");
+  cluster_->barrier();
 }
 
 graph_store::~graph_store() {
@@ -89,12 +138,18 @@ graph_store::~graph_store() {
   } catch (const std::exception&) {
     // Failures nobody asked for end with the store; destruction must not throw.
   }
+  if (cluster_)
+    cluster_->done();
   caf::anon_send_exit(worker_, caf::exit_reason::user_shutdown);
   for (auto& s : shards_)
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(reducer_, caf::exit_reason::user_shutdown);
   if (owned_updater_)
     caf::anon_send_exit(owned_updater_, caf::exit_reason::user_shutdown);
+  if (liveness_)
+    caf::anon_send_exit(liveness_, caf::exit_reason::user_shutdown);
+  liveness_ = nullptr;
+  cluster_.reset();  // its handles belong to the system below
   worker_ = nullptr;
   shards_.clear();
   reducer_ = nullptr;
@@ -152,6 +207,9 @@ void graph_store::submit(std::vector<std::shared_ptr<operation>> ops) {
 }
 
 void graph_store::do_init(const key_list& keys, const array_list& values) {
+  // Distributed: only rank 0's values are stored; every worker then waits
+  // until they are (MXNet's init is followed by a barrier).
+  bool send = !distributed() || cluster_->info().rank == 0;
   std::vector<std::shared_ptr<operation>> ops;
   {
     std::lock_guard<std::mutex> guard{meta_mtx_};
@@ -166,6 +224,8 @@ void graph_store::do_init(const key_list& keys, const array_list& values) {
     }
     for (size_t i = 0; i < keys.size(); ++i) {
       keys_[keys[i]] = key_meta{values[i].shape(), values[i].dtype()};
+      if (!send)
+        continue;
       auto op = make_op(op_kind::init, keys[i], 0);
       op->inputs.push_back(densify(values[i]));
       op->done = std::make_shared<completion>();
@@ -176,6 +236,8 @@ void graph_store::do_init(const key_list& keys, const array_list& values) {
   submit(std::move(ops));
   for (auto& op : waiting)
     op->done->wait(wait_limit(), "init of key " + op->key.to_string());
+  if (distributed())
+    cluster_->barrier();
 }
 
 void graph_store::do_push(const key_list& keys, const array_lists& values, int priority) {
@@ -262,6 +324,16 @@ void graph_store::do_pushpull(const key_list& keys, const array_lists& values,
 }
 
 void graph_store::do_set_optimizer(std::shared_ptr<optimizer> opt) {
+  if (distributed()) {
+    // The servers run the optimizer: rank 0 sends its configuration (cereal,
+    // where MXNet pickles), every worker waits until all servers have it.
+    tracker_->wait_all(wait_limit());
+    if (cluster_->info().rank == 0)
+      cluster_->command(0, opt->serialize());
+    cluster_->barrier();
+    optimizer_ = std::move(opt);
+    return;
+  }
   auto handle = spawn_optimizer_updater(*system_, opt);
   install_updater(updater_setting{handle, opt->state_arrays(), opt->multi_precision()}, true);
   optimizer_ = std::move(opt);
@@ -289,6 +361,13 @@ Reply graph_store::ask_worker(const char* what, Ts&&... xs) {
 }
 
 void graph_store::install_updater(updater_setting setting, bool owned) {
+  if (distributed()) {
+    if (owned)
+      caf::anon_send_exit(setting.actor, caf::exit_reason::user_shutdown);
+    throw error(errc::unsupported, "set_updater on \"" + type_ +
+                                       "\": distributed stores update on the servers; use "
+                                       "set_optimizer");
+  }
   auto handle = setting.actor;
   try {
     // Everything issued before the call runs under the updater it was issued under.
@@ -375,5 +454,25 @@ void graph_store::do_load_optimizer_states(const std::string& path) {
 }
 
 void graph_store::do_wait_all() { tracker_->wait_all(wait_limit()); }
+
+void graph_store::do_barrier() {
+  if (distributed())
+    cluster_->barrier();
+}
+
+void graph_store::do_send_command_to_servers(int head, const std::string& body) {
+  if (!distributed())
+    return kvstore::do_send_command_to_servers(head, body);
+  tracker_->wait_all(wait_limit());
+  cluster_->command(head, body);
+}
+
+int graph_store::do_rank() const { return distributed() ? cluster_->info().rank : 0; }
+int graph_store::do_num_workers() const {
+  return distributed() ? cluster_->info().num_workers : 1;
+}
+int graph_store::do_local_rank() const {
+  return distributed() ? cluster_->info().local_rank : 0;
+}
 
 }  // namespace kvs::detail

@@ -2,7 +2,8 @@
 // The store built on the actor graph: the caller's side checks arguments
 // against the keys it knows (so a bad call throws at once), marks the arrays
 // and hands one operation per key to the worker actor. local and device are
-// this class with the shards in process.
+// this class with the shards in process; dist_* the same class with the
+// shards in server processes, reached through the middleman.
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/optimizer_updater.hpp"
+#include "core/cluster_member.hpp"
 #include "core/op_tracker.hpp"
 #include "kvs/kvstore.hpp"
 #include "messages/reducer_actor.hpp"
@@ -36,6 +38,11 @@ protected:
   void do_load_optimizer_states(const std::string& path) override;
   bool do_is_capable(const std::string& capability) const override;
   void do_wait_all() override;
+  void do_barrier() override;
+  void do_send_command_to_servers(int head, const std::string& body) override;
+  int do_rank() const override;
+  int do_num_workers() const override;
+  int do_local_rank() const override;
   std::string do_type() const override { return type_; }
   caf::actor_system& do_system() override { return *system_; }
 
@@ -55,8 +62,17 @@ private:
   Reply ask_worker(const char* what, Ts&&... xs);
   void check_states(const std::vector<key_state>& states, const optimizer& opt) const;
 
+  void start_local(const config& cfg);
+  void start_distributed(const config& cfg);
+  bool distributed() const { return cluster_ != nullptr; }
+
   std::string type_;
   config cfg_;
+  std::unique_ptr<cluster_member> cluster_;  // distributed stores only
+  // What the coordinator watches to notice this worker die: its own small
+  // actor, since a detached actor whose handle another node holds cannot
+  // finish at shutdown.
+  caf::actor liveness_;
   caf::actor_system_config sys_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   reducer_actor reducer_;

@@ -9,10 +9,12 @@ namespace kvs {
 
 namespace {
 
-// The in-process types, as MXNet spells them.
+// The types built on the actor graph, as MXNet spells them.
 const std::vector<std::string>& local_types() {
-  static const std::vector<std::string> names{"local", "local_update_cpu", "local_allreduce_cpu",
-                                              "device", "local_allreduce_device"};
+  static const std::vector<std::string> names{
+      "local",     "local_update_cpu", "local_allreduce_cpu", "device",
+      "local_allreduce_device", "dist_sync", "dist_device_sync", "dist_sync_device",
+      "dist_async"};
   return names;
 }
 
@@ -20,10 +22,6 @@ const std::vector<std::string>& local_types() {
 const std::map<std::string, std::string>& pending_types() {
   static const std::map<std::string, std::string> names{
       {"nccl", "the NCCL reducer (GPU issue)"},
-      {"dist_sync", "distributed placement (distributed issue)"},
-      {"dist_device_sync", "distributed placement (distributed issue)"},
-      {"dist_sync_device", "distributed placement (distributed issue)"},
-      {"dist_async", "distributed placement (distributed issue)"},
   };
   return names;
 }
@@ -98,12 +96,6 @@ std::unique_ptr<kvstore> create(const std::string& type, const config& cfg) {
   if (!store)
     throw error(errc::invalid_argument, "the factory of store type \"" + type + "\" returned null");
   return store;
-}
-
-void serve(const config& cfg) {
-  throw error(errc::unsupported, "serve(role \"" + cfg.role +
-                                     "\") needs distributed placement (distributed issue), "
-                                     "which is not built yet");
 }
 
 }  // namespace kvs

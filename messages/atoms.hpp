@@ -23,5 +23,6 @@ using barrier_atom = caf::atom_constant<caf::atom("kvs_barr")>;
 using command_atom = caf::atom_constant<caf::atom("kvs_cmd")>;
 using done_atom = caf::atom_constant<caf::atom("kvs_done")>;
 using stop_atom = caf::atom_constant<caf::atom("kvs_stop")>;
+using sync_atom = caf::atom_constant<caf::atom("kvs_sync")>;
 
 }  // namespace kvs

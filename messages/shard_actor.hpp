@@ -108,13 +108,15 @@ typename Inspector::result_type inspect(Inspector& f, key_state& x) {
 // handle clears it: stored = sum); a new updater starts from empty state.
 // save: a copy of every key's optimizer state. load: replaces the state of
 // the listed keys this shard owns (others start over); with the flag set,
-// their update counts too (else counts stay). worker_down: rounds that wait
-// for that worker fail. tick: the shard's own deadline check.
+// their update counts too (else counts stay). sync: rounds over all workers
+// (true) or one push each (dist_async). worker_down: rounds that wait for
+// that worker fail. tick: the shard's own deadline check.
 using shard_actor =
     caf::typed_actor<caf::replies_to<batch_atom, part_batch>::with<batch_reply>,
                      caf::replies_to<updater_atom, updater_setting>::with<ok_atom>,
                      caf::replies_to<save_atom>::with<std::vector<key_state>>,
                      caf::replies_to<load_atom, std::vector<key_state>, bool>::with<ok_atom>,
+                     caf::replies_to<sync_atom, bool>::with<ok_atom>,
                      caf::reacts_to<worker_down_atom, int32_t>,
                      caf::reacts_to<tick_atom>>;
 

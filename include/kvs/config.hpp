@@ -18,7 +18,20 @@ struct config {
   int root_port = 0;          // coordinator port (DMLC_PS_ROOT_PORT)
   int num_workers = 0;        // DMLC_NUM_WORKER
   int num_servers = 0;        // DMLC_NUM_SERVER
-  std::string node_host;      // address to bind and advertise (DMLC_NODE_HOST)
+  std::string node_host;      // address to bind and advertise (DMLC_NODE_HOST;
+                              // else the address of DMLC_INTERFACE; else 127.0.0.1)
+  std::string interface;      // network interface to bind (DMLC_INTERFACE), e.g. "lo"
+  // Middleman heartbeat between nodes; a peer silent for heartbeat_timeout
+  // is declared down. 0: PS_HEARTBEAT_INTERVAL / PS_HEARTBEAT_TIMEOUT
+  // (seconds, as ps-lite reads them) or 1 s and 5 s.
+  std::chrono::milliseconds heartbeat_interval{0};
+  std::chrono::milliseconds heartbeat_timeout{0};
+  // Messages carry at most this many tensor bytes; bigger parts go in
+  // chunks. 0: KVS_MAX_MESSAGE_BYTES or 16 MiB.
+  int64_t max_message_bytes = 0;
+  // Bytes of operations in flight per worker (one bigger operation may still
+  // go alone). 0: KVS_MAX_INFLIGHT_BYTES or 256 MiB.
+  int64_t max_inflight_bytes = 0;
 
   // Arrays with at least this many elements are split across servers and
   // reduced with several threads; 0: MXNET_KVSTORE_BIGARRAY_BOUND or 1000000.
@@ -41,6 +54,10 @@ struct config {
   // then from the defaults. A malformed variable throws kvs::error
   // (invalid_config) naming the variable and its value.
   config resolved() const;
+  // resolved(), then checks that the cluster fields a distributed node needs
+  // are present and valid; a missing or bad one throws invalid_config naming
+  // the variable (and the field).
+  config resolved_cluster() const;
 };
 
 }  // namespace kvs

@@ -1,0 +1,42 @@
+#pragma once
+// What every distributed node shares: the actor system's network settings
+// (middleman, message types, heartbeat), connecting with retries, and the
+// server and scheduler roles (serve).
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+
+#include "kvs/config.hpp"
+#include "kvs/error.hpp"
+
+namespace kvs::detail {
+
+// Loads the middleman, registers every type that crosses the network, and
+// sets the heartbeat and scheduler from `cfg` (resolved).
+void configure_network(caf::actor_system_config& sys_cfg, const config& cfg);
+
+// Connects to the actor published at host:port, retrying until `limit`
+// (a peer may start later); throws timeout naming `what`.
+template <class Handle>
+Handle connect(caf::actor_system& sys, const std::string& host, uint16_t port,
+               std::chrono::milliseconds limit, const std::string& what) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  std::string last;
+  for (;;) {
+    auto h = sys.middleman().remote_actor<Handle>(host, port);
+    if (h)
+      return *h;
+    last = sys.render(h.error());
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw error(errc::timeout, "cannot reach " + what + " at " + host + ":" +
+                                     std::to_string(port) + " within " +
+                                     std::to_string(limit.count()) + " ms: " + last);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace kvs::detail

@@ -1,0 +1,129 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <set>
+
+#include "local_cluster.hpp"
+
+using namespace kvs;
+
+namespace {
+// The test optimizer with rescale_grad 2, each worker pushing rank + 1: after
+// round i every value is i * n * (n + 1).
+void check_rounds(kvstore& kv, const std::vector<key>& keys, const std::vector<shape>& shapes,
+                  int rounds) {
+  std::vector<ndarray> init;
+  for (auto& s : shapes)
+    init.push_back(ndarray::zeros(s));
+  kv.init(keys, init);
+  kv.set_optimizer(create_optimizer("test", {{"rescale_grad", 2}}));
+  int n = kv.num_workers();
+  for (int i = 1; i <= rounds; ++i) {
+    std::vector<ndarray> grads, outs;
+    for (auto& s : shapes) {
+      grads.push_back(ndarray::full(s, kv.rank() + 1));
+      outs.push_back(ndarray::zeros(s));
+    }
+    kv.push(keys, grads);
+    kv.pull(keys, outs);
+    for (auto& o : outs) {
+      auto v = o.to_vector<float>();
+      float want = static_cast<float>(i * n * (n + 1));
+      EXPECT(v.front() == want);
+      EXPECT(v.back() == want);
+      EXPECT(v[v.size() / 2] == want);
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("dist_sync rounds give exact values on small keys", "[dist]") {
+  local_cluster cluster{2, 2};
+  cluster.run("dist_sync", [](kvstore& kv) {
+    EXPECT(kv.type() == "dist_sync");
+    EXPECT(kv.num_workers() == 2);
+    check_rounds(kv, {3, 5, 7, 9}, {{2, 3}, {4}, {1}, {10}}, 5);
+  });
+}
+
+TEST_CASE("dist_sync splits big arrays evenly and unevenly across servers", "[dist][slow]") {
+  local_cluster cluster{2, 2};
+  cluster.run("dist_sync", [](kvstore& kv) {
+    check_rounds(kv, {1, 2}, {{1200, 1200}, {1211, 1211}}, 3);
+  });
+}
+
+TEST_CASE("dist_sync works with string keys", "[dist]") {
+  local_cluster cluster{2, 1};
+  cluster.run("dist_sync", [](kvstore& kv) {
+    check_rounds(kv, {"weight", "bias"}, {{3, 3}, {3}}, 3);
+  });
+}
+
+TEST_CASE("worker ranks are unique and complete", "[dist]") {
+  local_cluster cluster{3, 1};
+  std::mutex mtx;
+  std::set<int> ranks;
+  cluster.run("dist_sync", [&](kvstore& kv) {
+    std::lock_guard<std::mutex> guard{mtx};
+    ranks.insert(kv.rank());
+    EXPECT(kv.num_workers() == 3);
+    EXPECT(kv.local_rank() == kv.rank());  // all on one host
+  });
+  REQUIRE(ranks == std::set<int>{0, 1, 2});
+}
+
+TEST_CASE("init takes rank 0's value and broadcast reaches every worker", "[dist]") {
+  local_cluster cluster{2, 2};
+  cluster.run("dist_sync", [](kvstore& kv) {
+    kv.init(4, ndarray::full({3}, 10.0 + kv.rank()));
+    auto out = ndarray::zeros({3});
+    kv.pull(4, out);
+    EXPECT(out.to_vector<float>() == std::vector<float>(3, 10.0f));
+    auto b = ndarray::zeros({2, 2});
+    kv.broadcast(5, ndarray::full({2, 2}, 7.0 + kv.rank()), b);
+    EXPECT(b.to_vector<float>() == std::vector<float>(4, 7.0f));
+  });
+}
+
+TEST_CASE("without an optimizer a dist_sync round stores the sum of all workers", "[dist]") {
+  local_cluster cluster{2, 2};
+  cluster.run("dist_sync", [](kvstore& kv) {
+    kv.init(0, ndarray::zeros({5}));
+    auto out = ndarray::zeros({5});
+    kv.pushpull(0, ndarray::full({5}, kv.rank() + 1), out);
+    EXPECT(out.to_vector<float>() == std::vector<float>(5, 3.0f));
+    kv.barrier();
+    kv.pushpull(0, std::vector<ndarray>{ndarray::full({5}, 1.0), ndarray::full({5}, 2.0)}, {out});
+    EXPECT(out.to_vector<float>() == std::vector<float>(5, 6.0f));
+  });
+}
+
+TEST_CASE("dist_async applies every push and needs an optimizer", "[dist]") {
+  local_cluster cluster{2, 2};
+  cluster.run("dist_async", [](kvstore& kv) {
+    kv.init(0, ndarray::zeros({4}));
+    kv.push(0, ndarray::full({4}, 1.0));
+    expect_error([&] { kv.wait_all(); }, errc::invalid_argument, {"set_optimizer"});
+    kv.barrier();
+    kv.set_optimizer(create_optimizer("test", {{"rescale_grad", 1}}));
+    for (int i = 0; i < 10; ++i)
+      kv.push(0, ndarray::full({4}, kv.rank() + 1));
+    kv.wait_all();
+    kv.barrier();
+    auto out = ndarray::zeros({4});
+    kv.pull(0, out);
+    EXPECT(out.to_vector<float>() == std::vector<float>(4, 30.0f));  // 10 * (1 + 2)
+  });
+}
+
+TEST_CASE("send_command_to_servers returns after every server ran it", "[dist]") {
+  local_cluster cluster{1, 2};
+  cluster.run("dist_sync", [](kvstore& kv) {
+    kv.send_command_to_servers(1, "");  // multi-precision on
+    expect_error([&] { kv.send_command_to_servers(42, "x"); }, errc::invalid_argument,
+                    {"unknown server command head 42"});
+    expect_error([&] { kv.set_updater([](const key&, const ndarray&, ndarray&) {}); },
+                    errc::unsupported, {"set_optimizer"});
+  });
+}

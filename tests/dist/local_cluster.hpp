@@ -1,0 +1,112 @@
+#pragma once
+// A whole distributed job inside one test process: the scheduler and the
+// servers run serve() in threads, each worker runs its body in a thread with
+// its own store; every node has its own actor system, and they talk only
+// through the middleman on 127.0.0.1, so every message is serialized.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../test_config.hpp"
+
+// Catch's assertions are not thread-safe: worker bodies check with these,
+// which throw; local_cluster::run rethrows the first failure in the test's
+// own thread.
+#define EXPECT(cond)                                                                  \
+  do {                                                                                \
+    if (!(cond))                                                                      \
+      throw std::runtime_error(std::string(__FILE__) + ":" + std::to_string(__LINE__) + \
+                               ": expected " #cond);                                  \
+  } while (false)
+
+inline void expect_error(const std::function<void()>& call, kvs::errc code,
+                         std::initializer_list<const char*> parts) {
+  try {
+    call();
+  } catch (const kvs::error& e) {
+    if (e.code() != code)
+      throw std::runtime_error(std::string("expected ") + kvs::to_string(code) + ", got " +
+                               kvs::to_string(e.code()) + ": " + e.what());
+    for (auto p : parts)
+      if (std::string(e.what()).find(p) == std::string::npos)
+        throw std::runtime_error(std::string("\"") + p + "\" is not in: " + e.what());
+    return;
+  }
+  throw std::runtime_error(std::string("expected kvs::error ") + kvs::to_string(code));
+}
+
+// A port nothing listens on right now.
+inline int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+struct local_cluster {
+  int workers, servers, port = free_port();
+  std::chrono::milliseconds timeout{20000};
+
+  kvs::config node(const std::string& role) const {
+    kvs::config c = test_config();
+    c.role = role;
+    c.root_uri = "127.0.0.1";
+    c.root_port = port;
+    c.num_workers = workers;
+    c.num_servers = servers;
+    c.scheduler_threads = 1;
+    c.request_timeout = timeout;
+    c.heartbeat_interval = std::chrono::milliseconds(200);
+    c.heartbeat_timeout = std::chrono::milliseconds(2000);
+    return c;
+  }
+
+  // Runs `body(rank-ordered store)` on every worker; rethrows the first failure.
+  void run(const std::string& type, const std::function<void(kvs::kvstore&)>& body,
+           const std::function<void(kvs::config&)>& tweak = {}) {
+    std::mutex mtx;
+    std::exception_ptr first;
+    auto guard = [&](auto fn) {
+      return [&, fn] {
+        try {
+          fn();
+        } catch (...) {
+          std::lock_guard<std::mutex> lock{mtx};
+          if (!first)
+            first = std::current_exception();
+        }
+      };
+    };
+    std::vector<std::thread> threads;
+    threads.emplace_back(guard([&] { kvs::serve(node("scheduler")); }));
+    for (int s = 0; s < servers; ++s)
+      threads.emplace_back(guard([&] { kvs::serve(node("server")); }));
+    for (int w = 0; w < workers; ++w)
+      threads.emplace_back(guard([&] {
+        auto cfg = node("worker");
+        if (tweak)
+          tweak(cfg);
+        auto kv = kvs::create(type, cfg);
+        body(*kv);
+      }));
+    for (auto& t : threads)
+      t.join();
+    if (first)
+      std::rethrow_exception(first);
+  }
+};
