@@ -53,8 +53,8 @@ TEST_CASE("built-in names cannot be registered over", "[registry]") {
   REQUIRE_KVS_ERROR(register_kvstore("x", nullptr), errc::invalid_argument);
 }
 
-TEST_CASE("distributed types are valid names that say what they need", "[registry]") {
-  REQUIRE_KVS_ERROR(create("dist_sync", test_config()), errc::unsupported);
+TEST_CASE("distributed types need their cluster settings", "[registry]") {
+  require_message([] { create("dist_sync", test_config()); }, errc::invalid_config, {"DMLC_ROLE"});
+  require_message([] { serve(test_config()); }, errc::invalid_config, {"DMLC_ROLE"});
   REQUIRE_KVS_ERROR(create("nccl", test_config()), errc::unsupported);
-  REQUIRE_KVS_ERROR(serve(test_config()), errc::unsupported);
 }

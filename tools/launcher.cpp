@@ -1,0 +1,235 @@
+#include "launcher.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+#include <thread>
+
+namespace kvs::launch {
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+namespace {
+
+std::vector<std::string> read_hosts(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    throw std::runtime_error("cannot read the hostfile -H " + path);
+  std::vector<std::string> hosts;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto end = line.find_first_of(" \t#:");
+    line = line.substr(0, end);
+    if (!line.empty())
+      hosts.push_back(line);
+  }
+  if (hosts.empty())
+    throw std::runtime_error("the hostfile " + path + " names no host");
+  return hosts;
+}
+
+// A shell word in single quotes, for the remote command line.
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string current_dir() {
+  char buf[4096];
+  return getcwd(buf, sizeof(buf)) ? std::string(buf) : std::string(".");
+}
+
+}  // namespace
+
+std::vector<process_spec> plan(const options& opts) {
+  if (opts.workers < 1)
+    throw std::runtime_error("-n must be at least 1 (got " + std::to_string(opts.workers) + ")");
+  if (opts.servers < 0)
+    throw std::runtime_error("-s must be at least 1");
+  if (opts.command.empty())
+    throw std::runtime_error("no command: kvs-launch -n N [-s S] -- CMD ARGS...");
+  if (opts.launcher != "local" && opts.launcher != "ssh")
+    throw std::runtime_error("--launcher must be local or ssh (got " + opts.launcher + ")");
+  std::vector<std::string> hosts;
+  if (opts.launcher == "ssh") {
+    if (opts.hostfile.empty())
+      throw std::runtime_error("--launcher ssh needs -H hostfile");
+    hosts = read_hosts(opts.hostfile);
+  }
+  int servers = opts.servers == 0 ? opts.workers : opts.servers;
+  int port = opts.port == 0 ? free_port() : opts.port;
+  std::string root = opts.root_uri.empty() ? "127.0.0.1" : opts.root_uri;
+  std::map<std::string, std::string> common{
+      {"DMLC_PS_ROOT_URI", root},
+      {"DMLC_PS_ROOT_PORT", std::to_string(port)},
+      {"DMLC_NUM_WORKER", std::to_string(opts.workers)},
+      {"DMLC_NUM_SERVER", std::to_string(servers)},
+  };
+  for (auto& kv : opts.env) {
+    auto colon = kv.find(':');
+    if (colon == std::string::npos || colon == 0)
+      throw std::runtime_error("--env takes K:V, got \"" + kv + "\"");
+    common[kv.substr(0, colon)] = kv.substr(colon + 1);
+  }
+  auto server_argv = opts.server_command.empty() ? opts.command
+                                                 : std::vector<std::string>{opts.server_command};
+  std::vector<process_spec> out;
+  auto add = [&](std::string name, std::string role, size_t index, bool remote) {
+    process_spec p{std::move(name), role, "", common, role == "worker" ? opts.command : server_argv};
+    p.env["DMLC_ROLE"] = role;
+    if (remote && !hosts.empty())
+      p.host = hosts[index % hosts.size()];
+    else if (!p.env.count("DMLC_NODE_HOST"))
+      p.env["DMLC_NODE_HOST"] = "127.0.0.1";
+    out.push_back(std::move(p));
+  };
+  add("scheduler", "scheduler", 0, false);
+  for (int i = 0; i < servers; ++i)
+    add("server " + std::to_string(i), "server", static_cast<size_t>(i), true);
+  for (int i = 0; i < opts.workers; ++i)
+    add("worker " + std::to_string(i), "worker", static_cast<size_t>(i), true);
+  return out;
+}
+
+namespace {
+
+struct child {
+  const process_spec* spec;
+  pid_t pid;
+  bool running = true;
+};
+
+pid_t start(const process_spec& p) {
+  std::vector<std::string> argv;
+  if (p.host.empty()) {
+    argv = p.argv;
+  } else {  // ssh HOST 'cd DIR && env K=V ... CMD ARGS'
+    std::string remote = "cd " + quote(current_dir()) + " && env";
+    for (auto& [k, v] : p.env)
+      remote += " " + k + "=" + quote(v);
+    for (auto& a : p.argv)
+      remote += " " + quote(a);
+    argv = {"ssh", "-o", "StrictHostKeyChecking=no", p.host, remote};
+  }
+  pid_t pid = fork();
+  if (pid < 0)
+    throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+  if (pid == 0) {
+    setpgid(0, 0);  // its own group, so stopping it stops its children too
+    if (p.host.empty())
+      for (auto& [k, v] : p.env)
+        setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    std::cerr << "kvs-launch: cannot run " << argv[0] << ": " << std::strerror(errno) << "\n";
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  return pid;
+}
+
+int code_of(int status) {
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return 1;
+}
+
+std::string describe(int status) {
+  if (WIFSIGNALED(status))
+    return "was killed by signal " + std::to_string(WTERMSIG(status));
+  return "exited with code " + std::to_string(code_of(status));
+}
+
+void stop_all(std::vector<child>& kids) {
+  for (auto& c : kids)
+    if (c.running)
+      kill(-c.pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  for (auto& c : kids) {
+    while (c.running && std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(c.pid, &status, WNOHANG) == c.pid)
+        c.running = false;
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (c.running) {
+      kill(-c.pid, SIGKILL);
+      waitpid(c.pid, nullptr, 0);
+      c.running = false;
+    }
+  }
+}
+
+}  // namespace
+
+int supervise(const std::vector<process_spec>& specs, int grace_s) {
+  std::vector<child> kids;
+  for (auto& s : specs)
+    kids.push_back(child{&s, start(s)});
+  int workers_left = 0;
+  for (auto& c : kids)
+    workers_left += c.spec->role == "worker" ? 1 : 0;
+  auto grace_end = std::chrono::steady_clock::time_point::max();
+  for (;;) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      for (auto& c : kids) {
+        if (c.pid != pid)
+          continue;
+        c.running = false;
+        if (code_of(status) != 0) {
+          std::cerr << "kvs-launch: " << c.spec->name << " (pid " << pid << ") "
+                    << describe(status) << "; stopping the others\n";
+          stop_all(kids);
+          return code_of(status);
+        }
+        if (c.spec->role == "worker" && --workers_left == 0)
+          grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(grace_s);
+      }
+      bool any = false;
+      for (auto& c : kids)
+        any = any || c.running;
+      if (!any)
+        return 0;
+      continue;
+    }
+    if (std::chrono::steady_clock::now() > grace_end) {
+      std::cerr << "kvs-launch: every worker finished, but the scheduler or a server did not "
+                   "end within "
+                << grace_s << " s; stopping them\n";
+      stop_all(kids);
+      return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace kvs::launch
