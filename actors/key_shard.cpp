@@ -89,9 +89,18 @@ void copy_out(shard_impl self, copy_job job, done_fn done) {
           &detail::copy_range);
 }
 
+// Before the shard writes into `a` (stored or merge): if an answer still on
+// its way to another process holds it, write into a copy instead, so the
+// answer is serialized with the value it was given (copy-on-write).
+void make_exclusive(ndarray& a) {
+  if (a.is_none() || detail::ndarray_access::use_count(a) == 1)
+    return;
+  a = a.copy_to(a.device());
+}
+
 // Delivers the stored value to every waiting reply: written into in-process
-// outputs, or as a snapshot for requesters in other processes (the answer is
-// serialized later, after the value may have changed).
+// outputs; for requesters in other processes the answer carries the stored
+// array itself (serialized later; make_exclusive keeps it unchanged).
 void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> held, failure err) {
   if (err) {
     for (auto& h : held)
@@ -100,18 +109,12 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> held, 
     return;
   }
   copy_job job{array_view::whole(e.stored), {}};
-  ndarray snapshot;
-  for (auto& h : held) {
-    if (h.remote && !h.outputs.empty() && snapshot.is_none()) {
-      snapshot = detail::make_uninitialized(e.stored.shape(), e.stored.dtype());
-      job.dests.push_back(array_view::whole(snapshot));
-    }
+  for (auto& h : held)
     if (!h.remote)
       job.dests.insert(job.dests.end(), h.outputs.begin(), h.outputs.end());
-  }
-  copy_out(self, std::move(job), [&e, held, snapshot](failure f) mutable {
+  copy_out(self, std::move(job), [&e, held](failure f) mutable {
     for (auto& h : held)
-      h.done(f, h.remote && !h.outputs.empty() ? snapshot : ndarray());
+      h.done(f, h.remote && !h.outputs.empty() ? e.stored : ndarray());
     release(e);
   });
 }
@@ -148,6 +151,7 @@ void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
   if (summed_into_stored) {
     answer_held(self, e, std::nullopt);
   } else if (st.updater.actor) {
+    make_exclusive(e.stored);  // the updater writes into it
     ensure_state(st.updater, e);
     update_request req{e.key,       e.grad,         e.stored,      e.state,
                        ++e.updates, e.round_sparse, e.round_rows};
@@ -232,6 +236,7 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   }
   if (!direct && e.merge.is_none())
     e.merge = detail::make_uninitialized(e.stored.shape(), e.stored.dtype());
+  make_exclusive(direct ? e.stored : e.merge);
   ndarray dest = direct ? e.stored : e.merge;
   e.grad = direct ? ndarray() : e.merge;
   reduce_job job{std::move(in), array_view::whole(dest), !direct && !e.pushed.empty()};

@@ -19,8 +19,8 @@ namespace kvs {
 
 struct worker_options {
   int32_t rank = 0;
-  int max_inflight = 64;
-  int64_t max_inflight_bytes = int64_t{256} << 20;  // one bigger operation may still go alone
+  int max_inflight = 1024;
+  int64_t max_inflight_bytes = int64_t{128} << 20;  // one bigger operation may still go alone
   std::chrono::milliseconds request_timeout{30000};
   uint64_t split_bound = 0;        // arrays this big split across shards; 0: keys stay whole
   uint64_t max_part_bytes = 0;     // parts bigger than this are cut in chunks; 0: no limit

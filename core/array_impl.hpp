@@ -2,6 +2,7 @@
 // What an ndarray handle points to, and the store's access to it.
 #include <chrono>
 #include <cstddef>
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -46,6 +47,10 @@ struct ndarray_access {
   static sync_var& var(const ndarray& x);
   // Raw bytes of a dense array, without waiting (the store's side).
   static void* raw(const ndarray& x) { return x.impl_->buf->data(); }
+  // How many handles share this array's storage.
+  static long use_count(const ndarray& x) {
+    return std::max(x.impl_.use_count(), x.impl_->buf ? x.impl_->buf.use_count() : 0L);
+  }
 };
 
 size_t element_count(const kvs::shape& s);  // throws invalid_argument on a negative dim

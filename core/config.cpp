@@ -108,11 +108,11 @@ config config::resolved() const {
        INT64_MAX);
   fill(out.reduction_threads, 0, out, "MXNET_KVSTORE_REDUCTION_NTHREADS", 4, 1, 256);
   fill(out.local_shards, 0, out, "KVS_LOCAL_SHARDS", 4, 1, 1024);
-  fill(out.max_inflight, 0, out, "KVS_MAX_INFLIGHT", 64, 1, 1 << 20);
+  fill(out.max_inflight, 0, out, "KVS_MAX_INFLIGHT", 1024, 1, 1 << 20);
   fill(out.inline_bound, int64_t{-1}, out, "KVS_INLINE_BOUND", int64_t{16384}, 0, INT64_MAX);
   fill(out.max_message_bytes, int64_t{0}, out, "KVS_MAX_MESSAGE_BYTES", int64_t{16} << 20,
        int64_t{1} << 10, int64_t{1} << 31);
-  fill(out.max_inflight_bytes, int64_t{0}, out, "KVS_MAX_INFLIGHT_BYTES", int64_t{256} << 20, 1,
+  fill(out.max_inflight_bytes, int64_t{0}, out, "KVS_MAX_INFLIGHT_BYTES", int64_t{128} << 20, 1,
        INT64_MAX);
   fill_text(out.role, out, "DMLC_ROLE");
   fill_text(out.root_uri, out, "DMLC_PS_ROOT_URI");

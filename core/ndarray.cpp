@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/array_impl.hpp"
+#include "core/buffer_pool.hpp"
 #include "core/element.hpp"
 #include "gpu/gpu_runtime.hpp"
 #include "kvs/error.hpp"
@@ -56,7 +57,7 @@ namespace detail {
 
 host_buffer::host_buffer(size_t bytes, bool zeroed) : bytes_(bytes) {
   size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
-  ptr_ = std::aligned_alloc(64, rounded);
+  ptr_ = acquire_buffer(bytes);
   if (ptr_ == nullptr)
     throw kvs::error(errc::invalid_argument,
                      "cannot allocate " + std::to_string(bytes) + " bytes for an ndarray");
@@ -64,7 +65,7 @@ host_buffer::host_buffer(size_t bytes, bool zeroed) : bytes_(bytes) {
     std::memset(ptr_, 0, rounded);
 }
 
-host_buffer::~host_buffer() { std::free(ptr_); }
+host_buffer::~host_buffer() { release_buffer(ptr_, bytes_); }
 
 sync_var& ndarray_access::var(const ndarray& x) {
   auto& p = *x.impl_;

@@ -30,7 +30,7 @@ struct config {
   // chunks. 0: KVS_MAX_MESSAGE_BYTES or 16 MiB.
   int64_t max_message_bytes = 0;
   // Bytes of operations in flight per worker (one bigger operation may still
-  // go alone). 0: KVS_MAX_INFLIGHT_BYTES or 256 MiB.
+  // go alone). 0: KVS_MAX_INFLIGHT_BYTES or 128 MiB.
   int64_t max_inflight_bytes = 0;
 
   // Arrays with at least this many elements are split across servers and
@@ -42,7 +42,8 @@ struct config {
   // Key-shard actors of an in-process store; 0: KVS_LOCAL_SHARDS or 4.
   int local_shards = 0;
   // Operations dispatched and not yet answered, across keys; 0:
-  // KVS_MAX_INFLIGHT or 64. Ready operations wait, highest priority first.
+  // KVS_MAX_INFLIGHT or 1024. Ready operations wait, highest priority first;
+  // those dispatched together to one shard travel in one message.
   int max_inflight = 0;
   // Arrays up to this many elements are summed and copied by the shard
   // itself instead of a message to the reducer; -1: KVS_INLINE_BOUND or 16384.

@@ -13,7 +13,10 @@ TEST_CASE("resolved fills unset fields with MXNet's defaults", "[config]") {
   REQUIRE(r.bigarray_bound == 1000000);
   REQUIRE(r.reduction_threads == 4);
   REQUIRE(r.local_shards == 4);
-  REQUIRE(r.max_inflight == 64);
+  REQUIRE(r.max_inflight == 1024);
+  REQUIRE(r.max_inflight_bytes == (int64_t{128} << 20));
+  REQUIRE(r.max_message_bytes == (int64_t{16} << 20));
+  REQUIRE(r.node_host == "127.0.0.1");
   REQUIRE(r.inline_bound == 16384);
   REQUIRE(r.scheduler_threads >= 1);
   REQUIRE(r.request_timeout == std::chrono::milliseconds(30000));

@@ -1,0 +1,60 @@
+// bench/dist_pushpull: the worker side of the distributed benchmark; run it
+// under kvs-launch (bench/dist_pushpull.sh does, beside MPI_Allreduce).
+// Each step is one dist_sync pushpull (every worker pushes, the servers sum,
+// every worker pulls the sum) of one key of 4 KB, 1 MB, 16 MB, 64 MB, then
+// of 1000 keys of 4 KB in one call. Median of RUNS steps after 3 warm-ups.
+//
+// Run:    ./build/tools/kvs-launch -n 2 -s 2 -- ./build/bench/dist_pushpull [RUNS=15]
+// Prints (rank 0), per size: ms per pushpull, GB/s of the key per worker;
+// for 1000 keys also keys/s per worker.
+#include <cstdio>
+#include <cstdlib>
+
+#include <kvs/kvs.hpp>
+
+#include "bench_util.hpp"
+
+using namespace kvs;
+
+int main(int argc, char** argv) {
+  int runs = argc > 1 ? std::max(10, std::atoi(argv[1])) : 15;
+  auto kv = create("dist_sync");
+  bool print = kv->rank() == 0;
+  if (print)
+    std::printf("dist_pushpull: %d workers, dist_sync, median of %d steps\n", kv->num_workers(), runs);
+  int64_t next_key = 0;
+  for (int64_t bytes : {int64_t{4} << 10, int64_t{1} << 20, int64_t{16} << 20, int64_t{64} << 20}) {
+    int64_t n = bytes / 4;
+    auto k = next_key++;
+    kv->init(k, ndarray::zeros({n}));
+    auto grad = ndarray::full({n}, 1.0), out = ndarray::zeros({n});
+    auto samples = bench::time_runs(3, runs, [&] {
+      kv->pushpull(k, grad, out);
+      out.wait_to_read();
+    });
+    double s = bench::quantile(samples, 0.5);
+    if (print)
+      std::printf("  1 key of %6lld KB: %8.3f ms   %6.2f GB/s per worker\n",
+                  static_cast<long long>(bytes >> 10), s * 1e3, bytes / s / 1e9);
+    kv->barrier();
+  }
+  const int keys = 1000;
+  std::vector<key> ks;
+  std::vector<ndarray> grads, outs, zeros;
+  for (int i = 0; i < keys; ++i) {
+    ks.push_back(next_key++);
+    grads.push_back(ndarray::full({1024}, 1.0));
+    outs.push_back(ndarray::zeros({1024}));
+    zeros.push_back(ndarray::zeros({1024}));
+  }
+  kv->init(ks, zeros);
+  auto samples = bench::time_runs(3, runs, [&] {
+    kv->pushpull(ks, grads, outs);
+    kv->wait_all();
+  });
+  double s = bench::quantile(samples, 0.5);
+  if (print)
+    std::printf("  %d keys of 4 KB:  %8.3f ms   %6.2f GB/s, %.0f keys/s per worker\n", keys,
+                s * 1e3, keys * 4096.0 / s / 1e9, keys / s);
+  return 0;
+}
