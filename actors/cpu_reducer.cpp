@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "core/cpu_kernels.hpp"
+#include "core/staging.hpp"
 #include "core/thread_pool.hpp"
 #include "messages/errors.hpp"
 
@@ -41,21 +42,25 @@ reducer_actor::behavior_type cpu_reducer(reducer_impl self, int threads, int64_t
   self->state.pool = std::make_unique<detail::thread_pool>(static_cast<size_t>(threads));
   self->state.bound = static_cast<uint64_t>(bound);
   return {
-      [=](reduce_atom, const reduce_job& job) -> caf::result<ok_atom> {
+      [=](reduce_atom, reduce_job& job) -> caf::result<ok_atom> {
         try {
           detail::check_job(job);
+          auto staged = detail::stage_to_host(job);
           self->state.run(job.dest.count,
                           [&](uint64_t b, uint64_t e) { detail::sum_range(job, b, e); });
+          detail::write_back(staged);
         } catch (const kvs::error& e) {
           return to_caf_error(e);
         }
         return ok_atom::value;
       },
-      [=](copy_atom, const copy_job& job) -> caf::result<ok_atom> {
+      [=](copy_atom, copy_job& job) -> caf::result<ok_atom> {
         try {
           detail::check_job(job);
+          auto staged = detail::stage_to_host(job);
           self->state.run(job.source.count,
                           [&](uint64_t b, uint64_t e) { detail::copy_range(job, b, e); });
+          detail::write_back(staged);
         } catch (const kvs::error& e) {
           return to_caf_error(e);
         }

@@ -10,6 +10,7 @@
 #include "actors/timed_request.hpp"
 #include "core/array_impl.hpp"
 #include "core/cpu_kernels.hpp"
+#include "core/staging.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs {
@@ -33,7 +34,7 @@ struct entry_id_hash {
 };
 
 struct shard_state {
-  reducer_actor reducer;
+  reducer_set reducers;
   updater_setting updater;
   shard_options opts;
   std::unordered_map<entry_id, key_entry, entry_id_hash> entries;
@@ -55,12 +56,13 @@ failure run_inline(const std::function<void()>& body) {
   return std::nullopt;
 }
 
-// Small jobs run here; big ones go to the reducer actor (its threads).
+// Small host jobs run here; big ones, and any on a GPU, go to the reducer of
+// the device the result lands on.
 template <class Job, class Atom>
 void run_job(shard_impl self, Job job, Atom atom, uint64_t count, const char* what, done_fn done,
-             void (*kernel)(const Job&, uint64_t, uint64_t)) {
+             void (*kernel)(const Job&, uint64_t, uint64_t), kvs::device where) {
   auto& st = self->state;
-  if (static_cast<int64_t>(count) <= st.opts.inline_bound) {
+  if (static_cast<int64_t>(count) <= st.opts.inline_bound && detail::all_on_cpu(job)) {
     done(run_inline([&] {
       detail::check_job(job);
       kernel(job, 0, count);
@@ -68,15 +70,16 @@ void run_job(shard_impl self, Job job, Atom atom, uint64_t count, const char* wh
     return;
   }
   detail::timed_request<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, st.reducer, what,
+      self, st.deadlines, st.opts.request_timeout, st.reducers.for_device(where), what,
       [done](ok_atom) { done(std::nullopt); }, [done](kvs::error err) { done(std::move(err)); },
       atom, std::move(job));
 }
 
 void reduce(shard_impl self, reduce_job job, done_fn done) {
   auto count = job.dest.count;
+  auto where = job.dest.array.device();
   run_job(self, std::move(job), reduce_atom::value, count, "reduce", std::move(done),
-          &detail::sum_range);
+          &detail::sum_range, where);
 }
 
 void copy_out(shard_impl self, copy_job job, done_fn done) {
@@ -85,8 +88,9 @@ void copy_out(shard_impl self, copy_job job, done_fn done) {
     return;
   }
   auto count = job.source.count;
+  auto where = job.source.array.device();
   run_job(self, std::move(job), copy_atom::value, count, "copy", std::move(done),
-          &detail::copy_range);
+          &detail::copy_range, where);
 }
 
 // Before the shard writes into `a` (stored or merge): if an answer still on
@@ -235,7 +239,7 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     return;
   }
   if (!direct && e.merge.is_none())
-    e.merge = detail::make_uninitialized(e.stored.shape(), e.stored.dtype());
+    e.merge = detail::make_uninitialized(e.stored.shape(), e.stored.dtype(), e.stored.device());
   make_exclusive(direct ? e.stored : e.merge);
   ndarray dest = direct ? e.stored : e.merge;
   e.grad = direct ? ndarray() : e.merge;
@@ -268,10 +272,17 @@ failure do_init(shard_impl self, part_request& m) {
   ndarray stored;
   auto f = run_inline([&] {
     kvs::shape s = whole ? v.array.shape() : kvs::shape{static_cast<int64_t>(v.count)};
-    stored = detail::make_uninitialized(s, v.array.dtype());
+    stored = detail::make_uninitialized(s, v.array.dtype(), m.on_gpu ? gpu(m.gpu_id) : cpu());
     copy_job job{v, {array_view::whole(stored)}};
     detail::check_job(job);
-    detail::copy_range(job, 0, v.count);
+    if (detail::all_on_cpu(job)) {
+      detail::copy_range(job, 0, v.count);
+    } else {
+      auto width = size_of(v.array.dtype());
+      detail::cuda_or_memcpy(detail::ndarray_access::raw(stored), stored.device(),
+                             static_cast<char*>(detail::ndarray_access::raw(v.array)) + v.offset * width,
+                             v.array.device(), v.count * width);
+    }
   });
   if (f)
     return f;
@@ -330,8 +341,8 @@ void fail_open_rounds(shard_impl self, int32_t rank) {
   }
 }
 
-shard_actor::behavior_type key_shard(shard_impl self, reducer_actor reducer, shard_options opts) {
-  self->state.reducer = std::move(reducer);
+shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shard_options opts) {
+  self->state.reducers = std::move(reducers);
   self->state.opts = opts;
   return {
       [=](batch_atom, part_batch& batch) -> caf::result<batch_reply> {
@@ -404,8 +415,8 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_actor reducer, sha
 
 }  // namespace
 
-shard_actor spawn_key_shard(caf::actor_system& sys, reducer_actor reducer, shard_options opts) {
-  return sys.spawn(key_shard, std::move(reducer), opts);
+shard_actor spawn_key_shard(caf::actor_system& sys, reducer_set reducers, shard_options opts) {
+  return sys.spawn(key_shard, std::move(reducers), opts);
 }
 
 }  // namespace kvs

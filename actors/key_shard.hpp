@@ -10,7 +10,7 @@
 
 #include <caf/actor_system.hpp>
 
-#include "messages/reducer_actor.hpp"
+#include "actors/reducer_set.hpp"
 #include "messages/shard_actor.hpp"
 
 namespace kvs {
@@ -22,6 +22,6 @@ struct shard_options {
   std::chrono::milliseconds request_timeout{30000};  // for reducer and updater
 };
 
-shard_actor spawn_key_shard(caf::actor_system& sys, reducer_actor reducer, shard_options opts);
+shard_actor spawn_key_shard(caf::actor_system& sys, reducer_set reducers, shard_options opts);
 
 }  // namespace kvs

@@ -11,6 +11,7 @@
 #include "actors/timed_request.hpp"
 #include "core/array_impl.hpp"
 #include "core/cpu_kernels.hpp"
+#include "core/staging.hpp"
 #include "core/sharding.hpp"
 #include "messages/errors.hpp"
 
@@ -72,7 +73,7 @@ using run_ptr = std::shared_ptr<running_op>;
 
 struct worker_state {
   std::vector<shard_actor> shards;
-  reducer_actor reducer;
+  reducer_set reducers;
   worker_options opts;
   uint64_t next_seq = 0;
   int inflight = 0;
@@ -135,7 +136,7 @@ void part_answered(worker_impl self, const run_ptr& run, const detail::part_rang
   copy_job job{array_view::whole(r.value), {}};
   for (auto& o : run->op->outputs)
     job.dests.push_back(array_view{o, p.offset, p.count, true});
-  if (p.count < (uint64_t{1} << 16)) {
+  if (p.count < (uint64_t{1} << 16) && detail::all_on_cpu(job)) {
     failure f;
     try {
       detail::check_job(job);
@@ -148,7 +149,8 @@ void part_answered(worker_impl self, const run_ptr& run, const detail::part_rang
   }
   auto& st = self->state;
   detail::timed_request<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, st.reducer, "copy of a pulled value",
+      self, st.deadlines, st.opts.request_timeout, st.reducers.for_device(r.value.device()),
+      "copy of a pulled value",
       [self, run](ok_atom) { part_done(self, run, std::nullopt); },
       [self, run](kvs::error e) { part_done(self, run, std::move(e)); }, copy_atom::value,
       std::move(job));
@@ -185,6 +187,8 @@ void add_parts(worker_impl self, const run_ptr& run, std::map<uint32_t, shard_ba
       req.outputs.push_back(array_view::destination(o, p.offset, p.count));
     req.op = op.kind == op_kind::init ? part_op::init
                                       : (op.kind == op_kind::pull ? part_op::pull : part_op::push);
+    req.on_gpu = op.target.kind == device::gpu_kind;
+    req.gpu_id = op.target.id;
     req.sparse = op.sparse && parts.size() == 1;
     if (req.sparse)
       req.rows = op.rows;
@@ -236,13 +240,15 @@ bool reduce_first(worker_impl self, const run_ptr& run) {
   auto& op = *run->op;
   if (!st.opts.reduce_before_send || !is_push(op) || op.inputs.size() < 2)
     return false;
-  auto sum = detail::make_uninitialized(op.inputs[0].shape(), op.inputs[0].dtype());
+  auto where = op.inputs[0].device();
+  auto sum = detail::make_uninitialized(op.inputs[0].shape(), op.inputs[0].dtype(), where);
   reduce_job job{{}, array_view::whole(sum), false};
   for (auto& a : op.inputs)
     job.inputs.push_back(array_view::whole(a));
   run->send = {sum};
   detail::timed_request<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, st.reducer, "local sum of a push",
+      self, st.deadlines, st.opts.request_timeout, st.reducers.for_device(where),
+      "local sum of a push",
       [self, run](ok_atom) {
         std::map<uint32_t, shard_batch> own;
         add_parts(self, run, own);
@@ -335,10 +341,10 @@ void shard_lost(worker_impl self, size_t i) {
 }
 
 worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> shards,
-                                   reducer_actor reducer, worker_options opts) {
+                                   reducer_set reducers, worker_options opts) {
   auto& st = self->state;
   st.shards = std::move(shards);
-  st.reducer = std::move(reducer);
+  st.reducers = std::move(reducers);
   st.opts = std::move(opts);
   st.shard_down.assign(st.shards.size(), false);
   st.open_requests.resize(st.shards.size());
@@ -403,8 +409,8 @@ worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> sh
 }  // namespace
 
 worker_actor spawn_worker(caf::actor_system& sys, std::vector<shard_actor> shards,
-                          reducer_actor reducer, worker_options opts) {
-  return sys.spawn(worker, std::move(shards), std::move(reducer), std::move(opts));
+                          reducer_set reducers, worker_options opts) {
+  return sys.spawn(worker, std::move(shards), std::move(reducers), std::move(opts));
 }
 
 }  // namespace kvs

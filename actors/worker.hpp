@@ -11,7 +11,7 @@
 
 #include <caf/actor_system.hpp>
 
-#include "messages/reducer_actor.hpp"
+#include "actors/reducer_set.hpp"
 #include "messages/shard_actor.hpp"
 #include "messages/worker_actor.hpp"
 
@@ -29,9 +29,10 @@ struct worker_options {
   std::vector<std::string> shard_names;  // for errors: "server 1 (127.0.0.1:4242)"
 };
 
-// `reducer` sums a push's per-device arrays before they leave the process
-// and copies answers that arrive with values into their outputs.
+// `reducers` sum a push's per-device arrays before they leave the process
+// (on the first array's device: a GPU for dist_device_sync) and copy answers
+// that arrive with values into their outputs.
 worker_actor spawn_worker(caf::actor_system& sys, std::vector<shard_actor> shards,
-                          reducer_actor reducer, worker_options opts);
+                          reducer_set reducers, worker_options opts);
 
 }  // namespace kvs

@@ -11,18 +11,21 @@
 
 namespace kvs::detail {
 
-// 64-byte aligned host memory and the readiness of what it holds.
-class host_buffer {
+// Memory on a device (64-byte aligned host memory, or GPU memory) and the
+// readiness of what it holds.
+class data_buffer {
 public:
-  host_buffer(size_t bytes, bool zeroed);
-  ~host_buffer();
-  host_buffer(const host_buffer&) = delete;
-  host_buffer& operator=(const host_buffer&) = delete;
+  data_buffer(kvs::device dev, size_t bytes, bool zeroed);
+  ~data_buffer();
+  data_buffer(const data_buffer&) = delete;
+  data_buffer& operator=(const data_buffer&) = delete;
   void* data() { return ptr_; }
   size_t bytes() const { return bytes_; }
+  kvs::device where() const { return dev_; }
   sync_var& var() { return var_; }
 
 private:
+  kvs::device dev_;
   void* ptr_ = nullptr;
   size_t bytes_ = 0;
   sync_var var_;
@@ -34,7 +37,7 @@ struct array_impl {
   kvs::device dev = cpu();
   kvs::storage stype = storage::dense;
   size_t elements = 0;                // of the dense shape
-  std::shared_ptr<host_buffer> buf;   // dense values
+  std::shared_ptr<data_buffer> buf;   // dense values
   std::vector<int64_t> row_ids;       // row_sparse: the stored rows
   ndarray rows;                       // row_sparse: their values
 };
@@ -61,8 +64,13 @@ ndarray densify(const ndarray& x);
 }  // namespace kvs::detail
 
 namespace kvs::detail {
-// A dense cpu array whose contents are left as they are (the caller fills it).
-ndarray make_uninitialized(const kvs::shape& s, kvs::dtype t);
+// A dense array whose contents are left as they are (the caller fills it).
+ndarray make_uninitialized(const kvs::shape& s, kvs::dtype t, kvs::device d = cpu());
+// Copies bytes between any two devices (memcpy between host buffers).
+void cuda_or_memcpy(void* dst, kvs::device dd, const void* src, kvs::device sd, size_t bytes);
+inline bool on_gpu(const ndarray& a) {
+  return !a.is_none() && a.device().kind == kvs::device::gpu_kind;
+}
 }  // namespace kvs::detail
 
 namespace kvs::detail {

@@ -8,6 +8,9 @@
 #include <caf/all.hpp>
 
 #include "actors/cpu_reducer.hpp"
+#include "actors/gpu_reducer.hpp"
+#include "actors/nccl_reducer.hpp"
+#include "gpu/gpu_runtime.hpp"
 #include "actors/function_updater.hpp"
 #include "actors/key_shard.hpp"
 #include "actors/worker.hpp"
@@ -82,17 +85,54 @@ void graph_store::start_local(const config& cfg) {
   cfg_ = cfg.resolved();
   sys_cfg_.set("scheduler.max-threads", static_cast<size_t>(cfg_.scheduler_threads));
   system_ = std::make_unique<caf::actor_system>(sys_cfg_);
-  reducer_ = spawn_cpu_reducer(*system_, cfg_.reduction_threads, cfg_.bigarray_bound);
+  try {
+    spawn_reducers();
+  } catch (...) {
+    reducers_.stop();
+    system_.reset();
+    throw;
+  }
   shard_options sopts;
   sopts.inline_bound = cfg_.inline_bound;
   sopts.request_timeout = cfg_.request_timeout;
   for (int i = 0; i < cfg_.local_shards; ++i)
-    shards_.push_back(spawn_key_shard(*system_, reducer_, sopts));
+    shards_.push_back(spawn_key_shard(*system_, reducers_, sopts));
   worker_options wopts;
   wopts.max_inflight = cfg_.max_inflight;
   wopts.max_inflight_bytes = cfg_.max_inflight_bytes;
   wopts.request_timeout = cfg_.request_timeout;
-  worker_ = spawn_worker(*system_, shards_, reducer_, wopts);
+  worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
+}
+
+bool reduces_on_gpus(const std::string& type) {
+  return type == "device" || type == "local_allreduce_device" || type == "dist_device_sync" ||
+         type == "dist_sync_device" || type == "nccl";
+}
+
+// One CPU reducer; for the device types also one reducer per GPU present, so
+// GPU arrays are summed on GPUs (never silently on the CPU).
+void graph_store::spawn_reducers() {
+  reducers_.cpu = spawn_cpu_reducer(*system_, cfg_.reduction_threads, cfg_.bigarray_bound);
+  if (!reduces_on_gpus(type_))
+    return;
+  if (type_ == "nccl") {  // one communicator serves every GPU
+    auto nccl = spawn_nccl_reducer(*system_);
+    reducers_.gpus.assign(static_cast<size_t>(cuda::device_count()), nccl);
+  } else {
+    for (int d = 0; d < cuda::device_count(); ++d)
+      reducers_.gpus.push_back(spawn_gpu_reducer(*system_, d));
+  }
+  gpu_bytes_.assign(reducers_.gpus.size(), 0);
+}
+
+// Where a key's stored value lives: on a GPU, greedily balanced, for device
+// stores that have GPUs and keys whose values come from a GPU; else the host.
+kvs::device graph_store::place(const ndarray& value) {
+  if (gpu_bytes_.empty() || distributed() || !detail::on_gpu(value))
+    return cpu();
+  auto best = std::min_element(gpu_bytes_.begin(), gpu_bytes_.end()) - gpu_bytes_.begin();
+  gpu_bytes_[static_cast<size_t>(best)] += value.size() * size_of(value.dtype());
+  return gpu(static_cast<int>(best));
 }
 
 void graph_store::start_distributed(const config& cfg) {
@@ -105,13 +145,13 @@ void graph_store::start_distributed(const config& cfg) {
   }
   detail::configure_network(sys_cfg_, cfg_);
   system_ = std::make_unique<caf::actor_system>(sys_cfg_);
-  reducer_ = spawn_cpu_reducer(*system_, cfg_.reduction_threads, cfg_.bigarray_bound);
+  spawn_reducers();
   liveness_ = system_->spawn([]() -> caf::behavior { return {[](done_atom) {}}; });
   try {
     cluster_ = std::make_unique<cluster_member>(*system_, cfg_, liveness_);
     shards_ = cluster_->connect_shards();
   } catch (...) {
-    caf::anon_send_exit(reducer_, caf::exit_reason::user_shutdown);
+    reducers_.stop();
     caf::anon_send_exit(liveness_, caf::exit_reason::user_shutdown);
     throw;
   }
@@ -125,7 +165,7 @@ void graph_store::start_distributed(const config& cfg) {
   wopts.one_push_per_round = type_ != "dist_async";
   wopts.reduce_before_send = true;
   wopts.shard_names = cluster_->shard_names();
-  worker_ = spawn_worker(*system_, shards_, reducer_, wopts);
+  worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
   // Rank 0 tells the servers how to run rounds; nobody pushes before that.
   if (cluster_->info().rank == 0)
     cluster_->command(3, type_ == "dist_async" ? "0" : "1");
@@ -143,7 +183,7 @@ graph_store::~graph_store() {
   caf::anon_send_exit(worker_, caf::exit_reason::user_shutdown);
   for (auto& s : shards_)
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(reducer_, caf::exit_reason::user_shutdown);
+  reducers_.stop();
   if (owned_updater_)
     caf::anon_send_exit(owned_updater_, caf::exit_reason::user_shutdown);
   if (liveness_)
@@ -152,7 +192,6 @@ graph_store::~graph_store() {
   cluster_.reset();  // its handles belong to the system below
   worker_ = nullptr;
   shards_.clear();
-  reducer_ = nullptr;
   owned_updater_ = nullptr;
   system_.reset();  // waits for every actor to finish
 }
@@ -222,11 +261,18 @@ void graph_store::do_init(const key_list& keys, const array_list& values) {
           throw error(errc::duplicate_init,
                       "init: key " + keys[i].to_string() + " appears twice in one call");
     }
-    for (size_t i = 0; i < keys.size(); ++i) {
+    // Largest keys are placed first (MXNet's CommDevice order).
+    std::vector<size_t> order(keys.size());
+    for (size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return values[a].size() > values[b].size(); });
+    for (size_t i : order) {
       keys_[keys[i]] = key_meta{values[i].shape(), values[i].dtype()};
       if (!send)
         continue;
       auto op = make_op(op_kind::init, keys[i], 0);
+      op->target = place(values[i]);
       op->inputs.push_back(densify(values[i]));
       op->done = std::make_shared<completion>();
       ops.push_back(op);

@@ -15,7 +15,7 @@
 #include "core/cluster_member.hpp"
 #include "core/op_tracker.hpp"
 #include "kvs/kvstore.hpp"
-#include "messages/reducer_actor.hpp"
+#include "actors/reducer_set.hpp"
 #include "messages/shard_actor.hpp"
 #include "messages/worker_actor.hpp"
 
@@ -63,6 +63,8 @@ private:
   void check_states(const std::vector<key_state>& states, const optimizer& opt) const;
 
   void start_local(const config& cfg);
+  void spawn_reducers();
+  kvs::device place(const ndarray& value);
   void start_distributed(const config& cfg);
   bool distributed() const { return cluster_ != nullptr; }
 
@@ -75,7 +77,10 @@ private:
   caf::actor liveness_;
   caf::actor_system_config sys_cfg_;
   std::unique_ptr<caf::actor_system> system_;
-  reducer_actor reducer_;
+  reducer_set reducers_;
+  // device stores with GPUs: bytes of stored values placed on each GPU
+  // (MXNet's CommDevice: each key to the GPU with the fewest bytes).
+  std::vector<uint64_t> gpu_bytes_;
   std::vector<shard_actor> shards_;
   worker_actor worker_;
   updater_actor owned_updater_;  // the updater we spawned (function or optimizer), if any

@@ -11,7 +11,7 @@
 namespace kvs {
 
 using detail::array_impl;
-using detail::host_buffer;
+using detail::data_buffer;
 
 device cpu(int id) { return device{device::cpu_kind, id}; }
 device gpu(int id) { return device{device::gpu_kind, id}; }
@@ -55,7 +55,13 @@ std::string to_string(const shape& s) {
 
 namespace detail {
 
-host_buffer::host_buffer(size_t bytes, bool zeroed) : bytes_(bytes) {
+data_buffer::data_buffer(kvs::device dev, size_t bytes, bool zeroed) : dev_(dev), bytes_(bytes) {
+  if (dev.kind == device::gpu_kind) {
+    ptr_ = cuda::device_alloc(dev.id, bytes);
+    if (zeroed)
+      cuda::zero(ptr_, dev.id, bytes);
+    return;
+  }
   size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
   ptr_ = acquire_buffer(bytes);
   if (ptr_ == nullptr)
@@ -65,7 +71,12 @@ host_buffer::host_buffer(size_t bytes, bool zeroed) : bytes_(bytes) {
     std::memset(ptr_, 0, rounded);
 }
 
-host_buffer::~host_buffer() { release_buffer(ptr_, bytes_); }
+data_buffer::~data_buffer() {
+  if (dev_.kind == device::gpu_kind)
+    cuda::device_free(dev_.id, ptr_);
+  else
+    release_buffer(ptr_, bytes_);
+}
 
 sync_var& ndarray_access::var(const ndarray& x) {
   auto& p = *x.impl_;
@@ -82,19 +93,20 @@ size_t element_count(const kvs::shape& s) {
   return n;
 }
 
+void cuda_or_memcpy(void* dst, device dd, const void* src, device sd, size_t bytes) {
+  if (dd.kind == device::cpu_kind && sd.kind == device::cpu_kind)
+    std::memcpy(dst, src, bytes);
+  else
+    cuda::copy(dst, dd, src, sd, bytes);
+}
+
 namespace {
 
 void check_device(device d) {
   if (d.id < 0)
     throw kvs::error(errc::invalid_argument, "device " + to_string(d) + " has a negative id");
-  if (d.kind == device::gpu_kind) {
-    int count = cuda::device_count();
-    if (d.id >= count)
-      throw kvs::error(errc::no_device, "cannot place an array on " + to_string(d) + ": " +
-                                            cuda::availability());
-    throw kvs::error(errc::unsupported,
-                     "arrays on " + to_string(d) + " need the GPU value support of the GPU issue");
-  }
+  if (d.kind == device::gpu_kind)
+    cuda::require_device(d.id, "an array on " + to_string(d));
 }
 
 std::shared_ptr<array_impl> make_dense(const shape& s, dtype t, device d, bool zeroed) {
@@ -104,7 +116,7 @@ std::shared_ptr<array_impl> make_dense(const shape& s, dtype t, device d, bool z
   p->type = t;
   p->dev = d;
   p->elements = element_count(s);
-  p->buf = std::make_shared<host_buffer>(p->elements * size_of(t), zeroed);
+  p->buf = std::make_shared<data_buffer>(d, p->elements * size_of(t), zeroed);
   return p;
 }
 
@@ -116,8 +128,8 @@ const array_impl& checked(const std::shared_ptr<array_impl>& p, const char* what
 
 }  // namespace
 
-ndarray make_uninitialized(const kvs::shape& s, kvs::dtype t) {
-  return ndarray_access::make(make_dense(s, t, cpu(), false));
+ndarray make_uninitialized(const kvs::shape& s, kvs::dtype t, kvs::device d) {
+  return ndarray_access::make(make_dense(s, t, d, false));
 }
 
 ndarray densify(const ndarray& x) {
@@ -125,6 +137,10 @@ ndarray densify(const ndarray& x) {
   if (p.stype == storage::dense)
     return x;
   p.rows.wait_to_read();
+  if (on_gpu(p.rows)) {  // densify on the host, then move to the rows' GPU
+    auto host = ndarray::row_sparse(p.dims, p.row_ids, p.rows.copy_to(cpu()));
+    return densify(host).copy_to(p.dev);
+  }
   auto out = ndarray::zeros(p.dims, p.type, p.dev);
   size_t row_elems = p.dims.empty() || p.dims[0] == 0 ? 0 : p.elements / p.dims[0];
   size_t row_bytes = row_elems * size_of(p.type);
@@ -145,6 +161,10 @@ ndarray ndarray::zeros(kvs::shape s, kvs::dtype t, kvs::device d) {
 }
 
 ndarray ndarray::full(kvs::shape s, double value, kvs::dtype t, kvs::device d) {
+  if (d.kind == device::gpu_kind) {  // filled on the host, then copied over
+    detail::check_device(d);
+    return full(std::move(s), value, t, cpu()).copy_to(d);
+  }
   auto p = detail::make_dense(s, t, d, false);
   void* base = p->buf->data();
   if (t == dtype::f32) {
@@ -165,7 +185,7 @@ ndarray ndarray::from_elements(const void* values, size_t count, kvs::dtype t, k
                                                std::to_string(count) + " values were given");
   auto p = detail::make_dense(s, t, d, false);
   if (n > 0)
-    std::memcpy(p->buf->data(), values, n * size_of(t));
+    detail::cuda_or_memcpy(p->buf->data(), d, values, cpu(), n * size_of(t));
   return ndarray(std::move(p));
 }
 
@@ -240,6 +260,8 @@ void ndarray::copy_elements(void* out, kvs::dtype as) const {
   detail::checked(impl_, "to_vector()");
   wait_to_read();
   auto dense = detail::densify(*this);
+  if (detail::on_gpu(dense))
+    dense = dense.copy_to(cpu());
   const void* base = detail::ndarray_access::raw(dense);
   size_t n = impl_->elements;
   if (impl_->type == as) {
@@ -258,7 +280,7 @@ ndarray ndarray::copy_to(kvs::device d) const {
     return row_sparse(p.dims, p.row_ids, p.rows.copy_to(d));
   auto out = detail::make_dense(p.dims, p.type, d, false);
   if (p.buf->bytes() > 0)
-    std::memcpy(out->buf->data(), p.buf->data(), p.buf->bytes());
+    detail::cuda_or_memcpy(out->buf->data(), d, p.buf->data(), p.dev, p.buf->bytes());
   return ndarray(std::move(out));
 }
 
@@ -269,6 +291,10 @@ void* ndarray::raw_data(kvs::dtype expected, bool for_writing) const {
   if (p.type != expected)
     throw kvs::error(errc::dtype_mismatch, std::string("data<") + to_string(expected) +
                                                ">() on an ndarray of dtype " + to_string(p.type));
+  if (p.dev.kind == device::gpu_kind)
+    throw kvs::error(errc::invalid_argument, "data() needs a CPU array, this one is on " +
+                                                 to_string(p.dev) +
+                                                 "; use to_vector or copy_to(cpu())");
   if (for_writing)
     p.buf->var().wait_writable("an ndarray");
   else

@@ -217,6 +217,15 @@ bool optimizer::multi_precision() const { return numbers_.at("multi_precision") 
 
 void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray>& state,
                        uint64_t t, const std::vector<int64_t>* rows) const {
+  if (detail::on_gpu(weight) || detail::on_gpu(grad)) {
+    // A GPU-resident key (device store): the rule runs on host copies; the
+    // state lives on the host.
+    auto w = weight.copy_to(cpu());
+    update(grad.copy_to(cpu()), w, state, t, rows);
+    detail::cuda_or_memcpy(detail::ndarray_access::raw(weight), weight.device(),
+                           detail::ndarray_access::raw(w), cpu(), w.size() * size_of(w.dtype()));
+    return;
+  }
   auto kind = specs().at(name_).kind;
   auto wt = weight.dtype();
   if (wt == dtype::i32 || wt == dtype::i64 || wt == dtype::u8)

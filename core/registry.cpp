@@ -1,4 +1,4 @@
-// create(), the store registry, and the entry points of later issues.
+// create() and the store registry (built-in types and register_kvstore).
 #include <map>
 #include <mutex>
 
@@ -13,22 +13,14 @@ namespace {
 const std::vector<std::string>& local_types() {
   static const std::vector<std::string> names{
       "local",     "local_update_cpu", "local_allreduce_cpu", "device",
-      "local_allreduce_device", "dist_sync", "dist_device_sync", "dist_sync_device",
-      "dist_async"};
-  return names;
-}
-
-// Valid MXNet names whose placement is not built yet, with what is missing.
-const std::map<std::string, std::string>& pending_types() {
-  static const std::map<std::string, std::string> names{
-      {"nccl", "the NCCL reducer (GPU issue)"},
-  };
+      "local_allreduce_device", "nccl", "dist_sync", "dist_device_sync",
+      "dist_sync_device", "dist_async"};
   return names;
 }
 
 bool is_builtin(const std::string& name) {
   auto& l = local_types();
-  return std::find(l.begin(), l.end(), name) != l.end() || pending_types().count(name) > 0;
+  return std::find(l.begin(), l.end(), name) != l.end();
 }
 
 // Backends are process-wide by nature (MXNet keeps them in a class-level
@@ -47,8 +39,6 @@ backend_registry& backends() {
 
 std::vector<std::string> kvstore_types() {
   std::vector<std::string> out = local_types();
-  for (auto& [name, why] : pending_types())
-    out.push_back(name);
   auto& r = backends();
   std::lock_guard<std::mutex> guard{r.mtx};
   for (auto& [name, f] : r.factories)
@@ -74,10 +64,6 @@ std::unique_ptr<kvstore> create(const std::string& type, const config& cfg) {
   auto& l = local_types();
   if (std::find(l.begin(), l.end(), type) != l.end())
     return std::make_unique<detail::graph_store>(type, cfg);
-  auto p = pending_types().find(type);
-  if (p != pending_types().end())
-    throw error(errc::unsupported,
-                "store type \"" + type + "\" needs " + p->second + ", which is not built yet");
   std::function<std::unique_ptr<kvstore>(const config&)> factory;
   {
     auto& r = backends();

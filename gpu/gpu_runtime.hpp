@@ -1,8 +1,16 @@
 #pragma once
-// The narrow interface between CPU code and the CUDA runtime: CPU code
-// includes this header, never a CUDA header. Built by nvcc when it is found
-// (gpu_runtime.cu), otherwise by gpu_runtime_none.cpp.
+// The narrow interface between CPU code and CUDA/NCCL: CPU code includes
+// this header, never a CUDA header. Built by nvcc when it is found
+// (gpu_runtime.cu, gpu_kernels.cu, nccl_group.cu), otherwise by
+// gpu_runtime_none.cpp, whose functions report that there is no GPU.
+// Every CUDA or NCCL failure is thrown as kvs::error (cuda_error or
+// nccl_error) naming the call, file, line and the library's message.
+#include <cstddef>
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "kvs/ndarray.hpp"
 
 namespace kvs::cuda {
 
@@ -13,5 +21,63 @@ int device_count();
 // One sentence on why GPUs are or are not usable, for error messages and for
 // the GPU tests' skip notice.
 std::string availability();
+// Throws no_device naming `what` unless gpu(id) exists.
+void require_device(int id, const std::string& what);
+
+// Device memory of gpu(dev), and page-locked host memory for staging.
+void* device_alloc(int dev, size_t bytes);
+void device_free(int dev, void* p) noexcept;
+
+// Synchronous copy between any two places (cpu or gpu, peer to peer where
+// the devices allow it).
+void copy(void* dst, kvs::device dst_dev, const void* src, kvs::device src_dev, size_t bytes);
+void zero(void* dst, int dev, size_t bytes);
+
+// A stream on one GPU, owned by a device reducer actor.
+class stream {
+public:
+  explicit stream(int dev);
+  ~stream();
+  stream(const stream&) = delete;
+  stream& operator=(const stream&) = delete;
+  int device() const { return dev_; }
+  void* handle() const { return handle_; }
+  void synchronize();
+
+private:
+  int dev_;
+  void* handle_ = nullptr;
+};
+
+// dst = sum(srcs) (or dst += sum(srcs) with accumulate) over `count`
+// elements of dtype t (f16, bf16, f32, f64), all on the stream's device; one
+// pass over the inputs, 16-byte loads. Waits for the result.
+void sum(stream& s, kvs::dtype t, void* dst, const std::vector<const void*>& srcs, size_t count,
+         bool accumulate);
+
+// Turns on peer access from dev to peer where the hardware allows it.
+bool enable_peer_access(int dev, int peer);
+
+// An NCCL communicator over one GPU per rank of this process
+// (ncclCommInitAll). Collectives on lists run in one group.
+class nccl_group {
+public:
+  explicit nccl_group(const std::vector<int>& devices);
+  ~nccl_group();
+  nccl_group(const nccl_group&) = delete;
+  nccl_group& operator=(const nccl_group&) = delete;
+  const std::vector<int>& devices() const { return devices_; }
+  // Rank r sums bufs_in[r] into bufs_out[r] (all ranks); count elements of t.
+  void all_reduce(kvs::dtype t, const std::vector<const void*>& in, const std::vector<void*>& out,
+                  size_t count);
+  // The root's buffer reaches every rank's buffer.
+  void broadcast(kvs::dtype t, int root, const std::vector<void*>& bufs, size_t count);
+  // Every rank's in-buffer is summed into the root's out-buffer.
+  void reduce(kvs::dtype t, int root, const std::vector<const void*>& in, void* out, size_t count);
+
+private:
+  std::vector<int> devices_;
+  std::vector<void*> comms_, streams_;
+};
 
 }  // namespace kvs::cuda

@@ -34,6 +34,8 @@ struct part_request {
   std::vector<array_view> outputs;  // destinations: only their size travels
   bool sparse = false;              // push: all inputs were row_sparse, touching...
   std::vector<int64_t> rows;        // ...these rows (whole keys only)
+  bool on_gpu = false;              // init: keep the value on gpu(gpu_id)
+  int32_t gpu_id = 0;               //   (device stores; else host memory)
 };
 
 // Requests to one shard sent together (small keys fused into one message);
@@ -80,7 +82,7 @@ typename Inspector::result_type inspect(Inspector& f, part_id& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_request& x) {
   return f(caf::meta::type_name("part_request"), x.op, x.id, x.worker, x.inputs, x.outputs,
-           x.sparse, x.rows);
+           x.sparse, x.rows, x.on_gpu, x.gpu_id);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_batch& x) {

@@ -30,6 +30,7 @@ struct operation {
   int priority = 0;
   std::vector<ndarray> inputs;   // init: the value; push: per-device values
   std::vector<ndarray> outputs;  // pull and pushpull
+  kvs::device target = cpu();    // init: where the shard keeps the value
   bool sparse = false;           // push: every input was row_sparse...
   std::vector<int64_t> rows;     // ...and together they touched these rows
   std::shared_ptr<detail::op_tracker> tracker;

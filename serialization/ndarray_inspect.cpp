@@ -34,7 +34,8 @@ caf::error save_ndarray(caf::serializer& sink, const ndarray& x) {
   auto bytes = static_cast<uint64_t>(x.size() * size_of(x.dtype()));
   if (auto err = sink(bytes))
     return err;
-  return bytes == 0 ? caf::error{} : sink.apply_raw(bytes, detail::ndarray_access::raw(x));
+  auto host = detail::on_gpu(x) ? x.copy_to(cpu()) : x;  // GPU bytes travel from the host
+  return bytes == 0 ? caf::error{} : sink.apply_raw(bytes, detail::ndarray_access::raw(host));
 }
 
 caf::error load_ndarray(caf::deserializer& source, ndarray& x) {
@@ -110,7 +111,13 @@ caf::error save_view(caf::serializer& sink, const array_view& x) {
   x.array.wait_to_read();
   auto width = size_of(x.array.dtype());
   auto* base = static_cast<char*>(detail::ndarray_access::raw(x.array)) + x.offset * width;
-  return count == 0 ? caf::error{} : sink.apply_raw(count * width, base);
+  if (count == 0)
+    return {};
+  if (!detail::on_gpu(x.array))
+    return sink.apply_raw(count * width, base);
+  std::vector<char> staged(count * width);  // GPU bytes travel from the host
+  detail::cuda_or_memcpy(staged.data(), cpu(), base, x.array.device(), staged.size());
+  return sink.apply_raw(staged.size(), staged.data());
 }
 
 caf::error load_view(caf::deserializer& source, array_view& x) {

@@ -1,0 +1,104 @@
+#include "actors/gpu_reducer.hpp"
+
+#include <memory>
+
+#include <caf/all.hpp>
+
+#include "core/array_impl.hpp"
+#include "core/cpu_kernels.hpp"
+#include "gpu/gpu_runtime.hpp"
+#include "messages/errors.hpp"
+
+namespace kvs {
+
+namespace {
+
+struct gpu_state {
+  int device = 0;
+  std::unique_ptr<cuda::stream> stream;
+};
+
+using impl = reducer_actor::stateful_pointer<gpu_state>;
+
+}  // namespace
+
+namespace detail {
+
+namespace {
+char* at(const array_view& v) {
+  return static_cast<char*>(detail::ndarray_access::raw(v.array)) + v.offset * size_of(v.array.dtype());
+}
+
+}  // namespace
+
+void reduce_on_gpu(cuda::stream& s, const reduce_job& job) {
+  detail::check_job(job);
+  auto here = gpu(s.device());
+  if (job.dest.array.device() != here)
+    throw kvs::error(errc::invalid_argument, "the reducer of " + to_string(here) +
+                                                 " got a destination on " +
+                                                 to_string(job.dest.array.device()));
+  std::vector<ndarray> moved;  // inputs copied to this GPU, alive until the sum ends
+  std::vector<const void*> srcs;
+  auto width = size_of(job.dest.array.dtype());
+  for (auto& in : job.inputs) {
+    if (in.array.device() == here) {
+      srcs.push_back(at(in));
+      continue;
+    }
+    auto tmp = detail::make_uninitialized({static_cast<int64_t>(in.count)}, in.array.dtype(), here);
+    detail::cuda_or_memcpy(detail::ndarray_access::raw(tmp), here, at(in), in.array.device(),
+                           in.count * width);
+    srcs.push_back(detail::ndarray_access::raw(tmp));
+    moved.push_back(tmp);
+  }
+  cuda::sum(s, job.dest.array.dtype(), at(job.dest), srcs, job.dest.count, job.accumulate);
+}
+
+void copy_from_gpu(const copy_job& job) {
+  detail::check_job(job);
+  auto width = size_of(job.source.array.dtype());
+  for (auto& d : job.dests)
+    if (at(d) != at(job.source))
+      detail::cuda_or_memcpy(at(d), d.array.device(), at(job.source), job.source.array.device(),
+                             job.source.count * width);
+}
+
+}  // namespace detail
+
+namespace {
+
+reducer_actor::behavior_type gpu_reducer(impl self, int device) {
+  self->state.device = device;
+  self->state.stream = std::make_unique<cuda::stream>(device);
+  for (int peer = 0; peer < cuda::device_count(); ++peer)
+    if (peer != device)
+      cuda::enable_peer_access(device, peer);
+  return {
+      [=](reduce_atom, const reduce_job& job) -> caf::result<ok_atom> {
+        try {
+          detail::reduce_on_gpu(*self->state.stream, job);
+        } catch (const kvs::error& e) {
+          return to_caf_error(e);
+        }
+        return ok_atom::value;
+      },
+      [=](copy_atom, const copy_job& job) -> caf::result<ok_atom> {
+        try {
+          detail::copy_from_gpu(job);
+        } catch (const kvs::error& e) {
+          return to_caf_error(e);
+        }
+        return ok_atom::value;
+      },
+  };
+}
+
+}  // namespace
+
+reducer_actor spawn_gpu_reducer(caf::actor_system& sys, int device) {
+  cuda::require_device(device, "a GPU reducer");
+  return sys.spawn<caf::detached>(gpu_reducer, device);
+}
+
+}  // namespace kvs

@@ -1,0 +1,92 @@
+// The NCCL communicator of the nccl store: one rank per GPU of this process.
+#include <cuda_runtime.h>
+#include <nccl.h>
+
+#include "gpu/cuda_check.hpp"
+#include "gpu/gpu_runtime.hpp"
+
+namespace kvs::cuda {
+
+namespace {
+
+ncclDataType_t nccl_type(kvs::dtype t) {
+  switch (t) {
+    case kvs::dtype::f16: return ncclHalf;
+    case kvs::dtype::bf16: return ncclBfloat16;
+    case kvs::dtype::f32: return ncclFloat;
+    case kvs::dtype::f64: return ncclDouble;
+    case kvs::dtype::i32: return ncclInt32;
+    case kvs::dtype::i64: return ncclInt64;
+    case kvs::dtype::u8: return ncclUint8;
+  }
+  return ncclFloat;
+}
+
+ncclComm_t comm(void* c) { return static_cast<ncclComm_t>(c); }
+cudaStream_t strm(void* s) { return static_cast<cudaStream_t>(s); }
+
+}  // namespace
+
+nccl_group::nccl_group(const std::vector<int>& devices) : devices_(devices) {
+  if (devices.empty())
+    throw kvs::error(errc::invalid_argument, "an NCCL communicator needs at least one GPU");
+  for (auto d : devices)
+    require_device(d, "an NCCL communicator");
+  std::vector<ncclComm_t> comms(devices.size());
+  KVS_NCCL_TRY(ncclCommInitAll(comms.data(), static_cast<int>(devices.size()), devices.data()));
+  for (size_t i = 0; i < devices.size(); ++i) {
+    comms_.push_back(comms[i]);
+    KVS_CUDA_TRY(cudaSetDevice(devices[i]));
+    cudaStream_t s = nullptr;
+    KVS_CUDA_TRY(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    streams_.push_back(s);
+  }
+}
+
+nccl_group::~nccl_group() {
+  for (size_t i = 0; i < comms_.size(); ++i) {
+    ncclCommDestroy(comm(comms_[i]));
+    cudaSetDevice(devices_[i]);
+    cudaStreamDestroy(strm(streams_[i]));
+  }
+}
+
+namespace {
+template <class Issue>
+void grouped(const std::vector<int>& devices, std::vector<void*>& streams, Issue issue) {
+  KVS_NCCL_TRY(ncclGroupStart());
+  for (size_t r = 0; r < devices.size(); ++r)
+    issue(r);
+  KVS_NCCL_TRY(ncclGroupEnd());
+  for (size_t r = 0; r < devices.size(); ++r) {
+    KVS_CUDA_TRY(cudaSetDevice(devices[r]));
+    KVS_CUDA_TRY(cudaStreamSynchronize(strm(streams[r])));
+  }
+}
+}  // namespace
+
+void nccl_group::all_reduce(kvs::dtype t, const std::vector<const void*>& in,
+                            const std::vector<void*>& out, size_t count) {
+  grouped(devices_, streams_, [&](size_t r) {
+    KVS_NCCL_TRY(ncclAllReduce(in[r], out[r], count, nccl_type(t), ncclSum, comm(comms_[r]),
+                               strm(streams_[r])));
+  });
+}
+
+void nccl_group::broadcast(kvs::dtype t, int root, const std::vector<void*>& bufs, size_t count) {
+  grouped(devices_, streams_, [&](size_t r) {
+    KVS_NCCL_TRY(ncclBroadcast(bufs[r], bufs[r], count, nccl_type(t), root, comm(comms_[r]),
+                               strm(streams_[r])));
+  });
+}
+
+void nccl_group::reduce(kvs::dtype t, int root, const std::vector<const void*>& in, void* out,
+                        size_t count) {
+  grouped(devices_, streams_, [&](size_t r) {
+    void* dst = static_cast<int>(r) == root ? out : nullptr;
+    KVS_NCCL_TRY(ncclReduce(in[r], dst, count, nccl_type(t), ncclSum, root, comm(comms_[r]),
+                            strm(streams_[r])));
+  });
+}
+
+}  // namespace kvs::cuda
