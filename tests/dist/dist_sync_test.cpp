@@ -127,3 +127,11 @@ TEST_CASE("send_command_to_servers returns after every server ran it", "[dist]")
                     errc::unsupported, {"set_optimizer"});
   });
 }
+
+TEST_CASE("dist_device_sync runs dist_sync rounds (host arrays here)", "[dist]") {
+  local_cluster cluster{2, 2};
+  cluster.run("dist_device_sync", [](kvstore& kv) {
+    EXPECT(kv.type() == "dist_device_sync");
+    check_rounds(kv, {1, 2}, {{3, 3}, {1100, 1000}}, 2);
+  });
+}
