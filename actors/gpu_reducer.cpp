@@ -7,7 +7,7 @@
 #include "core/array_impl.hpp"
 #include "core/cpu_kernels.hpp"
 #include "gpu/gpu_runtime.hpp"
-#include "messages/errors.hpp"
+#include "actors/job_answer.hpp"
 
 namespace kvs {
 
@@ -76,20 +76,10 @@ reducer_actor::behavior_type gpu_reducer(impl self, int device) {
       cuda::enable_peer_access(device, peer);
   return {
       [=](reduce_atom, const reduce_job& job) -> caf::result<ok_atom> {
-        try {
-          detail::reduce_on_gpu(*self->state.stream, job);
-        } catch (const kvs::error& e) {
-          return to_caf_error(e);
-        }
-        return ok_atom::value;
+        return detail::answer_job([&] { detail::reduce_on_gpu(*self->state.stream, job); });
       },
       [=](copy_atom, const copy_job& job) -> caf::result<ok_atom> {
-        try {
-          detail::copy_from_gpu(job);
-        } catch (const kvs::error& e) {
-          return to_caf_error(e);
-        }
-        return ok_atom::value;
+        return detail::answer_job([&] { detail::copy_from_gpu(job); });
       },
   };
 }

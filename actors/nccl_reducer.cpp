@@ -9,7 +9,7 @@
 #include "core/array_impl.hpp"
 #include "core/cpu_kernels.hpp"
 #include "gpu/gpu_runtime.hpp"
-#include "messages/errors.hpp"
+#include "actors/job_answer.hpp"
 
 namespace kvs {
 
@@ -95,20 +95,10 @@ reducer_actor::behavior_type nccl_reducer(impl self) {
   self->state.group = std::make_unique<cuda::nccl_group>(devices);
   return {
       [=](reduce_atom, const reduce_job& job) -> caf::result<ok_atom> {
-        try {
-          reduce(self->state, job);
-        } catch (const kvs::error& e) {
-          return to_caf_error(e);
-        }
-        return ok_atom::value;
+        return detail::answer_job([&] { reduce(self->state, job); });
       },
       [=](copy_atom, const copy_job& job) -> caf::result<ok_atom> {
-        try {
-          copy(self->state, job);
-        } catch (const kvs::error& e) {
-          return to_caf_error(e);
-        }
-        return ok_atom::value;
+        return detail::answer_job([&] { copy(self->state, job); });
       },
   };
 }
