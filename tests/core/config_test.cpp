@@ -55,3 +55,22 @@ TEST_CASE("a malformed environment variable is an error naming it", "[config]") 
   ::unsetenv("MXNET_KVSTORE_REDUCTION_NTHREADS");
   REQUIRE(r.reduction_threads == 3);
 }
+
+TEST_CASE("an interface name resolves to its address, an unknown one is refused by name",
+          "[config]") {
+  config c;
+  c.read_environment = false;
+  c.interface = "lo";
+  REQUIRE(c.resolved().node_host == "127.0.0.1");
+  c.interface = "no-such-if0";
+  try {
+    (void)c.resolved();
+    FAIL("expected invalid_config");
+  } catch (const kvs::error& e) {
+    REQUIRE(e.code() == errc::invalid_config);
+    REQUIRE(std::string(e.what()).find("DMLC_INTERFACE='no-such-if0'") != std::string::npos);
+  }
+  c.interface = "no-such-if0";
+  c.node_host = "10.1.2.3";  // an explicit host wins over the interface
+  REQUIRE(c.resolved().node_host == "10.1.2.3");
+}
