@@ -1,5 +1,6 @@
 #include "actors/nccl_reducer.hpp"
 
+#include <functional>
 #include <memory>
 #include <set>
 
@@ -9,18 +10,30 @@
 #include "core/array_impl.hpp"
 #include "core/cpu_kernels.hpp"
 #include "gpu/gpu_runtime.hpp"
-#include "actors/job_answer.hpp"
+#include "messages/errors.hpp"
 
 namespace kvs {
 
 namespace {
 
+using flush_atom = caf::atom_constant<caf::atom("kvs_flush")>;
+// The reducer interface, plus the flush the actor sends itself.
+using nccl_reducer_actor = reducer_actor::extend<caf::reacts_to<flush_atom>>;
+
+// A job waiting for the next group call, with the promise of its answer.
+struct pending_job {
+  std::function<void(std::vector<cuda::nccl_op>&)> plan;  // adds its collectives, or runs alone
+  caf::typed_response_promise<ok_atom> rp;
+};
+
 struct nccl_state {
   std::unique_ptr<cuda::nccl_group> group;
   std::vector<std::unique_ptr<cuda::stream>> streams;  // by GPU, for the fallback
+  std::vector<pending_job> pending;
+  bool flush_sent = false;
 };
 
-using impl = reducer_actor::stateful_pointer<nccl_state>;
+using impl = nccl_reducer_actor::stateful_pointer<nccl_state>;
 
 char* at(const array_view& v) {
   return static_cast<char*>(detail::ndarray_access::raw(v.array)) + v.offset * size_of(v.array.dtype());
@@ -39,7 +52,9 @@ std::vector<int> one_per_gpu(const std::vector<array_view>& views, size_t gpus) 
   return ids.size() == gpus ? ids : std::vector<int>{};
 }
 
-void reduce(nccl_state& st, const reduce_job& job) {
+// Adds the job's ncclReduce to the group, or runs it at once on the GPU
+// reducer's path when its arrays are not one per GPU.
+void plan_reduce(nccl_state& st, const reduce_job& job, std::vector<cuda::nccl_op>& ops) {
   detail::check_job(job);
   auto n = st.group->devices().size();
   auto ids = one_per_gpu(job.inputs, n);
@@ -47,14 +62,19 @@ void reduce(nccl_state& st, const reduce_job& job) {
     detail::reduce_on_gpu(*st.streams.at(static_cast<size_t>(job.dest.array.device().id)), job);
     return;
   }
-  std::vector<const void*> in(n);
+  cuda::nccl_op op;
+  op.kind = cuda::nccl_op::reduce_op;
+  op.type = job.dest.array.dtype();
+  op.root = job.dest.array.device().id;
+  op.count = job.dest.count;
+  op.in.assign(n, nullptr);
   for (size_t i = 0; i < ids.size(); ++i)
-    in[static_cast<size_t>(ids[i])] = at(job.inputs[i]);
-  st.group->reduce(job.dest.array.dtype(), job.dest.array.device().id, in, at(job.dest),
-                   job.dest.count);
+    op.in[static_cast<size_t>(ids[i])] = at(job.inputs[i]);
+  op.out = at(job.dest);
+  ops.push_back(std::move(op));
 }
 
-void copy(nccl_state& st, const copy_job& job) {
+void plan_copy(nccl_state& st, const copy_job& job, std::vector<cuda::nccl_op>& ops) {
   detail::check_job(job);
   auto n = st.group->devices().size();
   if (!detail::on_gpu(job.source.array) || n < 2) {
@@ -78,15 +98,68 @@ void copy(nccl_state& st, const copy_job& job) {
     detail::copy_from_gpu(job);
     return;
   }
-  std::vector<void*> bufs(n);
+  cuda::nccl_op op;
+  op.kind = cuda::nccl_op::broadcast_op;
+  op.type = job.source.array.dtype();
+  op.root = root;
+  op.count = job.source.count;
+  op.bufs.assign(n, nullptr);
   for (size_t i = 0; i < views.size(); ++i)
-    bufs[static_cast<size_t>(ids[i])] = at(views[i]);
-  st.group->broadcast(job.source.array.dtype(), root, bufs, job.source.count);
+    op.bufs[static_cast<size_t>(ids[i])] = at(views[i]);
+  ops.push_back(std::move(op));
   if (!rest.empty())
     detail::copy_from_gpu(copy_job{job.source, rest});
 }
 
-reducer_actor::behavior_type nccl_reducer(impl self) {
+// Jobs that arrived together (the keys of one list call) go out in one NCCL
+// group call when the flush the actor sent itself comes up.
+template <class Job>
+caf::result<ok_atom> enqueue(impl self, Job job,
+                             void (*plan)(nccl_state&, const Job&, std::vector<cuda::nccl_op>&)) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<ok_atom>();
+  st.pending.push_back(pending_job{
+      [&st, job = std::move(job), plan](std::vector<cuda::nccl_op>& ops) { plan(st, job, ops); }, rp});
+  if (!st.flush_sent) {
+    st.flush_sent = true;
+    self->send(self, flush_atom::value);
+  }
+  return rp;
+}
+
+void flush(nccl_state& st) {
+  st.flush_sent = false;
+  auto jobs = std::move(st.pending);
+  st.pending.clear();
+  std::vector<cuda::nccl_op> ops;
+  std::vector<pending_job*> grouped;
+  for (auto& j : jobs) {
+    auto before = ops.size();
+    try {
+      j.plan(ops);
+    } catch (const kvs::error& e) {
+      j.rp.deliver(to_caf_error(e));
+      continue;
+    }
+    if (ops.size() == before)
+      j.rp.deliver(ok_atom::value);  // ran on its own
+    else
+      grouped.push_back(&j);
+  }
+  if (ops.empty())
+    return;
+  try {
+    st.group->run(ops);
+  } catch (const kvs::error& e) {
+    for (auto* j : grouped)
+      j->rp.deliver(to_caf_error(e));
+    return;
+  }
+  for (auto* j : grouped)
+    j->rp.deliver(ok_atom::value);
+}
+
+nccl_reducer_actor::behavior_type nccl_reducer(impl self) {
   std::vector<int> devices;
   for (int d = 0; d < cuda::device_count(); ++d) {
     devices.push_back(d);
@@ -94,12 +167,9 @@ reducer_actor::behavior_type nccl_reducer(impl self) {
   }
   self->state.group = std::make_unique<cuda::nccl_group>(devices);
   return {
-      [=](reduce_atom, const reduce_job& job) -> caf::result<ok_atom> {
-        return detail::answer_job([&] { reduce(self->state, job); });
-      },
-      [=](copy_atom, const copy_job& job) -> caf::result<ok_atom> {
-        return detail::answer_job([&] { copy(self->state, job); });
-      },
+      [=](reduce_atom, reduce_job& job) { return enqueue(self, std::move(job), &plan_reduce); },
+      [=](copy_atom, copy_job& job) { return enqueue(self, std::move(job), &plan_copy); },
+      [=](flush_atom) { flush(self->state); },
   };
 }
 
@@ -108,7 +178,7 @@ reducer_actor::behavior_type nccl_reducer(impl self) {
 reducer_actor spawn_nccl_reducer(caf::actor_system& sys) {
   if (cuda::device_count() == 0)
     throw kvs::error(errc::no_device, "the nccl store needs at least one GPU: " + cuda::availability());
-  return sys.spawn<caf::detached>(nccl_reducer);
+  return caf::actor_cast<reducer_actor>(sys.spawn<caf::detached>(nccl_reducer));
 }
 
 }  // namespace kvs

@@ -58,6 +58,17 @@ void sum(stream& s, kvs::dtype t, void* dst, const std::vector<const void*>& src
 // Turns on peer access from dev to peer where the hardware allows it.
 bool enable_peer_access(int dev, int peer);
 
+// One collective of an NCCL group call.
+struct nccl_op {
+  enum kind_t { reduce_op, broadcast_op } kind = reduce_op;
+  kvs::dtype type = kvs::dtype::f32;
+  int root = 0;
+  size_t count = 0;
+  std::vector<const void*> in;  // reduce: one buffer per rank
+  void* out = nullptr;          // reduce: the result, on the root
+  std::vector<void*> bufs;      // broadcast: one per rank, the root's is the source
+};
+
 // An NCCL communicator over one GPU per rank of this process
 // (ncclCommInitAll). Collectives on lists run in one group.
 class nccl_group {
@@ -74,6 +85,8 @@ public:
   void broadcast(kvs::dtype t, int root, const std::vector<void*>& bufs, size_t count);
   // Every rank's in-buffer is summed into the root's out-buffer.
   void reduce(kvs::dtype t, int root, const std::vector<const void*>& in, void* out, size_t count);
+  // Several collectives (e.g. the keys of one list call) in one group call.
+  void run(const std::vector<nccl_op>& ops);
 
 private:
   std::vector<int> devices_;

@@ -40,5 +40,6 @@ void nccl_group::broadcast(kvs::dtype, int, const std::vector<void*>&, size_t) {
 void nccl_group::reduce(kvs::dtype, int, const std::vector<const void*>&, void*, size_t) {
   none("ncclReduce");
 }
+void nccl_group::run(const std::vector<nccl_op>&) { none("an NCCL group call"); }
 
 }  // namespace kvs::cuda

@@ -82,10 +82,28 @@ void nccl_group::broadcast(kvs::dtype t, int root, const std::vector<void*>& buf
 
 void nccl_group::reduce(kvs::dtype t, int root, const std::vector<const void*>& in, void* out,
                         size_t count) {
+  nccl_op op;
+  op.kind = nccl_op::reduce_op;
+  op.type = t;
+  op.root = root;
+  op.count = count;
+  op.in = in;
+  op.out = out;
+  run({op});
+}
+
+void nccl_group::run(const std::vector<nccl_op>& ops) {
   grouped(devices_, streams_, [&](size_t r) {
-    void* dst = static_cast<int>(r) == root ? out : nullptr;
-    KVS_NCCL_TRY(ncclReduce(in[r], dst, count, nccl_type(t), ncclSum, root, comm(comms_[r]),
-                            strm(streams_[r])));
+    for (auto& op : ops) {
+      if (op.kind == nccl_op::reduce_op) {
+        void* dst = static_cast<int>(r) == op.root ? op.out : nullptr;
+        KVS_NCCL_TRY(ncclReduce(op.in[r], dst, op.count, nccl_type(op.type), ncclSum, op.root,
+                                comm(comms_[r]), strm(streams_[r])));
+      } else {
+        KVS_NCCL_TRY(ncclBroadcast(op.bufs[r], op.bufs[r], op.count, nccl_type(op.type), op.root,
+                                   comm(comms_[r]), strm(streams_[r])));
+      }
+    }
   });
 }
 
