@@ -1,8 +1,11 @@
 #include "core/buffer_pool.hpp"
 
+#include "gpu/gpu_runtime.hpp"
+
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace kvs::detail {
@@ -12,15 +15,26 @@ namespace {
 constexpr size_t pooled_from = size_t{64} << 10;
 constexpr size_t pool_limit = size_t{1} << 30;
 
+// With a GPU present, big host buffers are page-locked (cudaHostAlloc):
+// copies to and from GPUs then run at full speed, and the pool pays the
+// costly allocation once.
 struct pool {
   std::mutex mtx;
   std::unordered_map<size_t, std::vector<void*>> free;  // by rounded size
+  std::unordered_set<void*> pinned;
   size_t held = 0;
+
+  void give_back(void* p) {
+    if (pinned.erase(p) > 0)
+      cuda::pinned_free(p);
+    else
+      std::free(p);
+  }
 
   ~pool() {
     for (auto& [size, list] : free)
       for (auto* p : list)
-        std::free(p);
+        give_back(p);
   }
 };
 
@@ -45,6 +59,10 @@ void* acquire_buffer(size_t bytes) {
       p.held -= size;
       return out;
     }
+    if (void* pinned = cuda::pinned_alloc(size)) {  // page aligned
+      p.pinned.insert(pinned);
+      return pinned;
+    }
   }
   return std::aligned_alloc(64, size);
 }
@@ -61,6 +79,8 @@ void release_buffer(void* ptr, size_t bytes) {
       p.held += size;
       return;
     }
+    p.give_back(ptr);
+    return;
   }
   std::free(ptr);
 }

@@ -74,6 +74,22 @@ void device_free(int dev, void* p) noexcept {
   cudaSetDevice(previous);
 }
 
+void* pinned_alloc(size_t bytes) noexcept {
+  if (device_count() == 0)
+    return nullptr;
+  void* p = nullptr;
+  if (cudaHostAlloc(&p, bytes, cudaHostAllocPortable) != cudaSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return p;
+}
+
+void pinned_free(void* p) noexcept {
+  if (p != nullptr)
+    cudaFreeHost(p);
+}
+
 void copy(void* dst, kvs::device dd, const void* src, kvs::device sd, size_t bytes) {
   if (bytes == 0)
     return;

@@ -24,9 +24,13 @@ std::string availability();
 // Throws no_device naming `what` unless gpu(id) exists.
 void require_device(int id, const std::string& what);
 
-// Device memory of gpu(dev), and page-locked host memory for staging.
+// Device memory of gpu(dev).
 void* device_alloc(int dev, size_t bytes);
 void device_free(int dev, void* p) noexcept;
+// Page-locked host memory (fast, asynchronous-capable copies to and from
+// every GPU); nullptr when there is no GPU or the allocation fails.
+void* pinned_alloc(size_t bytes) noexcept;
+void pinned_free(void* p) noexcept;
 
 // Synchronous copy between any two places (cpu or gpu, peer to peer where
 // the devices allow it).

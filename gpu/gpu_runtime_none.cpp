@@ -19,6 +19,8 @@ void require_device(int id, const std::string& what) {
 }
 void* device_alloc(int, size_t) { none("device memory"); }
 void device_free(int, void*) noexcept {}
+void* pinned_alloc(size_t) noexcept { return nullptr; }
+void pinned_free(void*) noexcept {}
 void copy(void*, kvs::device, const void*, kvs::device, size_t) { none("a GPU copy"); }
 void zero(void*, int, size_t) { none("a GPU fill"); }
 stream::stream(int dev) : dev_(dev) { none("a CUDA stream"); }
