@@ -135,43 +135,6 @@ kvs::device graph_store::place(const ndarray& value) {
   return gpu(static_cast<int>(best));
 }
 
-void graph_store::start_distributed(const config& cfg) {
-  cfg_ = cfg.resolved_cluster();
-  if (cfg_.role != "worker") {
-    // As in MXNet: a server or scheduler process that creates a distributed
-    // store serves until the job ends, then exits.
-    serve(cfg_);
-    std::exit(0);
-  }
-  detail::configure_network(sys_cfg_, cfg_);
-  system_ = std::make_unique<caf::actor_system>(sys_cfg_);
-  spawn_reducers();
-  liveness_ = system_->spawn([]() -> caf::behavior { return {[](done_atom) {}}; });
-  try {
-    cluster_ = std::make_unique<cluster_member>(*system_, cfg_, liveness_);
-    shards_ = cluster_->connect_shards();
-  } catch (...) {
-    reducers_.stop();
-    caf::anon_send_exit(liveness_, caf::exit_reason::user_shutdown);
-    throw;
-  }
-  worker_options wopts;
-  wopts.rank = cluster_->info().rank;
-  wopts.max_inflight = cfg_.max_inflight;
-  wopts.max_inflight_bytes = cfg_.max_inflight_bytes;
-  wopts.request_timeout = cfg_.request_timeout;
-  wopts.split_bound = static_cast<uint64_t>(cfg_.bigarray_bound);
-  wopts.max_part_bytes = static_cast<uint64_t>(cfg_.max_message_bytes);
-  wopts.one_push_per_round = type_ != "dist_async";
-  wopts.reduce_before_send = true;
-  wopts.shard_names = cluster_->shard_names();
-  worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
-  // Rank 0 tells the servers how to run rounds; nobody pushes before that.
-  if (cluster_->info().rank == 0)
-    cluster_->command(3, type_ == "dist_async" ? "0" : "1");
-  cluster_->barrier();
-}
-
 graph_store::~graph_store() {
   try {
     tracker_->wait_all(wait_limit());
@@ -393,18 +356,6 @@ void graph_store::do_set_updater_actor(updater_actor handle) {
   install_updater(updater_setting{std::move(handle), 0, false}, false);
 }
 
-template <class Reply, class... Ts>
-Reply graph_store::ask_worker(const char* what, Ts&&... xs) {
-  std::optional<error> failure;
-  Reply out{};
-  caf::scoped_actor self{*system_};
-  self->request(worker_, 2 * cfg_.request_timeout + std::chrono::seconds(1), std::forward<Ts>(xs)...)
-      .receive([&](Reply& r) { out = std::move(r); },
-               [&](caf::error& err) { failure = from_caf_error(err, what); });
-  if (failure)
-    throw *failure;
-  return out;
-}
 
 void graph_store::install_updater(updater_setting setting, bool owned) {
   if (distributed()) {
@@ -435,90 +386,6 @@ bool graph_store::do_is_capable(const std::string& capability) const {
   return capability == "optimizer";
 }
 
-void graph_store::do_save_optimizer_states(const std::string& path, bool dump_optimizer) {
-  if (!optimizer_)
-    throw error(errc::invalid_argument,
-                "save_optimizer_states: no optimizer is set (set_optimizer first); a function "
-                "or actor updater keeps its own state");
-  tracker_->wait_all(wait_limit());
-  state_file file;
-  file.keys = ask_worker<std::vector<key_state>>("save_optimizer_states", save_atom::value);
-  file.has_optimizer = dump_optimizer;
-  if (dump_optimizer)
-    file.optimizer_bytes = optimizer_->serialize();
-  write_state_file(path, file);
-}
-
-void graph_store::check_states(const std::vector<key_state>& states, const optimizer& opt) const {
-  std::lock_guard<std::mutex> guard{meta_mtx_};
-  for (auto& ks : states) {
-    auto& m = meta_of("load_optimizer_states", ks.key);
-    if (ks.part != 0)
-      throw error(errc::invalid_argument, "load_optimizer_states: the file splits key " +
-                                              ks.key.to_string() + " into parts; this store keeps keys whole");
-    bool half = m.type == dtype::f16 || m.type == dtype::bf16;
-    bool master = opt.multi_precision() && half;
-    size_t want = opt.state_arrays() + (master ? 1 : 0);
-    if (!ks.arrays.empty() && ks.arrays.size() != want)  // empty: never updated yet
-      throw error(errc::invalid_argument, "load_optimizer_states: key " + ks.key.to_string() +
-                                              " has " + std::to_string(ks.arrays.size()) +
-                                              " state arrays; optimizer \"" + opt.name() + "\" keeps " +
-                                              std::to_string(want));
-    auto st = opt.multi_precision() && half ? dtype::f32 : m.type;
-    for (size_t i = 0; i < ks.arrays.size(); ++i) {
-      if (ks.arrays[i].shape() != m.dims)
-        throw error(errc::shape_mismatch, "load_optimizer_states: key " + ks.key.to_string() +
-                                              " has shape " + to_string(m.dims) + " but its state " +
-                                              std::to_string(i) + " has shape " +
-                                              to_string(ks.arrays[i].shape()));
-      auto want_type = master && i + 1 == ks.arrays.size() ? dtype::f32 : st;
-      if (ks.arrays[i].dtype() != want_type)
-        throw error(errc::dtype_mismatch, "load_optimizer_states: state " + std::to_string(i) +
-                                              " of key " + ks.key.to_string() + " has dtype " +
-                                              to_string(ks.arrays[i].dtype()) + ", expected " +
-                                              to_string(want_type));
-    }
-  }
-}
-
-void graph_store::do_load_optimizer_states(const std::string& path) {
-  auto file = read_state_file(path);
-  std::shared_ptr<optimizer> from_file;
-  if (file.has_optimizer)
-    from_file = optimizer::deserialize(file.optimizer_bytes);
-  std::shared_ptr<const optimizer> opt = from_file ? from_file : optimizer_;
-  if (!opt)
-    throw error(errc::invalid_argument,
-                "load_optimizer_states: \"" + path + "\" holds no optimizer (saved without "
-                "dump_optimizer) and none is set: call set_optimizer first");
-  check_states(file.keys, *opt);  // nothing changes unless the whole file fits
-  if (from_file)
-    do_set_optimizer(from_file);
-  tracker_->wait_all(wait_limit());
-  ask_worker<ok_atom>("load_optimizer_states", load_atom::value, std::move(file.keys),
-                      file.has_optimizer);
-}
-
 void graph_store::do_wait_all() { tracker_->wait_all(wait_limit()); }
-
-void graph_store::do_barrier() {
-  if (distributed())
-    cluster_->barrier();
-}
-
-void graph_store::do_send_command_to_servers(int head, const std::string& body) {
-  if (!distributed())
-    return kvstore::do_send_command_to_servers(head, body);
-  tracker_->wait_all(wait_limit());
-  cluster_->command(head, body);
-}
-
-int graph_store::do_rank() const { return distributed() ? cluster_->info().rank : 0; }
-int graph_store::do_num_workers() const {
-  return distributed() ? cluster_->info().num_workers : 1;
-}
-int graph_store::do_local_rank() const {
-  return distributed() ? cluster_->info().local_rank : 0;
-}
 
 }  // namespace kvs::detail

@@ -1,0 +1,70 @@
+// graph_store placed across processes: joining the cluster, barriers,
+// server commands, ranks.
+#include <cstdlib>
+
+#include <caf/all.hpp>
+
+#include "actors/worker.hpp"
+#include "core/graph_store.hpp"
+#include "core/network.hpp"
+
+namespace kvs::detail {
+
+void graph_store::start_distributed(const config& cfg) {
+  cfg_ = cfg.resolved_cluster();
+  if (cfg_.role != "worker") {
+    // As in MXNet: a server or scheduler process that creates a distributed
+    // store serves until the job ends, then exits.
+    serve(cfg_);
+    std::exit(0);
+  }
+  detail::configure_network(sys_cfg_, cfg_);
+  system_ = std::make_unique<caf::actor_system>(sys_cfg_);
+  spawn_reducers();
+  liveness_ = system_->spawn([]() -> caf::behavior { return {[](done_atom) {}}; });
+  try {
+    cluster_ = std::make_unique<cluster_member>(*system_, cfg_, liveness_);
+    shards_ = cluster_->connect_shards();
+  } catch (...) {
+    reducers_.stop();
+    caf::anon_send_exit(liveness_, caf::exit_reason::user_shutdown);
+    throw;
+  }
+  worker_options wopts;
+  wopts.rank = cluster_->info().rank;
+  wopts.max_inflight = cfg_.max_inflight;
+  wopts.max_inflight_bytes = cfg_.max_inflight_bytes;
+  wopts.request_timeout = cfg_.request_timeout;
+  wopts.split_bound = static_cast<uint64_t>(cfg_.bigarray_bound);
+  wopts.max_part_bytes = static_cast<uint64_t>(cfg_.max_message_bytes);
+  wopts.one_push_per_round = type_ != "dist_async";
+  wopts.reduce_before_send = true;
+  wopts.shard_names = cluster_->shard_names();
+  worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
+  // Rank 0 tells the servers how to run rounds; nobody pushes before that.
+  if (cluster_->info().rank == 0)
+    cluster_->command(3, type_ == "dist_async" ? "0" : "1");
+  cluster_->barrier();
+}
+
+void graph_store::do_barrier() {
+  if (distributed())
+    cluster_->barrier();
+}
+
+void graph_store::do_send_command_to_servers(int head, const std::string& body) {
+  if (!distributed())
+    return kvstore::do_send_command_to_servers(head, body);
+  tracker_->wait_all(wait_limit());
+  cluster_->command(head, body);
+}
+
+int graph_store::do_rank() const { return distributed() ? cluster_->info().rank : 0; }
+int graph_store::do_num_workers() const {
+  return distributed() ? cluster_->info().num_workers : 1;
+}
+int graph_store::do_local_rank() const {
+  return distributed() ? cluster_->info().local_rank : 0;
+}
+
+}  // namespace kvs::detail
