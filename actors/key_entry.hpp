@@ -33,7 +33,7 @@ struct key_entry {
   uint64_t updates = 0;         // updates applied: the optimizer's t
   std::set<int32_t> pushed;     // workers that pushed in the open round
   std::vector<held_reply> held;
-  ndarray grad;                 // the round's gradient: merge, or the only input
+  ndarray grad;                 // the round's only input, used as its gradient (else merge)
   bool round_sparse = false;    // every push of the round was row_sparse...
   std::vector<int64_t> round_rows;  // ...touching these rows
   // Operations on one key run one at a time, in arrival order.

@@ -157,7 +157,9 @@ void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
   } else if (st.updater.actor) {
     make_exclusive(e.stored);  // the updater writes into it
     ensure_state(st.updater, e);
-    update_request req{e.key,       e.grad,         e.stored,      e.state,
+    // The round's gradient: the only input as it was pushed, or the merge buffer.
+    auto grad = e.grad.is_none() ? e.merge : e.grad;
+    update_request req{e.key,       grad,           e.stored,      e.state,
                        ++e.updates, e.round_sparse, e.round_rows};
     e.grad = ndarray();  // do not keep a caller's input alive past the round
     detail::timed_request<void>(
@@ -242,7 +244,6 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     e.merge = detail::make_uninitialized(e.stored.shape(), e.stored.dtype(), e.stored.device());
   make_exclusive(direct ? e.stored : e.merge);
   ndarray dest = direct ? e.stored : e.merge;
-  e.grad = direct ? ndarray() : e.merge;
   reduce_job job{std::move(in), array_view::whole(dest), !direct && !e.pushed.empty()};
   reduce(self, std::move(job), std::move(finish));
 }
