@@ -4,15 +4,11 @@
 
 namespace kvs {
 
-using init_atom = caf::atom_constant<caf::atom("kvs_init")>;
-using push_atom = caf::atom_constant<caf::atom("kvs_push")>;
-using pull_atom = caf::atom_constant<caf::atom("kvs_pull")>;
 using update_atom = caf::atom_constant<caf::atom("kvs_update")>;
 using updater_atom = caf::atom_constant<caf::atom("kvs_updtr")>;
 using reduce_atom = caf::atom_constant<caf::atom("kvs_reduce")>;
 using copy_atom = caf::atom_constant<caf::atom("kvs_copy")>;
 using submit_atom = caf::atom_constant<caf::atom("kvs_submit")>;
-using control_atom = caf::atom_constant<caf::atom("kvs_ctrl")>;
 using tick_atom = caf::atom_constant<caf::atom("kvs_tick")>;
 using save_atom = caf::atom_constant<caf::atom("kvs_save")>;
 using load_atom = caf::atom_constant<caf::atom("kvs_load")>;
