@@ -28,9 +28,6 @@ public:
   void done();  // this worker has finished
 
 private:
-  template <class Reply, class... Ts>
-  Reply ask(std::chrono::milliseconds limit, const std::string& what, Ts&&... xs);
-
   caf::actor_system& sys_;
   config cfg_;
   coordinator_actor coord_;

@@ -10,12 +10,11 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/scoped_actor.hpp>
 
 #include "actors/optimizer_updater.hpp"
+#include "core/blocking_request.hpp"
 #include "core/cluster_member.hpp"
 #include "core/op_tracker.hpp"
-#include "messages/errors.hpp"
 #include "kvs/kvstore.hpp"
 #include "actors/reducer_set.hpp"
 #include "messages/shard_actor.hpp"
@@ -95,15 +94,8 @@ private:
 
 template <class Reply, class... Ts>
 Reply graph_store::ask_worker(const char* what, Ts&&... xs) {
-  std::optional<error> failure;
-  Reply out{};
-  caf::scoped_actor self{*system_};
-  self->request(worker_, 2 * cfg_.request_timeout + std::chrono::seconds(1), std::forward<Ts>(xs)...)
-      .receive([&](Reply& r) { out = std::move(r); },
-               [&](caf::error& err) { failure = from_caf_error(err, what); });
-  if (failure)
-    throw *failure;
-  return out;
+  return blocking_request<Reply>(*system_, worker_, 2 * cfg_.request_timeout + std::chrono::seconds(1),
+                                 what, std::forward<Ts>(xs)...);
 }
 
 }  // namespace kvs::detail

@@ -8,6 +8,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/coordinator.hpp"
+#include "core/blocking_request.hpp"
 #include "actors/cpu_reducer.hpp"
 #include "actors/key_shard.hpp"
 #include "actors/server_node.hpp"
@@ -83,14 +84,9 @@ void run_server(caf::actor_system& sys, const config& cfg) {
                                             sys.render(port.error()));
     auto coord = connect<coordinator_actor>(sys, cfg.root_uri, static_cast<uint16_t>(cfg.root_port),
                                             cfg.request_timeout, "the scheduler");
-    caf::scoped_actor self{sys};
-    std::optional<error> failure;
-    self->request(coord, cfg.request_timeout, register_atom::value,
-                  node_info{"server", cfg.node_host, *port}, node)
-        .receive([](registration&) {},
-                 [&](caf::error& e) { failure = from_caf_error(e, "server registration"); });
-    if (failure)
-      throw *failure;
+    blocking_request<registration>(sys, coord, cfg.request_timeout, "server registration",
+                                   register_atom::value, node_info{"server", cfg.node_host, *port},
+                                   node);
   } catch (...) {
     stop_all();
     throw;
