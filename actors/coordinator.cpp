@@ -143,39 +143,19 @@ coordinator_actor::behavior_type coordinator(impl self, coordinator_options opts
       [=](command_atom, int32_t head, std::string& body) -> caf::result<ok_atom> {
         auto& st = self->state;
         auto rp = self->make_response_promise<ok_atom>();
-        struct progress {
-          size_t remaining;
-          std::optional<kvs::error> first;
-        };
-        auto pr = std::make_shared<progress>(progress{st.server_handles.size(), std::nullopt});
-        auto finish_one = [pr, rp]() mutable {
-          if (--pr->remaining > 0)
-            return;
-          if (pr->first)
-            rp.deliver(to_caf_error(*pr->first));
-          else
-            rp.deliver(ok_atom::value);
-        };
-        if (st.server_handles.empty())
-          rp.deliver(ok_atom::value);
-        for (size_t i = 0; i < st.server_handles.size(); ++i) {
-          auto what = "command " + std::to_string(head) + " on server " + std::to_string(i);
-          if (!st.server_handles[i]) {
-            if (!pr->first)
-              pr->first = kvs::error(errc::peer_down, what + ": the server is down");
-            finish_one();
-            continue;
-          }
-          detail::timed_request<ok_atom>(
-              self, st.deadlines, st.opts.request_timeout, st.server_handles[i], what,
-              [finish_one](ok_atom) mutable { finish_one(); },
-              [pr, finish_one](kvs::error e) mutable {
-                if (!pr->first)
-                  pr->first = std::move(e);
-                finish_one();
-              },
-              command_atom::value, head, body);
-        }
+        detail::fan_out<ok_atom>(
+            self, st.deadlines, st.opts.request_timeout, st.server_handles,
+            [head](size_t i) {
+              return "command " + std::to_string(head) + " on server " + std::to_string(i);
+            },
+            [](size_t, uint64_t) {}, [](ok_atom) {},
+            [rp](std::optional<kvs::error> f) mutable {
+              if (f)
+                rp.deliver(to_caf_error(*f));
+              else
+                rp.deliver(ok_atom::value);
+            },
+            command_atom::value, head, body);
         return rp;
       },
       [=](done_atom, int32_t rank) {

@@ -3,7 +3,10 @@
 // deadlines.hpp). The actor's interface must accept tick_atom and hand it to
 // on_tick. `then` gets the answer, `fail` the error (expiry included), each
 // at most once.
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -58,6 +61,46 @@ uint64_t timed_request(Self* self, deadline_book& book, std::chrono::millisecond
         on_error);
   }
   return id;
+}
+
+// Sends one request to every handle in `to` (a null handle counts as a
+// peer_down failure). `each` sees every answer; `done` runs once, with the
+// first failure or with none, after the last answer. `what(i)` names the
+// request to to[i] in errors; `sent(i, id)` learns each request's id.
+template <class Reply, class Self, class Handle, class What, class Sent, class Each, class Done,
+          class... Ts>
+void fan_out(Self* self, deadline_book& book, std::chrono::milliseconds timeout,
+             const std::vector<Handle>& to, What what, Sent sent, Each each, Done done,
+             const Ts&... xs) {
+  struct progress {
+    size_t remaining;
+    std::optional<kvs::error> first;
+  };
+  auto pr = std::make_shared<progress>(progress{to.size(), std::nullopt});
+  auto finish_one = [pr, done]() mutable {
+    if (--pr->remaining == 0)
+      done(pr->first);
+  };
+  auto fail_one = [pr, finish_one](kvs::error err) mutable {
+    if (!pr->first)
+      pr->first = std::move(err);
+    finish_one();
+  };
+  if (to.empty())
+    done(std::nullopt);
+  for (size_t i = 0; i < to.size(); ++i) {
+    if (!to[i]) {
+      fail_one(kvs::error(errc::peer_down, what(i) + ": the peer is down"));
+      continue;
+    }
+    sent(i, timed_request<Reply>(
+                self, book, timeout, to[i], what(i),
+                [each, finish_one](Reply r) mutable {
+                  each(std::move(r));
+                  finish_one();
+                },
+                fail_one, xs...));
+  }
 }
 
 }  // namespace kvs::detail

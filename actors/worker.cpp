@@ -299,35 +299,15 @@ void answer(Promise& rp, const failure& f, Value&& v) {
     rp.deliver(std::forward<Value>(v));
 }
 
-// Sends one request to every shard; `each` sees every answer, `done` runs
-// once with the first failure, or with none after the last answer.
+// One request to every shard (remembering the ids, for a shard that dies).
 template <class Reply, class Each, class Done, class... Ts>
-void fan_out(worker_impl self, const char* what, Each each, Done done, Ts... xs) {
+void to_all_shards(worker_impl self, const char* what, Each each, Done done, const Ts&... xs) {
   auto& st = self->state;
-  struct progress {
-    size_t remaining;
-    failure first;
-  };
-  auto pr = std::make_shared<progress>(progress{st.shards.size(), std::nullopt});
-  auto finish_one = [pr, done]() mutable {
-    if (--pr->remaining == 0)
-      done(pr->first);
-  };
-  for (size_t i = 0; i < st.shards.size(); ++i) {
-    auto id = detail::timed_request<Reply>(
-        self, st.deadlines, 2 * st.opts.request_timeout, st.shards[i], what,
-        [each, finish_one](Reply r) mutable {
-          each(std::move(r));
-          finish_one();
-        },
-        [pr, finish_one](kvs::error err) mutable {
-          if (!pr->first)
-            pr->first = std::move(err);
-          finish_one();
-        },
-        xs...);
-    st.open_requests[i].insert(id);
-  }
+  detail::fan_out<Reply>(
+      self, st.deadlines, 2 * st.opts.request_timeout, st.shards,
+      [what](size_t) { return std::string(what); },
+      [self](size_t i, uint64_t id) { self->state.open_requests[i].insert(id); }, std::move(each),
+      std::move(done), xs...);
 }
 
 // A remote shard's process is gone: everything waiting on it fails now.
@@ -380,7 +360,7 @@ worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> sh
       },
       [=](updater_atom, updater_setting& setting) -> caf::result<ok_atom> {
         auto rp = self->make_response_promise<ok_atom>();
-        fan_out<ok_atom>(self, "set_updater", [](ok_atom) {},
+        to_all_shards<ok_atom>(self, "set_updater", [](ok_atom) {},
                          [rp](failure f) mutable { answer(rp, f, ok_atom::value); },
                          updater_atom::value, setting);
         return rp;
@@ -388,7 +368,7 @@ worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> sh
       [=](save_atom) -> caf::result<std::vector<key_state>> {
         auto rp = self->make_response_promise<std::vector<key_state>>();
         auto all = std::make_shared<std::vector<key_state>>();
-        fan_out<std::vector<key_state>>(
+        to_all_shards<std::vector<key_state>>(
             self, "save_optimizer_states",
             [all](std::vector<key_state> part) {
               all->insert(all->end(), part.begin(), part.end());
@@ -398,7 +378,7 @@ worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> sh
       },
       [=](load_atom, std::vector<key_state>& states, bool with_counts) -> caf::result<ok_atom> {
         auto rp = self->make_response_promise<ok_atom>();
-        fan_out<ok_atom>(self, "load_optimizer_states", [](ok_atom) {},
+        to_all_shards<ok_atom>(self, "load_optimizer_states", [](ok_atom) {},
                          [rp](failure f) mutable { answer(rp, f, ok_atom::value); },
                          load_atom::value, states, with_counts);
         return rp;
