@@ -177,7 +177,11 @@ void narrow_into(const std::vector<float>& src, ndarray& dst) {
 
 optimizer::optimizer(std::string name, std::map<std::string, double> numbers,
                      std::map<std::string, std::string> options)
-    : name_(std::move(name)), numbers_(std::move(numbers)), options_(std::move(options)) {}
+    : name_(std::move(name)),
+      numbers_(std::move(numbers)),
+      options_(std::move(options)),
+      schedule_(std::make_shared<const detail::lr_schedule>(
+          detail::lr_schedule::from(numbers_, options_))) {}
 
 std::vector<std::string> optimizer::names() {
   std::vector<std::string> out;
@@ -193,9 +197,7 @@ double optimizer::number(const std::string& key) const {
   return i->second;
 }
 
-double optimizer::learning_rate(uint64_t t) const {
-  return detail::lr_schedule::from(numbers_, options_).at(t);
-}
+double optimizer::learning_rate(uint64_t t) const { return schedule_->at(t); }
 
 uint32_t optimizer::state_arrays() const {
   auto kind = specs().at(name_).kind;
@@ -307,8 +309,7 @@ std::shared_ptr<optimizer> create_optimizer(const std::string& name,
     if (std::find(option_names().begin(), option_names().end(), k) == option_names().end())
       bad(name, "unknown option \"" + k + "\"; accepted: lr_scheduler, step, warmup_mode");
   check_range(name, all);
-  (void)detail::lr_schedule::from(all, options);  // checks the scheduler settings
-  return std::make_shared<optimizer>(name, std::move(all), options);
+  return std::make_shared<optimizer>(name, std::move(all), options);  // checks the schedule
 }
 
 }  // namespace kvs

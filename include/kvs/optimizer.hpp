@@ -12,9 +12,14 @@
 
 namespace kvs {
 
+namespace detail {
+struct lr_schedule;
+}
+
 class optimizer {
 public:
-  // Use create_optimizer(); this constructor checks nothing.
+  // Use create_optimizer(), which checks every setting; this constructor
+  // only builds the learning-rate schedule (throwing on a bad one).
   optimizer(std::string name, std::map<std::string, double> numbers,
             std::map<std::string, std::string> options);
 
@@ -53,6 +58,8 @@ private:
   std::string name_;
   std::map<std::string, double> numbers_;
   std::map<std::string, std::string> options_;
+  // Built once from numbers_ and options_: updates only evaluate it.
+  std::shared_ptr<const detail::lr_schedule> schedule_;
 };
 
 // name: "sgd", "nag", "adam", "adagrad", "rmsprop", "signum", "ftrl",
