@@ -7,7 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/key_entry.hpp"
-#include "actors/timed_request.hpp"
+#include "actors/device_job.hpp"
 #include "core/array_impl.hpp"
 #include "core/cpu_kernels.hpp"
 #include "core/staging.hpp"
@@ -56,41 +56,18 @@ failure run_inline(const std::function<void()>& body) {
   return std::nullopt;
 }
 
-// Small host jobs run here; big ones, and any on a GPU, go to the reducer of
-// the device the result lands on.
-template <class Job, class Atom>
-void run_job(shard_impl self, Job job, Atom atom, uint64_t count, const char* what, done_fn done,
-             void (*kernel)(const Job&, uint64_t, uint64_t), kvs::device where) {
+detail::job_runner runner(shard_impl self) {
   auto& st = self->state;
-  if (static_cast<int64_t>(count) <= st.opts.inline_bound && detail::all_on_cpu(job)) {
-    done(run_inline([&] {
-      detail::check_job(job);
-      kernel(job, 0, count);
-    }));
-    return;
-  }
-  detail::timed_request<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, st.reducers.for_device(where), what,
-      [done](ok_atom) { done(std::nullopt); }, [done](kvs::error err) { done(std::move(err)); },
-      atom, std::move(job));
+  return detail::job_runner{st.reducers, st.opts.inline_bound, st.opts.request_timeout,
+                            st.deadlines};
 }
 
 void reduce(shard_impl self, reduce_job job, done_fn done) {
-  auto count = job.dest.count;
-  auto where = job.dest.array.device();
-  run_job(self, std::move(job), reduce_atom::value, count, "reduce", std::move(done),
-          &detail::sum_range, where);
+  detail::run_reduce(self, runner(self), std::move(job), "reduce", std::move(done));
 }
 
 void copy_out(shard_impl self, copy_job job, done_fn done) {
-  if (job.dests.empty()) {
-    done(std::nullopt);
-    return;
-  }
-  auto count = job.source.count;
-  auto where = job.source.array.device();
-  run_job(self, std::move(job), copy_atom::value, count, "copy", std::move(done),
-          &detail::copy_range, where);
+  detail::run_copy(self, runner(self), std::move(job), "copy", std::move(done));
 }
 
 // Before the shard writes into `a` (stored or merge): if an answer still on

@@ -8,7 +8,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/timed_request.hpp"
+#include "actors/device_job.hpp"
 #include "core/array_impl.hpp"
 #include "core/cpu_kernels.hpp"
 #include "core/staging.hpp"
@@ -136,24 +136,12 @@ void part_answered(worker_impl self, const run_ptr& run, const detail::part_rang
   copy_job job{array_view::whole(r.value), {}};
   for (auto& o : run->op->outputs)
     job.dests.push_back(array_view{o, p.offset, p.count, true});
-  if (p.count < (uint64_t{1} << 16) && detail::all_on_cpu(job)) {
-    failure f;
-    try {
-      detail::check_job(job);
-      detail::copy_range(job, 0, p.count);
-    } catch (const kvs::error& e) {
-      f = e;
-    }
-    part_done(self, run, std::move(f));
-    return;
-  }
   auto& st = self->state;
-  detail::timed_request<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, st.reducers.for_device(r.value.device()),
-      "copy of a pulled value",
-      [self, run](ok_atom) { part_done(self, run, std::nullopt); },
-      [self, run](kvs::error e) { part_done(self, run, std::move(e)); }, copy_atom::value,
-      std::move(job));
+  detail::run_copy(self,
+                   detail::job_runner{st.reducers, st.opts.inline_bound, st.opts.request_timeout,
+                                      st.deadlines},
+                   std::move(job), "copy of a pulled value",
+                   [self, run](failure f) { part_done(self, run, std::move(f)); });
 }
 
 // The requests of one dispatch window, by shard: fused into one message each.

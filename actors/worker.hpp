@@ -22,6 +22,7 @@ struct worker_options {
   int max_inflight = 1024;
   int64_t max_inflight_bytes = int64_t{128} << 20;  // one bigger operation may still go alone
   std::chrono::milliseconds request_timeout{30000};
+  int64_t inline_bound = 16384;    // answers up to this many elements are copied here
   uint64_t split_bound = 0;        // arrays this big split across shards; 0: keys stay whole
   uint64_t max_part_bytes = 0;     // parts bigger than this are cut in chunks; 0: no limit
   bool one_push_per_round = false; // dist_sync: a key's next push waits for its round

@@ -101,6 +101,7 @@ void graph_store::start_local(const config& cfg) {
   wopts.max_inflight = cfg_.max_inflight;
   wopts.max_inflight_bytes = cfg_.max_inflight_bytes;
   wopts.request_timeout = cfg_.request_timeout;
+  wopts.inline_bound = cfg_.inline_bound;
   worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
 }
 

@@ -35,6 +35,7 @@ void graph_store::start_distributed(const config& cfg) {
   wopts.max_inflight = cfg_.max_inflight;
   wopts.max_inflight_bytes = cfg_.max_inflight_bytes;
   wopts.request_timeout = cfg_.request_timeout;
+  wopts.inline_bound = cfg_.inline_bound;
   wopts.split_bound = static_cast<uint64_t>(cfg_.bigarray_bound);
   wopts.max_part_bytes = static_cast<uint64_t>(cfg_.max_message_bytes);
   wopts.one_push_per_round = type_ != "dist_async";
