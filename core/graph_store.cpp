@@ -65,6 +65,21 @@ void add_inputs(operation& op, const std::vector<ndarray>& values) {
     op.inputs.push_back(densify(v));
 }
 
+// A list call takes every push before any pull writes (MXNet's rule): an
+// input that is also another key's output in the same call (in-place
+// pushpull of arrays shared by keys) is pushed from a copy taken now.
+void snapshot_shared_inputs(std::vector<std::shared_ptr<operation>>& ops) {
+  for (auto& op : ops)
+    for (auto& in : op->inputs) {
+      bool shared = false;
+      for (auto& other : ops)
+        for (auto& out : other->outputs)
+          shared = shared || (other != op && in.same_storage(out));
+      if (shared)
+        in = in.copy_to(in.device());
+    }
+}
+
 }  // namespace
 
 bool is_distributed(const std::string& type) { return type.rfind("dist_", 0) == 0; }
@@ -145,8 +160,11 @@ graph_store::~graph_store() {
   if (cluster_)
     cluster_->done();
   caf::anon_send_exit(worker_, caf::exit_reason::user_shutdown);
-  for (auto& s : shards_)
-    caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  // In-process shards are ours; a distributed store's shards live on the
+  // servers and serve the other workers until the job ends.
+  if (!distributed())
+    for (auto& s : shards_)
+      caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   reducers_.stop();
   if (owned_updater_)
     caf::anon_send_exit(owned_updater_, caf::exit_reason::user_shutdown);
@@ -173,6 +191,12 @@ const graph_store::key_meta& graph_store::meta_of(const char* op, const key& k) 
   return i->second;
 }
 
+namespace {
+bool is_float(dtype t) {
+  return t == dtype::f16 || t == dtype::bf16 || t == dtype::f32 || t == dtype::f64;
+}
+}  // namespace
+
 void graph_store::check_value(const char* op, const key& k, const ndarray& v,
                               const char* role) const {
   auto& m = meta_of(op, k);
@@ -180,10 +204,24 @@ void graph_store::check_value(const char* op, const key& k, const ndarray& v,
     throw error(errc::shape_mismatch, std::string(op) + ": key " + k.to_string() + " has shape " +
                                           to_string(m.dims) + " but the " + role + " has shape " +
                                           to_string(v.shape()));
-  if (v.dtype() != m.type)
+  // Outputs of another floating dtype receive the value converted (MXNet's
+  // copies convert: fp16 keys pulled into float32 outputs).
+  bool converts = std::string(role) == "output" && is_float(v.dtype()) && is_float(m.type);
+  if (v.dtype() != m.type && !converts)
     throw error(errc::dtype_mismatch, std::string(op) + ": key " + k.to_string() + " has dtype " +
                                           to_string(m.type) + " but the " + role + " has dtype " +
                                           to_string(v.dtype()));
+}
+
+void graph_store::add_output(operation& op, const ndarray& out) const {
+  op.outputs.push_back(out);
+  dtype type;
+  {
+    std::lock_guard<std::mutex> guard{meta_mtx_};
+    type = keys_.at(op.key).type;
+  }
+  op.landing.push_back(out.dtype() == type ? out
+                                           : make_uninitialized(out.shape(), type, out.device()));
 }
 
 std::shared_ptr<operation> graph_store::make_op(op_kind kind, const key& k, int priority) {
@@ -295,7 +333,7 @@ void graph_store::do_pull(const key_list& keys, const array_lists& outs, int pri
           }
           continue;
         }
-        op->outputs.push_back(o);
+        add_output(*op, o);
       }
     if (!op->outputs.empty())
       ops.push_back(std::move(op));
@@ -325,11 +363,12 @@ void graph_store::do_pushpull(const key_list& keys, const array_lists& values,
     for (auto i : members) {
       all.insert(all.end(), values[i].begin(), values[i].end());
       for (auto& o : outs[i])
-        op->outputs.push_back(o);
+        add_output(*op, o);
     }
     add_inputs(*op, all);
     ops.push_back(std::move(op));
   });
+  snapshot_shared_inputs(ops);
   submit(std::move(ops));
 }
 

@@ -54,6 +54,9 @@ private:
   };
   const key_meta& meta_of(const char* op, const key& k) const;
   void check_value(const char* op, const key& k, const ndarray& v, const char* role) const;
+  // Adds a pull output, landing in an array of the key's dtype when the
+  // output's differs (the worker converts).
+  void add_output(operation& op, const ndarray& out) const;
   std::shared_ptr<operation> make_op(op_kind kind, const key& k, int priority);
   void submit(std::vector<std::shared_ptr<operation>> ops);
   std::chrono::milliseconds wait_limit() const;

@@ -29,7 +29,10 @@ struct operation {
   kvs::key key;
   int priority = 0;
   std::vector<ndarray> inputs;   // init: the value; push: per-device values
-  std::vector<ndarray> outputs;  // pull and pushpull
+  std::vector<ndarray> outputs;  // pull and pushpull: the caller's arrays
+  // Where the pulled value arrives, one per output: the output itself, or
+  // an array of the key's dtype that the worker converts into it.
+  std::vector<ndarray> landing;
   kvs::device target = cpu();    // init: where the shard keeps the value
   bool sparse = false;           // push: every input was row_sparse...
   std::vector<int64_t> rows;     // ...and together they touched these rows

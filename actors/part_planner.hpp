@@ -1,0 +1,32 @@
+#pragma once
+// Part planning, a plain function (no actors): which shard requests one
+// operation becomes. A key below the split bound goes whole to its shard; a
+// bigger one is cut into one contiguous part per shard, and parts bigger
+// than max_part_bytes into chunks (core/sharding.hpp has the rule).
+#include <cstdint>
+#include <vector>
+
+#include "core/sharding.hpp"
+#include "messages/shard_actor.hpp"
+#include "messages/worker_actor.hpp"
+
+namespace kvs::detail {
+
+struct part_options {
+  uint32_t shards = 1;
+  int32_t rank = 0;              // the requesting worker
+  uint64_t split_bound = 0;      // 0: keys stay whole
+  uint64_t max_part_bytes = 0;   // 0: no limit
+};
+
+struct planned_part {
+  part_range range;
+  part_request request;
+};
+
+// `send`: the arrays a push sends (its inputs, or their local sum).
+// Outputs are the operation's landing arrays (where pulled values arrive).
+std::vector<planned_part> plan_parts(const operation& op, const std::vector<ndarray>& send,
+                                     const part_options& opts);
+
+}  // namespace kvs::detail

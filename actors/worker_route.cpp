@@ -1,0 +1,303 @@
+#include "actors/worker_route.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/device_job.hpp"
+#include "actors/timed_request.hpp"
+#include "core/array_impl.hpp"
+#include "core/element.hpp"
+#include "messages/errors.hpp"
+
+namespace kvs::detail {
+
+namespace {
+
+bool is_push(const operation& op) {
+  return op.kind == op_kind::push || op.kind == op_kind::pushpull;
+}
+
+int64_t op_bytes(const operation& op) {
+  auto& sample = op.inputs.empty() ? op.landing.front() : op.inputs.front();
+  return static_cast<int64_t>(sample.size() * size_of(sample.dtype()));
+}
+
+job_runner runner(worker_impl self) {
+  auto& st = self->state;
+  return job_runner{st.reducers, st.opts.inline_bound, st.opts.request_timeout, st.deadlines};
+}
+
+// ---- stage: pre-sum ------------------------------------------------------
+// Sums a push's per-device arrays here before they leave for another
+// process, so one array per part crosses the network.
+bool presum_applies(const worker_state& st, const running_op& r) {
+  return st.opts.reduce_before_send && is_push(*r.op) && r.op->inputs.size() > 1;
+}
+
+void presum_run(worker_impl self, const run_ptr& run) {
+  auto& in = run->op->inputs;
+  auto where = in[0].device();
+  auto sum = make_uninitialized(in[0].shape(), in[0].dtype(), where);
+  reduce_job job{{}, array_view::whole(sum), false};
+  for (auto& a : in)
+    job.inputs.push_back(array_view::whole(a));
+  run->send = {sum};
+  run_reduce(self, runner(self), std::move(job), "local sum of a push",
+             [self, run](failure f) { stage_finished(self, run, std::move(f)); });
+}
+
+// ---- stage: send to the shards ---------------------------------------------
+void part_done(worker_impl self, const run_ptr& run, failure f) {
+  if (f && !run->first_failure)
+    run->first_failure = std::move(f);
+  if (--run->parts_left == 0)
+    stage_finished(self, run);
+}
+
+// One part's answer: a value from another process goes into the landing arrays.
+void part_answered(worker_impl self, const run_ptr& run, const part_range& p, part_result& r) {
+  if (!r.ok) {
+    part_done(self, run, kvs::error(static_cast<errc>(r.code), r.message));
+    return;
+  }
+  if (r.value.is_none() || run->op->landing.empty()) {
+    part_done(self, run, std::nullopt);
+    return;
+  }
+  copy_job job{array_view::whole(r.value), {}};
+  for (auto& o : run->op->landing)
+    job.dests.push_back(array_view{o, p.offset, p.count, true});
+  run_copy(self, runner(self), std::move(job), "copy of a pulled value",
+           [self, run](failure f) { part_done(self, run, std::move(f)); });
+}
+
+bool send_applies(const worker_state&, const running_op& r) { return !r.first_failure; }
+
+void send_run(worker_impl self, const run_ptr& run) {
+  auto& st = self->state;
+  part_options po{static_cast<uint32_t>(st.shards.size()), st.opts.rank, st.opts.split_bound,
+                  st.opts.max_part_bytes};
+  auto parts = plan_parts(*run->op, run->send, po);
+  run->parts_left = parts.size();
+  if (parts.empty()) {  // nothing to send (no elements)
+    stage_finished(self, run);
+    return;
+  }
+  for (auto& p : parts) {
+    auto& sb = st.outbox[p.range.shard];
+    sb.batch.items.push_back(std::move(p.request));
+    sb.parts.push_back(pending_part{run, p.range});
+  }
+}
+
+void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
+  auto& st = self->state;
+  if (st.shard_down[shard]) {
+    for (auto& pp : sb.parts)
+      part_done(self, pp.run, kvs::error(errc::peer_down, st.opts.shard_names[shard] + " is down"));
+    return;
+  }
+  auto parts = std::make_shared<std::vector<pending_part>>(std::move(sb.parts));
+  auto fail_all = [self, parts](kvs::error err) {
+    turn t{self};
+    for (auto& pp : *parts)
+      part_done(self, pp.run, err);
+  };
+  auto id = timed_request<batch_reply>(
+      self, st.deadlines, 2 * st.opts.request_timeout, st.shards[shard],
+      "request to " + st.opts.shard_names[shard],
+      [self, parts, fail_all](batch_reply reply) mutable {
+        if (reply.results.size() != parts->size()) {
+          fail_all(kvs::error(errc::invalid_argument,
+                              "a shard answered " + std::to_string(reply.results.size()) + " of " +
+                                  std::to_string(parts->size()) + " requests"));
+          return;
+        }
+        turn t{self};
+        for (size_t i = 0; i < parts->size(); ++i)
+          part_answered(self, (*parts)[i].run, (*parts)[i].range, reply.results[i]);
+      },
+      fail_all, batch_atom::value, std::move(sb.batch));
+  st.open_requests[shard].insert(id);
+}
+
+// ---- stage: conversion into outputs of another dtype -------------------------
+bool convert_applies(const worker_state&, const running_op& r) {
+  if (r.first_failure)
+    return false;
+  for (size_t i = 0; i < r.op->outputs.size(); ++i)
+    if (!r.op->outputs[i].same_storage(r.op->landing[i]))
+      return true;
+  return false;
+}
+
+// Converts on the host (GPU values go through host copies), as MXNet's
+// cross-dtype copies do; a rare path, so it runs here, not on a reducer.
+void convert_into(const ndarray& from, const ndarray& to) {
+  auto src = on_gpu(from) ? from.copy_to(cpu()) : from;
+  auto dst = on_gpu(to) ? make_uninitialized(to.shape(), to.dtype(), cpu()) : to;
+  const void* s = ndarray_access::raw(src);
+  void* d = ndarray_access::raw(dst);
+  for (size_t i = 0; i < from.size(); ++i)
+    store_element(d, to.dtype(), i, load_element(s, from.dtype(), i));
+  if (on_gpu(to))
+    cuda_or_memcpy(ndarray_access::raw(to), to.device(), d, cpu(), to.size() * size_of(to.dtype()));
+}
+
+void convert_run(worker_impl self, const run_ptr& run) {
+  failure f;
+  try {
+    auto& op = *run->op;
+    for (size_t i = 0; i < op.outputs.size(); ++i)
+      if (!op.outputs[i].same_storage(op.landing[i]))
+        convert_into(op.landing[i], op.outputs[i]);
+  } catch (const kvs::error& e) {
+    f = e;
+  } catch (const std::exception& e) {
+    f = kvs::error(errc::invalid_argument, std::string("dtype conversion of a pull: ") + e.what());
+  }
+  stage_finished(self, run, std::move(f));
+}
+
+// ---- stage: finish ----------------------------------------------------------
+bool finish_applies(const worker_state&, const running_op&) { return true; }
+
+void finish_run(worker_impl self, const run_ptr& run) {
+  auto& st = self->state;
+  run->op->finish(run->first_failure);
+  st.queue.done(run->op->key, run->bytes, is_push(*run->op));
+  st.need_dispatch = true;
+  stage_finished(self, run);
+}
+
+const stage presum_stage{"pre-sum", &presum_applies, &presum_run};
+const stage send_stage{"send", &send_applies, &send_run};
+const stage convert_stage{"convert", &convert_applies, &convert_run};
+const stage finish_stage{"finish", &finish_applies, &finish_run};
+
+// ---- moving operations along the route ---------------------------------------
+void enter(worker_impl self, const run_ptr& run, int s) {
+  auto& st = self->state;
+  run->stage = s;
+  run->stage_done = false;
+  auto* next = st.route[static_cast<size_t>(s)];
+  if (next->applies(st, *run))
+    next->run(self, run);
+  else
+    run->stage_done = true;
+}
+
+// Moves the key's operations as far as their work and their order allow:
+// each may enter stages up to the one its predecessor entered last.
+void advance(worker_impl self, const kvs::key& k) {
+  auto& st = self->state;
+  auto i = st.routes.find(k);
+  if (i == st.routes.end())
+    return;
+  auto& kr = i->second;
+  if (kr.advancing) {
+    kr.again = true;
+    return;
+  }
+  kr.advancing = true;
+  int last = static_cast<int>(st.route.size()) - 1;
+  do {
+    kr.again = false;
+    int limit = last;
+    for (auto& r : kr.ops) {
+      while (r->stage_done && r->stage < limit)
+        enter(self, r, r->stage + 1);
+      limit = r->stage;
+    }
+    while (!kr.ops.empty() && kr.ops.front()->stage == last && kr.ops.front()->stage_done)
+      kr.ops.pop_front();
+  } while (kr.again);
+  kr.advancing = false;
+  if (kr.ops.empty())
+    st.routes.erase(i);
+}
+
+void start(worker_impl self, op_ptr op, int64_t bytes) {
+  auto run = std::make_shared<running_op>();
+  if (op->landing.size() != op->outputs.size())
+    op->landing = op->outputs;
+  run->send = op->inputs;
+  run->bytes = bytes;
+  run->op = std::move(op);
+  self->state.routes[run->op->key].ops.push_back(run);
+  advance(self, run->op->key);
+}
+
+// Starts what the dispatch window lets start, highest priority first.
+void dispatch(worker_impl self) {
+  auto& st = self->state;
+  while (auto e = st.queue.next())
+    start(self, std::move(e->item), e->bytes);
+}
+
+void settle(worker_impl self) {
+  auto& st = self->state;
+  ++st.depth;
+  while (st.need_dispatch || !st.outbox.empty()) {
+    if (st.need_dispatch) {
+      st.need_dispatch = false;
+      dispatch(self);
+    }
+    auto box = std::move(st.outbox);
+    st.outbox.clear();
+    for (auto& [shard, sb] : box)
+      send_batch(self, shard, std::move(sb));
+  }
+  --st.depth;
+}
+
+}  // namespace
+
+std::vector<const stage*> make_route(const worker_options& opts) {
+  std::vector<const stage*> route;
+  if (opts.reduce_before_send)
+    route.push_back(&presum_stage);
+  route.push_back(&send_stage);
+  route.push_back(&convert_stage);
+  route.push_back(&finish_stage);
+  return route;
+}
+
+turn::turn(worker_impl self) : self_(self) { ++self_->state.depth; }
+
+turn::~turn() {
+  if (--self_->state.depth == 0)
+    settle(self_);
+}
+
+void submit_ops(worker_impl self, std::vector<op_ptr> ops) {
+  turn t{self};
+  auto& st = self->state;
+  for (auto& op : ops) {
+    auto bytes = op_bytes(*op);
+    bool push = is_push(*op);
+    auto k = op->key;
+    auto prio = op->priority;
+    st.queue.add({std::move(k), prio, bytes, push, std::move(op)});
+  }
+  st.need_dispatch = true;
+}
+
+void stage_finished(worker_impl self, const run_ptr& run, failure f) {
+  turn t{self};
+  if (f && !run->first_failure)
+    run->first_failure = std::move(f);
+  run->stage_done = true;
+  advance(self, run->op->key);
+}
+
+void shard_lost(worker_impl self, size_t i) {
+  turn t{self};
+  auto& st = self->state;
+  st.shard_down[i] = true;
+  auto ids = std::move(st.open_requests[i]);
+  st.open_requests[i].clear();
+  for (auto id : ids)
+    st.deadlines.fail(id, kvs::error(errc::peer_down, st.opts.shard_names[i] + " is down"));
+}
+
+}  // namespace kvs::detail

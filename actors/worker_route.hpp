@@ -1,0 +1,110 @@
+#pragma once
+// The worker's state and a key's route through it. A route is data: the
+// ordered list of stages every operation of a key passes (today: pre-sum of
+// a push's per-device arrays, send to the shards, conversion into outputs of
+// another dtype, finish). An operation enters a stage only once every earlier
+// operation of its key has entered it, so no later operation of a key passes
+// an earlier one at any stage; operations of one key may still overlap
+// (a pull is sent right behind a push, both wait for the round together).
+// New stages (compression, a byte transport, row selection) are new rows
+// of the route, not special cases.
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/deadlines.hpp"
+#include "actors/part_planner.hpp"
+#include "actors/reducer_set.hpp"
+#include "actors/worker.hpp"
+#include "core/dispatch_queue.hpp"
+#include "core/sharding.hpp"
+#include "messages/shard_actor.hpp"
+#include "messages/worker_actor.hpp"
+
+namespace kvs::detail {
+
+using op_ptr = std::shared_ptr<operation>;
+using failure = std::optional<kvs::error>;
+
+// An operation on its route: where it is, and what it carries.
+struct running_op {
+  op_ptr op;
+  int64_t bytes = 0;               // its place in the dispatch window
+  std::vector<ndarray> send;       // what its push sends (inputs, or their local sum)
+  int stage = -1;                  // the stage it entered last
+  bool stage_done = true;          // that stage's work is over
+  size_t parts_left = 0;           // send stage: parts not yet answered
+  failure first_failure;           // later stages skip their work, finish reports it
+};
+using run_ptr = std::shared_ptr<running_op>;
+
+// The operations of one key on their route, in call order.
+struct key_route {
+  std::deque<run_ptr> ops;
+  bool advancing = false;
+  bool again = false;
+};
+
+// Requests of one turn bound for one shard: fused into one message.
+struct pending_part {
+  run_ptr run;
+  part_range range;
+};
+struct shard_batch {
+  part_batch batch;
+  std::vector<pending_part> parts;
+};
+
+struct worker_state;
+using worker_impl = worker_actor::stateful_pointer<worker_state>;
+
+struct stage {
+  const char* name;
+  bool (*applies)(const worker_state&, const running_op&);
+  void (*run)(worker_impl, const run_ptr&);  // ends with stage_finished
+};
+
+struct worker_state {
+  std::vector<shard_actor> shards;
+  reducer_set reducers;
+  worker_options opts;
+  std::vector<const stage*> route;  // the same for every key of this worker
+  dispatch_queue<op_ptr> queue;
+  std::unordered_map<kvs::key, key_route, key_hash> routes;
+  std::map<uint32_t, shard_batch> outbox;  // sent at the end of the turn
+  int depth = 0;                           // nested turns
+  bool need_dispatch = false;
+  deadline_book deadlines;
+  std::vector<bool> shard_down;
+  std::vector<std::set<uint64_t>> open_requests;  // per shard, for a peer that dies
+};
+
+// The route a worker with these options gives its keys.
+std::vector<const stage*> make_route(const worker_options& opts);
+
+// One turn of the worker's work. Turns nest; when the outermost ends, it
+// starts what the dispatch window lets start and sends the fused batches.
+class turn {
+public:
+  explicit turn(worker_impl self);
+  ~turn();
+  turn(const turn&) = delete;
+  turn& operator=(const turn&) = delete;
+
+private:
+  worker_impl self_;
+};
+
+// Queues operations from the caller (call order per key).
+void submit_ops(worker_impl self, std::vector<op_ptr> ops);
+// A stage's work for `run` is over (failed or not): move on.
+void stage_finished(worker_impl self, const run_ptr& run, failure f = std::nullopt);
+// A remote shard's process is gone: everything waiting on it fails now.
+void shard_lost(worker_impl self, size_t shard);
+
+}  // namespace kvs::detail
