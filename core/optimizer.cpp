@@ -8,6 +8,7 @@
 #include "core/element.hpp"
 #include "core/lr_schedule.hpp"
 #include "core/optimizer_math.hpp"
+#include "core/optimizer_state_layout.hpp"
 #include "kvs/error.hpp"
 #include "kvs/optimizer.hpp"
 
@@ -168,6 +169,21 @@ void narrow_into(const std::vector<float>& src, ndarray& dst) {
     detail::store_element(base, dst.dtype(), i, src[i]);
 }
 
+// The arrays update() is given must be the key's state layout: it writes
+// through raw pointers of the layout's dtypes.
+void check_state(const std::string& name, const std::vector<detail::state_array_layout>& layout,
+                 const std::vector<ndarray>& state) {
+  if (state.size() != layout.size())
+    throw error(errc::invalid_argument, "optimizer \"" + name + "\" expects " +
+                                            std::to_string(layout.size()) + " state arrays, got " +
+                                            std::to_string(state.size()));
+  for (size_t i = 0; i < state.size(); ++i)
+    if (state[i].dtype() != layout[i].type || state[i].shape() != layout[i].shape)
+      bad(name, "state " + std::to_string(i) + " is " + to_string(state[i].dtype()) +
+                    to_string(state[i].shape()) + ", expected " + to_string(layout[i].type) +
+                    to_string(layout[i].shape));
+}
+
 }  // namespace
 
 optimizer::optimizer(std::string name, std::map<std::string, double> numbers,
@@ -229,11 +245,9 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
                        : n / static_cast<size_t>(weight.shape()[0]);
   auto p = scalars_of(*this, learning_rate(t), t);
   uint32_t ns = rule.state_arrays(p);
-  bool master = multi_precision() && (wt == dtype::f16 || wt == dtype::bf16);
-  if (state.size() != ns + (master ? 1 : 0))
-    throw error(errc::invalid_argument, "optimizer \"" + name_ + "\" expects " +
-                                            std::to_string(ns + (master ? 1 : 0)) +
-                                            " state arrays, got " + std::to_string(state.size()));
+  auto layout = detail::optimizer_state_layout(wt, weight.shape(), ns, multi_precision());
+  check_state(name_, layout, state);
+  bool master = layout.size() > ns;
   auto raw = [](const ndarray& a) { return detail::ndarray_access::raw(a); };
   if (wt == dtype::f32) {
     auto s = pointers<float>(state, ns);
