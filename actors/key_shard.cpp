@@ -10,6 +10,7 @@
 #include "actors/device_job.hpp"
 #include "core/array_impl.hpp"
 #include "core/cpu_kernels.hpp"
+#include "core/optimizer_state_layout.hpp"
 #include "core/staging.hpp"
 #include "messages/errors.hpp"
 
@@ -107,24 +108,12 @@ void answer_held(shard_impl self, key_entry& e, failure err) {
   deliver_value(self, e, std::move(held), std::move(err));
 }
 
-// The state an updater keeps per key: zeros (fp32 with multi_precision),
-// then the fp32 master copy of a 16-bit weight.
+// The state an updater keeps per key (core/optimizer_state_layout.hpp).
 void ensure_state(const updater_setting& u, key_entry& e) {
-  auto wt = e.stored.dtype();
-  bool half = wt == dtype::f16 || wt == dtype::bf16;
-  size_t want = u.state_arrays + (u.multi_precision && half ? 1 : 0);
-  if (e.state.size() == want)
-    return;
-  e.state.clear();
-  auto st = u.multi_precision && half ? dtype::f32 : wt;
-  for (uint32_t i = 0; i < u.state_arrays; ++i)
-    e.state.push_back(ndarray::zeros(e.stored.shape(), st));
-  if (want > u.state_arrays) {
-    auto master = ndarray::zeros(e.stored.shape(), dtype::f32);
-    auto v = e.stored.to_vector<float>();
-    std::copy(v.begin(), v.end(), static_cast<float*>(detail::ndarray_access::raw(master)));
-    e.state.push_back(master);
-  }
+  auto layout = detail::optimizer_state_layout(e.stored.dtype(), e.stored.shape(), u.state_arrays,
+                                               u.multi_precision);
+  if (e.state.size() != layout.size())
+    e.state = detail::initial_optimizer_state(e.stored, layout);
 }
 
 void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {

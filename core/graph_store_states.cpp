@@ -2,6 +2,7 @@
 #include <caf/all.hpp>
 
 #include "core/graph_store.hpp"
+#include "core/optimizer_state_layout.hpp"
 #include "messages/errors.hpp"
 #include "serialization/state_file.hpp"
 
@@ -28,22 +29,19 @@ void graph_store::check_states(const std::vector<key_state>& states, const optim
     if (ks.part != 0)
       throw error(errc::invalid_argument, "load_optimizer_states: the file splits key " +
                                               ks.key.to_string() + " into parts; this store keeps keys whole");
-    bool half = m.type == dtype::f16 || m.type == dtype::bf16;
-    bool master = opt.multi_precision() && half;
-    size_t want = opt.state_arrays() + (master ? 1 : 0);
-    if (!ks.arrays.empty() && ks.arrays.size() != want)  // empty: never updated yet
+    auto layout = optimizer_state_layout(m.type, m.dims, opt.state_arrays(), opt.multi_precision());
+    if (!ks.arrays.empty() && ks.arrays.size() != layout.size())  // empty: never updated yet
       throw error(errc::invalid_argument, "load_optimizer_states: key " + ks.key.to_string() +
                                               " has " + std::to_string(ks.arrays.size()) +
                                               " state arrays; optimizer \"" + opt.name() + "\" keeps " +
-                                              std::to_string(want));
-    auto st = opt.multi_precision() && half ? dtype::f32 : m.type;
+                                              std::to_string(layout.size()));
     for (size_t i = 0; i < ks.arrays.size(); ++i) {
-      if (ks.arrays[i].shape() != m.dims)
+      if (ks.arrays[i].shape() != layout[i].shape)
         throw error(errc::shape_mismatch, "load_optimizer_states: key " + ks.key.to_string() +
                                               " has shape " + to_string(m.dims) + " but its state " +
                                               std::to_string(i) + " has shape " +
                                               to_string(ks.arrays[i].shape()));
-      auto want_type = master && i + 1 == ks.arrays.size() ? dtype::f32 : st;
+      auto want_type = layout[i].type;
       if (ks.arrays[i].dtype() != want_type)
         throw error(errc::dtype_mismatch, "load_optimizer_states: state " + std::to_string(i) +
                                               " of key " + ks.key.to_string() + " has dtype " +

@@ -8,6 +8,7 @@
 #include "core/element.hpp"
 #include "core/lr_schedule.hpp"
 #include "core/optimizer_math.hpp"
+#include "core/optimizer_state_layout.hpp"
 #include "kvs/error.hpp"
 #include "kvs/optimizer.hpp"
 
@@ -141,20 +142,15 @@ detail::opt_scalars scalars_of(const optimizer& o, double lr, uint64_t t) {
 
 // Runs the rule on T arrays (float or double) over all elements or rows.
 template <class T>
-void run_rule(opt_kind kind, const detail::opt_scalars& p, T* w, const T* g, std::vector<T*>& s,
-              size_t n, const std::vector<int64_t>* rows, size_t row_len) {
-  if (kind == opt_kind::lamb) {
-    std::vector<T> scratch(n);
-    detail::update_lamb<T>(p, w, g, s.data(), scratch.data(), n);
-    return;
-  }
+void run_rule(const detail::opt_rule& rule, const detail::opt_scalars& p, T* w, const T* g,
+              std::vector<T*>& s, size_t n, const std::vector<int64_t>* rows, size_t row_len) {
+  auto fn = rule.fn<T>();
   if (rows == nullptr) {
-    detail::update_elements<T>(kind, p, w, g, s.data(), 0, n);
+    fn(p, w, g, s.data(), 0, n);
     return;
   }
   for (auto r : *rows)
-    detail::update_elements<T>(kind, p, w, g, s.data(), static_cast<size_t>(r) * row_len,
-                               static_cast<size_t>(r + 1) * row_len);
+    fn(p, w, g, s.data(), static_cast<size_t>(r) * row_len, static_cast<size_t>(r + 1) * row_len);
 }
 
 template <class T>
@@ -171,6 +167,21 @@ void narrow_into(const std::vector<float>& src, ndarray& dst) {
   void* base = detail::ndarray_access::raw(dst);
   for (size_t i = 0; i < src.size(); ++i)
     detail::store_element(base, dst.dtype(), i, src[i]);
+}
+
+// The arrays update() is given must be the key's state layout: it writes
+// through raw pointers of the layout's dtypes.
+void check_state(const std::string& name, const std::vector<detail::state_array_layout>& layout,
+                 const std::vector<ndarray>& state) {
+  if (state.size() != layout.size())
+    throw error(errc::invalid_argument, "optimizer \"" + name + "\" expects " +
+                                            std::to_string(layout.size()) + " state arrays, got " +
+                                            std::to_string(state.size()));
+  for (size_t i = 0; i < state.size(); ++i)
+    if (state[i].dtype() != layout[i].type || state[i].shape() != layout[i].shape)
+      bad(name, "state " + std::to_string(i) + " is " + to_string(state[i].dtype()) +
+                    to_string(state[i].shape()) + ", expected " + to_string(layout[i].type) +
+                    to_string(layout[i].shape));
 }
 
 }  // namespace
@@ -200,19 +211,7 @@ double optimizer::number(const std::string& key) const {
 double optimizer::learning_rate(uint64_t t) const { return schedule_->at(t); }
 
 uint32_t optimizer::state_arrays() const {
-  auto kind = specs().at(name_).kind;
-  switch (kind) {
-    case opt_kind::sgd:
-    case opt_kind::nag:
-    case opt_kind::signum: return numbers_.at("momentum") > 0 ? 1 : 0;
-    case opt_kind::adam:
-    case opt_kind::ftrl:
-    case opt_kind::lamb: return 2;
-    case opt_kind::adagrad: return 1;
-    case opt_kind::rmsprop: return numbers_.at("centered") != 0 ? 3 : 1;
-    case opt_kind::test: return 0;
-  }
-  return 0;
+  return detail::rule_of(specs().at(name_).kind).state_arrays(scalars_of(*this, 0, 1));
 }
 
 bool optimizer::multi_precision() const { return numbers_.at("multi_precision") != 0; }
@@ -228,7 +227,7 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
                            detail::ndarray_access::raw(w), cpu(), w.size() * size_of(w.dtype()));
     return;
   }
-  auto kind = specs().at(name_).kind;
+  auto& rule = detail::rule_of(specs().at(name_).kind);
   auto wt = weight.dtype();
   if (wt == dtype::i32 || wt == dtype::i64 || wt == dtype::u8)
     throw error(errc::unsupported, "optimizer \"" + name_ + "\" cannot update " +
@@ -238,30 +237,27 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
                                             to_string(grad.dtype()) + to_string(grad.shape()) +
                                             " does not match weight " + to_string(wt) +
                                             to_string(weight.shape()));
-  bool lazy = rows != nullptr && (kind == opt_kind::sgd || kind == opt_kind::adam) &&
-              numbers_.at("lazy_update") != 0;
+  bool lazy = rows != nullptr && rule.lazy_rows && numbers_.at("lazy_update") != 0;
   const std::vector<int64_t>* use_rows = lazy ? rows : nullptr;
   size_t n = weight.size();
   size_t row_len = weight.shape().empty() || weight.shape()[0] == 0
                        ? n
                        : n / static_cast<size_t>(weight.shape()[0]);
   auto p = scalars_of(*this, learning_rate(t), t);
-  uint32_t ns = state_arrays();
-  bool master = multi_precision() && (wt == dtype::f16 || wt == dtype::bf16);
-  if (state.size() != ns + (master ? 1 : 0))
-    throw error(errc::invalid_argument, "optimizer \"" + name_ + "\" expects " +
-                                            std::to_string(ns + (master ? 1 : 0)) +
-                                            " state arrays, got " + std::to_string(state.size()));
+  uint32_t ns = rule.state_arrays(p);
+  auto layout = detail::optimizer_state_layout(wt, weight.shape(), ns, multi_precision());
+  check_state(name_, layout, state);
+  bool master = layout.size() > ns;
   auto raw = [](const ndarray& a) { return detail::ndarray_access::raw(a); };
   if (wt == dtype::f32) {
     auto s = pointers<float>(state, ns);
-    run_rule<float>(kind, p, static_cast<float*>(raw(weight)), static_cast<const float*>(raw(grad)),
+    run_rule<float>(rule, p, static_cast<float*>(raw(weight)), static_cast<const float*>(raw(grad)),
                     s, n, use_rows, row_len);
     return;
   }
   if (wt == dtype::f64) {
     auto s = pointers<double>(state, ns);
-    run_rule<double>(kind, p, static_cast<double*>(raw(weight)),
+    run_rule<double>(rule, p, static_cast<double*>(raw(weight)),
                      static_cast<const double*>(raw(grad)), s, n, use_rows, row_len);
     return;
   }
@@ -272,7 +268,7 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
   if (master) {
     auto s = pointers<float>(state, ns);
     auto* w32 = static_cast<float*>(raw(state[ns]));
-    run_rule<float>(kind, p, w32, g.data(), s, n, use_rows, row_len);
+    run_rule<float>(rule, p, w32, g.data(), s, n, use_rows, row_len);
     for (size_t i = 0; i < n; ++i)
       detail::store_element(raw(weight), wt, i, w32[i]);
     return;
@@ -284,7 +280,7 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
     st.push_back(widen(state[i]));
   for (auto& v : st)
     s.push_back(v.data());
-  run_rule<float>(kind, p, w.data(), g.data(), s, n, use_rows, row_len);
+  run_rule<float>(rule, p, w.data(), g.data(), s, n, use_rows, row_len);
   narrow_into(w, weight);
   for (uint32_t i = 0; i < ns; ++i)
     narrow_into(st[i], state[i]);

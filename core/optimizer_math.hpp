@@ -1,14 +1,18 @@
 #pragma once
-// The update rules of the optimizers, on plain float or double arrays. Each
-// follows MXNet's kernel or Python code line for line (docs/optimizers.md
-// names the source of each); all scalars are cast to T first, as MXNet's
-// kernels do.
+// The update rules of the optimizers, on plain float or double arrays: one
+// function per rule (core/optimizer_math.cpp), found through one table keyed
+// by the rule. Each follows MXNet's kernel or Python code line for line
+// (docs/optimizers.md names the source of each); all scalars are cast to T
+// first, as MXNet's kernels do. Adding a rule is adding its function and its
+// row in that table (and its name and defaults in core/optimizer.cpp).
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace kvs::detail {
 
 enum class opt_kind : uint8_t { sgd, nag, adam, adagrad, rmsprop, signum, ftrl, lamb, test };
+constexpr size_t opt_kind_count = 9;  // the rule table has one row per kind, in this order
 
 struct opt_scalars {
   double lr = 0.01;  // after the scheduler (and, for adam, bias correction)
@@ -21,14 +25,32 @@ struct opt_scalars {
   uint64_t t = 1;  // this key's update count
 };
 
-// Updates elements [begin, end) of w with gradient g; s holds the state
-// arrays in the order the optimizer declares them. Not for lamb.
+// A rule: updates elements [begin, end) of w with gradient g; s holds the
+// state arrays in the order the rule declares them.
 template <class T>
-void update_elements(opt_kind kind, const opt_scalars& p, T* w, const T* g, T* const* s,
-                     size_t begin, size_t end);
+using rule_fn = void (*)(const opt_scalars& p, T* w, const T* g, T* const* s, size_t begin,
+                         size_t end);
 
-// LAMB needs norms over the whole array; `scratch` holds n elements.
-template <class T>
-void update_lamb(const opt_scalars& p, T* w, const T* g, T* const* s, T* scratch, size_t n);
+struct opt_rule {
+  opt_kind kind;
+  rule_fn<float> f32;
+  rule_fn<double> f64;
+  // State arrays per key (of the weight's shape), not counting the fp32
+  // master copy of multi-precision.
+  uint32_t (*state_arrays)(const opt_scalars& p);
+  // With lazy_update, a row_sparse gradient updates only its rows. A rule
+  // without it always gets the whole array (lamb needs whole-array norms).
+  bool lazy_rows;
+
+  template <class T>
+  rule_fn<T> fn() const {
+    if constexpr (std::is_same_v<T, float>)
+      return f32;
+    else
+      return f64;
+  }
+};
+
+const opt_rule& rule_of(opt_kind kind);
 
 }  // namespace kvs::detail
