@@ -2,6 +2,8 @@
 // runs it; non-workers serve inside kvs::create. Modes (argv[1]):
 //   rounds-int, rounds-string: exact dist_sync rounds on small and split keys
 //   async:    dist_async totals
+//   order:    Module's loop (per-device push, then pull) on small and split
+//             keys, exact values every round (MXNet issue 8)
 //   ranks:    prints "rank R of N"
 //   exit3:    the worker of rank 1 exits with code 3
 // A failed check prints what and exits 1.
@@ -48,6 +50,46 @@ void rounds(kvs::kvstore& kv, const std::vector<kvs::key>& keys) {
   std::cout << "rank " << kv.rank() << ": rounds ok" << std::endl;
 }
 
+// Module's update_on_kvstore loop: for every parameter i, push its gradients
+// from 4 devices (rank + 1 each) with priority -i, then pull the weights into
+// 4 devices; with the test optimizer a round adds 4 * n * (n + 1) / 2.
+void module_order(kvs::kvstore& kv) {
+  std::vector<kvs::shape> shapes{{2, 3}, {1200, 1200}};  // the second split across servers
+  std::vector<kvs::key> keys{0, 1};
+  kv.init(keys, {kvs::ndarray::zeros(shapes[0]), kvs::ndarray::zeros(shapes[1])});
+  kv.set_optimizer(kvs::create_optimizer("test", {{"rescale_grad", 1}}));
+  int n = kv.num_workers(), rounds = 5;
+  size_t checked = 0;
+  for (int r = 1; r <= rounds; ++r) {
+    std::vector<std::vector<kvs::ndarray>> weights(keys.size());
+    for (size_t k = 0; k < keys.size(); ++k) {
+      std::vector<kvs::ndarray> grads;
+      for (int d = 0; d < 4; ++d) {
+        grads.push_back(kvs::ndarray::full(shapes[k], kv.rank() + 1, kvs::dtype::f32, kvs::cpu(d)));
+        weights[k].push_back(kvs::ndarray::zeros(shapes[k], kvs::dtype::f32, kvs::cpu(d)));
+      }
+      int priority = -static_cast<int>(k);
+      kv.push(keys[k], grads, priority);
+      kv.pull(keys[k], weights[k], priority);
+    }
+    float want = static_cast<float>(r * 4 * n * (n + 1) / 2);
+    for (size_t k = 0; k < keys.size(); ++k)
+      for (size_t d = 0; d < weights[k].size(); ++d) {
+        auto v = weights[k][d].to_vector<float>();
+        for (size_t j = 0; j < v.size(); ++j)
+          if (v[j] != want)
+            fail("order: round " + std::to_string(r) + " key " + keys[k].to_string() +
+                 " device " + std::to_string(d) + " element " + std::to_string(j) + " is " +
+                 std::to_string(v[j]) + ", expected " + std::to_string(want));
+        checked += v.size();
+      }
+  }
+  kv.barrier();  // as MXNet's store does before it exits
+  std::cout << "rank " << kv.rank() << ": order ok, " << rounds << " rounds of keys 0 (2x3) and "
+            << "1 (1200x1200, split), 4 devices, " << checked << " values checked, last "
+            << rounds * 4 * n * (n + 1) / 2 << std::endl;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,6 +114,8 @@ int main(int argc, char** argv) {
       fail("async total is " + std::to_string(out.to_vector<float>()[999]) + ", expected " +
            std::to_string(want));
     std::cout << "rank " << kv->rank() << ": async ok" << std::endl;
+  } else if (mode == "order") {
+    module_order(*kv);
   } else if (mode == "ranks") {
     std::cout << "rank " << kv->rank() << " of " << kv->num_workers() << std::endl;
   } else if (mode == "exit3") {

@@ -135,3 +135,19 @@ TEST_CASE("dist_device_sync runs dist_sync rounds (host arrays here)", "[dist]")
     check_rounds(kv, {1, 2}, {{3, 3}, {1100, 1000}}, 2);
   });
 }
+
+// MXNet's dist store waits at a barrier before it exits, so a worker that is
+// done first cannot end the job under the others.
+TEST_CASE("a worker that finishes first leaves the servers to the others", "[dist]") {
+  local_cluster cluster{2, 2};
+  cluster.timeout = std::chrono::milliseconds(5000);
+  cluster.run("dist_sync", [](kvstore& kv) {
+    kv.init(1, ndarray::full({3}, 5.0));
+    if (kv.rank() == 0)
+      return;  // its store ends here
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto out = ndarray::zeros({3});
+    kv.pull(1, out);
+    EXPECT(out.to_vector<float>() == std::vector<float>(3, 5.0f));
+  });
+}
