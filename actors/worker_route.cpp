@@ -169,10 +169,10 @@ void finish_run(worker_impl self, const run_ptr& run) {
   stage_finished(self, run);
 }
 
-const stage presum_stage{"pre-sum", &presum_applies, &presum_run};
-const stage send_stage{"send", &send_applies, &send_run};
-const stage convert_stage{"convert", &convert_applies, &convert_run};
-const stage finish_stage{"finish", &finish_applies, &finish_run};
+const stage presum_stage{"pre-sum", true, &presum_applies, &presum_run};
+const stage send_stage{"send", true, &send_applies, &send_run};
+const stage convert_stage{"convert", false, &convert_applies, &convert_run};
+const stage finish_stage{"finish", false, &finish_applies, &finish_run};
 
 // ---- moving operations along the route ---------------------------------------
 void enter(worker_impl self, const run_ptr& run, int s) {
@@ -184,6 +184,27 @@ void enter(worker_impl self, const run_ptr& run, int s) {
     next->run(self, run);
   else
     run->stage_done = true;
+}
+
+bool finished(const worker_state& st, const running_op& r) {
+  return r.stage == static_cast<int>(st.route.size()) - 1 && r.stage_done;
+}
+
+// Whether ops[i] may enter stage s as far as the arrays go: a stage that
+// reads its inputs waits for earlier operations of the key that write them.
+bool inputs_ready(const worker_state& st, const key_route& kr, size_t i, int s) {
+  if (!st.route[static_cast<size_t>(s)]->reads_inputs)
+    return true;
+  auto& inputs = kr.ops[i]->op->inputs;
+  for (size_t j = 0; j < i; ++j) {
+    if (finished(st, *kr.ops[j]))
+      continue;
+    for (auto& out : kr.ops[j]->op->outputs)
+      for (auto& in : inputs)
+        if (in.same_storage(out))
+          return false;
+  }
+  return true;
 }
 
 // Moves the key's operations as far as their work and their order allow:
@@ -203,8 +224,9 @@ void advance(worker_impl self, const kvs::key& k) {
   do {
     kr.again = false;
     int limit = last;
-    for (auto& r : kr.ops) {
-      while (r->stage_done && r->stage < limit)
+    for (size_t j = 0; j < kr.ops.size(); ++j) {
+      auto r = kr.ops[j];
+      while (r->stage_done && r->stage < limit && inputs_ready(st, kr, j, r->stage + 1))
         enter(self, r, r->stage + 1);
       limit = r->stage;
     }

@@ -65,6 +65,10 @@ using worker_impl = worker_actor::stateful_pointer<worker_state>;
 
 struct stage {
   const char* name;
+  // Reads the operation's inputs: it waits until no earlier operation of the
+  // key still has to write one of them (push(k, x) after pull(k, x) sends
+  // the pulled value; repeated in-place pushpulls push each other's results).
+  bool reads_inputs;
   bool (*applies)(const worker_state&, const running_op&);
   void (*run)(worker_impl, const run_ptr&);  // ends with stage_finished
 };

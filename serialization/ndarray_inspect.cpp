@@ -108,7 +108,9 @@ caf::error save_view(caf::serializer& sink, const array_view& x) {
   kvs::shape dims = whole ? x.array.shape() : kvs::shape{static_cast<int64_t>(x.count)};
   if (auto err = sink(dims))
     return err;
-  x.array.wait_to_read();
+  // No wait for the array's readiness here: the worker sends a request only
+  // once its inputs are written (its route), and an in-place pushpull's
+  // input is also its own pending output.
   auto width = size_of(x.array.dtype());
   auto* base = static_cast<char*>(detail::ndarray_access::raw(x.array)) + x.offset * width;
   if (count == 0)

@@ -154,6 +154,36 @@ TEST_CASE("dist_async: an in-place pushpull of one array fills it", "[dist][orde
   in_place_one_array("dist_async");
 }
 
+// Without waiting in between: each in-place pushpull must push the value the
+// one before wrote, and a push of an array just pulled into must send the
+// pulled value, though the requests go to another process.
+TEST_CASE("dist_sync: repeated in-place pushpulls and a push of a just-pulled array read what was written",
+          "[dist][order]") {
+  local_cluster cluster{2, 2};
+  cluster.run(
+      "dist_sync",
+      [](kvstore& kv) {
+        kv.init(std::vector<key>{1, 2}, {ndarray::zeros({2, 3}), ndarray::zeros({40, 30})});
+        for (int k : {1, 2}) {
+          shape s = k == 1 ? shape{2, 3} : shape{40, 30};
+          auto x = ndarray::full(s, 1);
+          for (int r = 0; r < 6; ++r)
+            kv.pushpull(k, x);  // no updater: stored = sum over workers, x doubles
+          order::check_array(
+              x, [](size_t) { return 64.0; }, "key " + std::to_string(k) + " in place");
+          auto y = ndarray::zeros(s);
+          kv.pull(k, y);  // 64
+          kv.push(k, y);  // must push 64: the pulled value
+          auto z = ndarray::zeros(s);
+          kv.pull(k, z);
+          order::check_array(
+              z, [](size_t) { return 128.0; }, "key " + std::to_string(k) + " pull then push");
+        }
+        kv.barrier();
+      },
+      small_split_bound);
+}
+
 TEST_CASE("dist_sync: an in-place list pushpull of keys sharing their arrays takes every push first",
           "[dist][order]") {
   local_cluster cluster{2, 2};
