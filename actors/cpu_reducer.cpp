@@ -4,8 +4,8 @@
 
 #include <caf/all.hpp>
 
-#include "core/cpu_kernels.hpp"
-#include "core/staging.hpp"
+#include "actors/cpu_kernels.hpp"
+#include "actors/staging.hpp"
 #include "core/thread_pool.hpp"
 #include "actors/job_answer.hpp"
 

@@ -10,8 +10,8 @@
 
 #include "actors/reducer_set.hpp"
 #include "actors/timed_request.hpp"
-#include "core/cpu_kernels.hpp"
-#include "core/staging.hpp"
+#include "actors/cpu_kernels.hpp"
+#include "actors/staging.hpp"
 
 namespace kvs::detail {
 

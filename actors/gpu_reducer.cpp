@@ -5,7 +5,7 @@
 #include <caf/all.hpp>
 
 #include "core/array_impl.hpp"
-#include "core/cpu_kernels.hpp"
+#include "actors/cpu_kernels.hpp"
 #include "gpu/gpu_runtime.hpp"
 #include "actors/job_answer.hpp"
 

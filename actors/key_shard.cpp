@@ -9,8 +9,8 @@
 #include "actors/key_entry.hpp"
 #include "actors/device_job.hpp"
 #include "core/array_impl.hpp"
-#include "core/cpu_kernels.hpp"
-#include "core/staging.hpp"
+#include "actors/cpu_kernels.hpp"
+#include "actors/staging.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs {

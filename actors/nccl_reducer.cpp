@@ -8,7 +8,7 @@
 
 #include "actors/gpu_reducer.hpp"
 #include "core/array_impl.hpp"
-#include "core/cpu_kernels.hpp"
+#include "actors/cpu_kernels.hpp"
 #include "gpu/gpu_runtime.hpp"
 #include "messages/errors.hpp"
 

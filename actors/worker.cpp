@@ -10,8 +10,8 @@
 
 #include "actors/device_job.hpp"
 #include "core/array_impl.hpp"
-#include "core/cpu_kernels.hpp"
-#include "core/staging.hpp"
+#include "actors/cpu_kernels.hpp"
+#include "actors/staging.hpp"
 #include "core/sharding.hpp"
 #include "messages/errors.hpp"
 

@@ -9,7 +9,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "../serialization/ndarray_inspect.hpp"
+#include "ndarray_wire.hpp"
 #include "atoms.hpp"
 #include "kvs/key.hpp"
 #include "kvs/ndarray.hpp"

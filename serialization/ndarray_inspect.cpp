@@ -1,4 +1,4 @@
-#include "serialization/ndarray_inspect.hpp"
+#include "messages/ndarray_wire.hpp"
 
 #include "messages/array_view.hpp"
 

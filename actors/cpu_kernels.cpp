@@ -1,4 +1,4 @@
-#include "core/cpu_kernels.hpp"
+#include "actors/cpu_kernels.hpp"
 
 #include <algorithm>
 #include <cstring>

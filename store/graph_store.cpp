@@ -1,4 +1,4 @@
-#include "core/graph_store.hpp"
+#include "store/graph_store.hpp"
 
 #include <algorithm>
 #include <cstdlib>

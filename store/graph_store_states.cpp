@@ -1,7 +1,7 @@
 // graph_store: saving and loading optimizer state (state files).
 #include <caf/all.hpp>
 
-#include "core/graph_store.hpp"
+#include "store/graph_store.hpp"
 #include "messages/errors.hpp"
 #include "serialization/state_file.hpp"
 

@@ -5,7 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/worker.hpp"
-#include "core/graph_store.hpp"
+#include "store/graph_store.hpp"
 #include "core/network.hpp"
 
 namespace kvs::detail {

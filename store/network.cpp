@@ -8,7 +8,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/coordinator.hpp"
-#include "core/blocking_request.hpp"
+#include "store/blocking_request.hpp"
 #include "actors/cpu_reducer.hpp"
 #include "actors/key_shard.hpp"
 #include "actors/server_node.hpp"

@@ -2,7 +2,7 @@
 #include <map>
 #include <mutex>
 
-#include "core/graph_store.hpp"
+#include "store/graph_store.hpp"
 #include "kvs/kvstore.hpp"
 
 namespace kvs {

@@ -1,4 +1,4 @@
-#include "core/staging.hpp"
+#include "actors/staging.hpp"
 
 #include "core/array_impl.hpp"
 
