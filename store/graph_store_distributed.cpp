@@ -6,7 +6,7 @@
 
 #include "actors/worker.hpp"
 #include "store/graph_store.hpp"
-#include "core/network.hpp"
+#include "store/network.hpp"
 
 namespace kvs::detail {
 

@@ -1,4 +1,4 @@
-#include "core/network.hpp"
+#include "store/network.hpp"
 
 #include <future>
 #include <optional>
@@ -8,33 +8,22 @@
 #include <caf/io/all.hpp>
 
 #include "actors/coordinator.hpp"
-#include "store/blocking_request.hpp"
 #include "actors/cpu_reducer.hpp"
 #include "actors/key_shard.hpp"
 #include "actors/server_node.hpp"
+#include "core/network.hpp"
 #include "kvs/kvstore.hpp"
 #include "messages/cluster_actors.hpp"
 #include "messages/errors.hpp"
+#include "messages/message_types.hpp"
 #include "messages/shard_actor.hpp"
+#include "store/blocking_request.hpp"
 
 namespace kvs::detail {
 
 void configure_network(caf::actor_system_config& sc, const config& cfg) {
-  sc.load<caf::io::middleman>();
-  sc.add_message_type<part_batch>("kvs::part_batch");
-  sc.add_message_type<batch_reply>("kvs::batch_reply");
-  sc.add_message_type<key_state>("kvs::key_state");
-  sc.add_message_type<node_info>("kvs::node_info");
-  sc.add_message_type<registration>("kvs::registration");
-  sc.add_message_type<shard_actor>("kvs::shard_actor");
-  sc.add_message_type<server_actor>("kvs::server_actor");
-  sc.add_message_type<coordinator_actor>("kvs::coordinator_actor");
-  sc.set("scheduler.max-threads", static_cast<size_t>(cfg.scheduler_threads));
-  sc.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
-  sc.set("logger.verbosity", caf::atom("quiet"));
-  sc.set("middleman.heartbeat-interval", caf::timespan{cfg.heartbeat_interval});
-  sc.set("middleman.connection-timeout", caf::timespan{cfg.heartbeat_timeout});
-  sc.set("middleman.workers", size_t{0});
+  configure_middleman(sc, cfg);
+  add_message_types(sc);
 }
 
 namespace {
