@@ -10,6 +10,7 @@
 
 #include "actors/device_job.hpp"
 #include "core/array_impl.hpp"
+#include "core/op_tracker.hpp"
 #include "actors/cpu_kernels.hpp"
 #include "actors/staging.hpp"
 #include "core/sharding.hpp"

@@ -9,9 +9,9 @@
 #include <caf/typed_actor.hpp>
 
 #include "kvs/key.hpp"
+#include "kvs/updater_actor.hpp"
 #include "messages/array_view.hpp"
 #include "messages/reducer_actor.hpp"
-#include "messages/updater_actor.hpp"
 
 namespace kvs {
 
