@@ -4,10 +4,10 @@
 
 #include <caf/all.hpp>
 
-#include "core/array_impl.hpp"
 #include "actors/cpu_kernels.hpp"
+#include "core/array_impl.hpp"
 #include "gpu/gpu_runtime.hpp"
-#include "actors/job_answer.hpp"
+#include "messages/errors.hpp"
 
 namespace kvs {
 
@@ -76,10 +76,11 @@ reducer_actor::behavior_type gpu_reducer(impl self, int device) {
       cuda::enable_peer_access(device, peer);
   return {
       [=](reduce_atom, const reduce_job& job) -> caf::result<ok_atom> {
-        return detail::answer_job([&] { detail::reduce_on_gpu(*self->state.stream, job); });
+        auto& s = *self->state.stream;
+        return detail::reply(detail::capture([&] { detail::reduce_on_gpu(s, job); }), ok_atom::value);
       },
       [=](copy_atom, const copy_job& job) -> caf::result<ok_atom> {
-        return detail::answer_job([&] { detail::copy_from_gpu(job); });
+        return detail::reply(detail::capture([&] { detail::copy_from_gpu(job); }), ok_atom::value);
       },
   };
 }

@@ -6,11 +6,11 @@
 
 #include <caf/all.hpp>
 
-#include "actors/key_entry.hpp"
-#include "actors/device_job.hpp"
-#include "core/array_impl.hpp"
 #include "actors/cpu_kernels.hpp"
+#include "actors/device_job.hpp"
+#include "actors/key_entry.hpp"
 #include "actors/staging.hpp"
+#include "core/array_impl.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs {
@@ -44,17 +44,6 @@ struct shard_state {
 
 using shard_impl = shard_actor::stateful_pointer<shard_state>;
 using done_fn = std::function<void(failure)>;
-
-failure run_inline(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const kvs::error& err) {
-    return err;
-  } catch (const std::exception& ex) {
-    return kvs::error(errc::invalid_argument, ex.what());
-  }
-  return std::nullopt;
-}
 
 detail::job_runner runner(shard_impl self) {
   auto& st = self->state;
@@ -248,7 +237,7 @@ failure do_init(shard_impl self, part_request& m) {
   auto& v = m.inputs[0];
   bool whole = v.offset == 0 && v.count == v.array.size();
   ndarray stored;
-  auto f = run_inline([&] {
+  auto f = detail::capture([&] {
     kvs::shape s = whole ? v.array.shape() : kvs::shape{static_cast<int64_t>(v.count)};
     stored = detail::make_uninitialized(s, v.array.dtype(), m.on_gpu ? gpu(m.gpu_id) : cpu());
     copy_job job{v, {array_view::whole(stored)}};
@@ -292,17 +281,6 @@ void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
   });
 }
 
-part_result to_result(failure f, ndarray value) {
-  part_result r;
-  r.ok = !f.has_value();
-  if (f) {
-    r.code = static_cast<uint8_t>(f->code());
-    r.message = f->what();
-  }
-  r.value = std::move(value);
-  return r;
-}
-
 void fail_open_rounds(shard_impl self, int32_t rank) {
   kvs::error err(errc::peer_down, "worker rank " + std::to_string(rank) + " is down");
   for (auto& [id, entry] : self->state.entries) {
@@ -335,7 +313,7 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
           rp.deliver(batch_reply{});
         for (size_t i = 0; i < n; ++i)
           serve_item(self, batch.items[i], remote, [rp, reply, remaining, i](failure f, ndarray v) mutable {
-            reply->results[i] = to_result(std::move(f), std::move(v));
+            detail::reply(reply->results[i], f, std::move(v));
             if (--*remaining == 0)
               rp.deliver(std::move(*reply));
           });
