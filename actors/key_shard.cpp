@@ -240,16 +240,8 @@ failure do_init(shard_impl self, part_request& m) {
   auto f = detail::capture([&] {
     kvs::shape s = whole ? v.array.shape() : kvs::shape{static_cast<int64_t>(v.count)};
     stored = detail::make_uninitialized(s, v.array.dtype(), m.on_gpu ? gpu(m.gpu_id) : cpu());
-    copy_job job{v, {array_view::whole(stored)}};
-    detail::check_job(job);
-    if (detail::all_on_cpu(job)) {
-      detail::copy_range(job, 0, v.count);
-    } else {
-      auto width = size_of(v.array.dtype());
-      detail::cuda_or_memcpy(detail::ndarray_access::raw(stored), stored.device(),
-                             static_cast<char*>(detail::ndarray_access::raw(v.array)) + v.offset * width,
-                             v.array.device(), v.count * width);
-    }
+    detail::check_job(copy_job{v, {array_view::whole(stored)}});
+    detail::copy_elements(v.array, v.offset, stored, 0, v.count);
   });
   if (f)
     return f;
