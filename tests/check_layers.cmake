@@ -1,7 +1,8 @@
-# Fails when an #include crosses the layers the wrong way (docs/architecture.md,
-# "Layers"): store/ uses actors/, which use messages/, serialization/ and gpu/,
-# which use core/ and the public headers in include/kvs. gpu/ is the device
-# runtime under core/'s arrays, so it uses the public headers alone.
+# Fails when an #include runs against the layers (docs/architecture.md,
+# "Layers"): store/ uses actors/, which use serialization/, messages/, core/
+# and gpu/; serialization/ uses messages/ and core/; messages/ names values
+# through the public headers alone (not core/); core/ uses gpu/ for device
+# memory; gpu/ uses the public headers alone; include/kvs nothing of ours.
 # Run: cmake -DSOURCE=<source tree> -P tests/check_layers.cmake
 if(NOT SOURCE)
   message(FATAL_ERROR "usage: cmake -DSOURCE=<source tree> -P check_layers.cmake")
