@@ -56,10 +56,11 @@ caf::result<registration> enroll(impl self, node_info& info, const Handle& handl
   auto& list = is_server ? st.servers : st.workers;
   int limit = is_server ? st.opts.num_servers : st.opts.num_workers;
   if (static_cast<int>(list.size()) >= limit)
-    return to_caf_error(errc::invalid_config,
-                        "the cluster already has its " + std::to_string(limit) + " " +
-                            (is_server ? "servers" : "workers") + " (DMLC_NUM_" +
-                            (is_server ? "SERVER" : "WORKER") + ")");
+    return detail::reply(kvs::error(errc::invalid_config,
+                                    "the cluster already has its " + std::to_string(limit) + " " +
+                                        (is_server ? "servers" : "workers") + " (DMLC_NUM_" +
+                                        (is_server ? "SERVER" : "WORKER") + ")"),
+                         registration{});
   auto rank = static_cast<int32_t>(list.size());
   list.push_back(member{info, handle.address()});
   if constexpr (std::is_same<Handle, server_actor>::value)
@@ -78,17 +79,14 @@ caf::result<registration> enroll(impl self, node_info& info, const Handle& handl
 void release_barrier(impl self) {
   auto& st = self->state;
   int alive = st.opts.num_workers - static_cast<int>(st.dead_workers.size());
-  if (!st.dead_workers.empty()) {
-    auto err = to_caf_error(errc::peer_down, "barrier: worker rank " +
-                                                 std::to_string(*st.dead_workers.begin()) + " is down");
-    for (auto& p : st.barrier_waiting)
-      p.deliver(err);
-  } else if (static_cast<int>(st.barrier_arrived.size()) >= alive) {
-    for (auto& p : st.barrier_waiting)
-      p.deliver(ok_atom::value);
-  } else {
+  detail::failure f;
+  if (!st.dead_workers.empty())
+    f = kvs::error(errc::peer_down,
+                   "barrier: worker rank " + std::to_string(*st.dead_workers.begin()) + " is down");
+  else if (static_cast<int>(st.barrier_arrived.size()) < alive)
     return;
-  }
+  for (auto& p : st.barrier_waiting)
+    detail::reply(p, f, ok_atom::value);
   st.barrier_waiting.clear();
   st.barrier_arrived.clear();
 }
@@ -149,12 +147,7 @@ coordinator_actor::behavior_type coordinator(impl self, coordinator_options opts
               return "command " + std::to_string(head) + " on server " + std::to_string(i);
             },
             [](size_t, uint64_t) {}, [](ok_atom) {},
-            [rp](std::optional<kvs::error> f) mutable {
-              if (f)
-                rp.deliver(to_caf_error(*f));
-              else
-                rp.deliver(ok_atom::value);
-            },
+            [rp](std::optional<kvs::error> f) mutable { detail::reply(rp, f, ok_atom::value); },
             command_atom::value, head, body);
         return rp;
       },

@@ -4,10 +4,10 @@
 
 #include <caf/all.hpp>
 
-#include "core/cpu_kernels.hpp"
-#include "core/staging.hpp"
+#include "actors/cpu_kernels.hpp"
+#include "actors/staging.hpp"
 #include "core/thread_pool.hpp"
-#include "actors/job_answer.hpp"
+#include "messages/errors.hpp"
 
 namespace kvs {
 
@@ -43,22 +43,26 @@ reducer_actor::behavior_type cpu_reducer(reducer_impl self, int threads, int64_t
   self->state.bound = static_cast<uint64_t>(bound);
   return {
       [=](reduce_atom, reduce_job& job) -> caf::result<ok_atom> {
-        return detail::answer_job([&] {
-          detail::check_job(job);
-          auto staged = detail::stage_to_host(job);
-          self->state.run(job.dest.count,
-                          [&](uint64_t b, uint64_t e) { detail::sum_range(job, b, e); });
-          detail::write_back(staged);
-        });
+        return detail::reply(detail::capture([&] {
+                               detail::check_job(job);
+                               auto staged = detail::stage_to_host(job);
+                               self->state.run(job.dest.count, [&](uint64_t b, uint64_t e) {
+                                 detail::sum_range(job, b, e);
+                               });
+                               detail::write_back(staged);
+                             }),
+                             ok_atom::value);
       },
       [=](copy_atom, copy_job& job) -> caf::result<ok_atom> {
-        return detail::answer_job([&] {
-          detail::check_job(job);
-          auto staged = detail::stage_to_host(job);
-          self->state.run(job.source.count,
-                          [&](uint64_t b, uint64_t e) { detail::copy_range(job, b, e); });
-          detail::write_back(staged);
-        });
+        return detail::reply(detail::capture([&] {
+                               detail::check_job(job);
+                               auto staged = detail::stage_to_host(job);
+                               self->state.run(job.source.count, [&](uint64_t b, uint64_t e) {
+                                 detail::copy_range(job, b, e);
+                               });
+                               detail::write_back(staged);
+                             }),
+                             ok_atom::value);
       },
   };
 }

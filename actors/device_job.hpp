@@ -8,10 +8,11 @@
 #include <functional>
 #include <optional>
 
+#include "actors/cpu_kernels.hpp"
 #include "actors/reducer_set.hpp"
+#include "actors/staging.hpp"
 #include "actors/timed_request.hpp"
-#include "core/cpu_kernels.hpp"
-#include "core/staging.hpp"
+#include "messages/errors.hpp"
 
 namespace kvs::detail {
 
@@ -29,16 +30,10 @@ void run_job(Self* self, const job_runner& r, Job job, Atom atom, uint64_t count
              kvs::device where, const char* what, void (*kernel)(const Job&, uint64_t, uint64_t),
              job_done done) {
   if (static_cast<int64_t>(count) <= r.inline_bound && all_on_cpu(job)) {
-    std::optional<kvs::error> failure;
-    try {
+    done(capture([&] {
       check_job(job);
       kernel(job, 0, count);
-    } catch (const kvs::error& err) {
-      failure = err;
-    } catch (const std::exception& ex) {
-      failure = kvs::error(errc::invalid_argument, ex.what());
-    }
-    done(std::move(failure));
+    }));
     return;
   }
   timed_request<ok_atom>(

@@ -11,15 +11,9 @@ namespace {
 updater_actor::behavior_type function_updater(updater_actor::pointer, updater fn) {
   return {
       [fn](update_atom, update_request& req) -> caf::result<void> {
-        try {
-          fn(req.key, req.grad, req.weight);
-        } catch (const kvs::error& e) {
-          return to_caf_error(e);
-        } catch (const std::exception& e) {
-          return to_caf_error(errc::invalid_argument, "the updater for key " +
-                                                          req.key.to_string() + " threw: " + e.what());
-        }
-        return caf::unit;
+        return detail::reply(
+            detail::capture([&] { fn(req.key, req.grad, req.weight); },
+                            "the updater for key " + req.key.to_string() + " threw: "));
       },
   };
 }

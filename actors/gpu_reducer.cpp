@@ -4,10 +4,10 @@
 
 #include <caf/all.hpp>
 
+#include "actors/cpu_kernels.hpp"
 #include "core/array_impl.hpp"
-#include "core/cpu_kernels.hpp"
 #include "gpu/gpu_runtime.hpp"
-#include "actors/job_answer.hpp"
+#include "messages/errors.hpp"
 
 namespace kvs {
 
@@ -40,15 +40,13 @@ void reduce_on_gpu(cuda::stream& s, const reduce_job& job) {
                                                  to_string(job.dest.array.device()));
   std::vector<ndarray> moved;  // inputs copied to this GPU, alive until the sum ends
   std::vector<const void*> srcs;
-  auto width = size_of(job.dest.array.dtype());
   for (auto& in : job.inputs) {
     if (in.array.device() == here) {
       srcs.push_back(at(in));
       continue;
     }
     auto tmp = detail::make_uninitialized({static_cast<int64_t>(in.count)}, in.array.dtype(), here);
-    detail::cuda_or_memcpy(detail::ndarray_access::raw(tmp), here, at(in), in.array.device(),
-                           in.count * width);
+    detail::copy_elements(in.array, in.offset, tmp, 0, in.count);
     srcs.push_back(detail::ndarray_access::raw(tmp));
     moved.push_back(tmp);
   }
@@ -57,11 +55,9 @@ void reduce_on_gpu(cuda::stream& s, const reduce_job& job) {
 
 void copy_from_gpu(const copy_job& job) {
   detail::check_job(job);
-  auto width = size_of(job.source.array.dtype());
+  auto& src = job.source;
   for (auto& d : job.dests)
-    if (at(d) != at(job.source))
-      detail::cuda_or_memcpy(at(d), d.array.device(), at(job.source), job.source.array.device(),
-                             job.source.count * width);
+    detail::copy_elements(src.array, src.offset, d.array, d.offset, src.count);
 }
 
 }  // namespace detail
@@ -76,10 +72,11 @@ reducer_actor::behavior_type gpu_reducer(impl self, int device) {
       cuda::enable_peer_access(device, peer);
   return {
       [=](reduce_atom, const reduce_job& job) -> caf::result<ok_atom> {
-        return detail::answer_job([&] { detail::reduce_on_gpu(*self->state.stream, job); });
+        auto& s = *self->state.stream;
+        return detail::reply(detail::capture([&] { detail::reduce_on_gpu(s, job); }), ok_atom::value);
       },
       [=](copy_atom, const copy_job& job) -> caf::result<ok_atom> {
-        return detail::answer_job([&] { detail::copy_from_gpu(job); });
+        return detail::reply(detail::capture([&] { detail::copy_from_gpu(job); }), ok_atom::value);
       },
   };
 }

@@ -7,13 +7,12 @@
 #include <set>
 #include <vector>
 
-#include "kvs/error.hpp"
 #include "kvs/key.hpp"
 #include "messages/array_view.hpp"
+#include "messages/errors.hpp"
 
 namespace kvs::detail {
 
-using failure = std::optional<kvs::error>;
 // How a request ends: a failure, or success with (for a remote requester)
 // the value it asked for.
 using item_done = std::function<void(failure, ndarray)>;

@@ -6,12 +6,12 @@
 
 #include <caf/all.hpp>
 
-#include "actors/key_entry.hpp"
+#include "actors/cpu_kernels.hpp"
 #include "actors/device_job.hpp"
+#include "actors/key_entry.hpp"
+#include "actors/staging.hpp"
 #include "core/array_impl.hpp"
-#include "core/cpu_kernels.hpp"
 #include "core/optimizer_state_layout.hpp"
-#include "core/staging.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs {
@@ -45,17 +45,6 @@ struct shard_state {
 
 using shard_impl = shard_actor::stateful_pointer<shard_state>;
 using done_fn = std::function<void(failure)>;
-
-failure run_inline(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const kvs::error& err) {
-    return err;
-  } catch (const std::exception& ex) {
-    return kvs::error(errc::invalid_argument, ex.what());
-  }
-  return std::nullopt;
-}
 
 detail::job_runner runner(shard_impl self) {
   auto& st = self->state;
@@ -237,19 +226,11 @@ failure do_init(shard_impl self, part_request& m) {
   auto& v = m.inputs[0];
   bool whole = v.offset == 0 && v.count == v.array.size();
   ndarray stored;
-  auto f = run_inline([&] {
+  auto f = detail::capture([&] {
     kvs::shape s = whole ? v.array.shape() : kvs::shape{static_cast<int64_t>(v.count)};
     stored = detail::make_uninitialized(s, v.array.dtype(), m.on_gpu ? gpu(m.gpu_id) : cpu());
-    copy_job job{v, {array_view::whole(stored)}};
-    detail::check_job(job);
-    if (detail::all_on_cpu(job)) {
-      detail::copy_range(job, 0, v.count);
-    } else {
-      auto width = size_of(v.array.dtype());
-      detail::cuda_or_memcpy(detail::ndarray_access::raw(stored), stored.device(),
-                             static_cast<char*>(detail::ndarray_access::raw(v.array)) + v.offset * width,
-                             v.array.device(), v.count * width);
-    }
+    detail::check_job(copy_job{v, {array_view::whole(stored)}});
+    detail::copy_elements(v.array, v.offset, stored, 0, v.count);
   });
   if (f)
     return f;
@@ -279,17 +260,6 @@ void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
     else
       do_pull(self, *e, m, remote, std::move(done));
   });
-}
-
-part_result to_result(failure f, ndarray value) {
-  part_result r;
-  r.ok = !f.has_value();
-  if (f) {
-    r.code = static_cast<uint8_t>(f->code());
-    r.message = f->what();
-  }
-  r.value = std::move(value);
-  return r;
 }
 
 void fail_open_rounds(shard_impl self, int32_t rank) {
@@ -324,7 +294,7 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
           rp.deliver(batch_reply{});
         for (size_t i = 0; i < n; ++i)
           serve_item(self, batch.items[i], remote, [rp, reply, remaining, i](failure f, ndarray v) mutable {
-            reply->results[i] = to_result(std::move(f), std::move(v));
+            detail::reply(reply->results[i], f, std::move(v));
             if (--*remaining == 0)
               rp.deliver(std::move(*reply));
           });

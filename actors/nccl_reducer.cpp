@@ -8,7 +8,7 @@
 
 #include "actors/gpu_reducer.hpp"
 #include "core/array_impl.hpp"
-#include "core/cpu_kernels.hpp"
+#include "actors/cpu_kernels.hpp"
 #include "gpu/gpu_runtime.hpp"
 #include "messages/errors.hpp"
 
@@ -135,28 +135,17 @@ void flush(nccl_state& st) {
   std::vector<pending_job*> grouped;
   for (auto& j : jobs) {
     auto before = ops.size();
-    try {
-      j.plan(ops);
-    } catch (const kvs::error& e) {
-      j.rp.deliver(to_caf_error(e));
-      continue;
-    }
-    if (ops.size() == before)
-      j.rp.deliver(ok_atom::value);  // ran on its own
+    auto f = detail::capture([&] { j.plan(ops); });
+    if (f || ops.size() == before)
+      detail::reply(j.rp, f, ok_atom::value);  // failed, or ran on its own
     else
       grouped.push_back(&j);
   }
   if (ops.empty())
     return;
-  try {
-    st.group->run(ops);
-  } catch (const kvs::error& e) {
-    for (auto* j : grouped)
-      j->rp.deliver(to_caf_error(e));
-    return;
-  }
+  auto f = detail::capture([&] { st.group->run(ops); });
   for (auto* j : grouped)
-    j->rp.deliver(ok_atom::value);
+    detail::reply(j->rp, f, ok_atom::value);
 }
 
 nccl_reducer_actor::behavior_type nccl_reducer(impl self) {

@@ -12,13 +12,12 @@ updater_actor::behavior_type optimizer_updater(updater_actor::pointer,
                                                std::shared_ptr<const optimizer> opt) {
   return {
       [opt](update_atom, update_request& req) -> caf::result<void> {
-        try {
-          opt->update(req.grad, req.weight, req.state, req.count,
-                      req.sparse ? &req.rows : nullptr);
-        } catch (const kvs::error& e) {
-          return to_caf_error(e.code(), "update of key " + req.key.to_string() + ": " + e.what());
-        }
-        return caf::unit;
+        auto f = detail::capture([&] {
+          opt->update(req.grad, req.weight, req.state, req.count, req.sparse ? &req.rows : nullptr);
+        });
+        if (f)
+          f = kvs::error(f->code(), "update of key " + req.key.to_string() + ": " + f->what());
+        return detail::reply(f);
       },
   };
 }

@@ -7,7 +7,7 @@
 #include <caf/actor_system.hpp>
 
 #include "kvs/optimizer.hpp"
-#include "messages/updater_actor.hpp"
+#include "kvs/updater_actor.hpp"
 
 namespace kvs {
 

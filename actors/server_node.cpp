@@ -51,7 +51,7 @@ void install(impl self, promise rp) {
       },
       [self, rp, handle](kvs::error e) mutable {
         self->send_exit(handle, caf::exit_reason::user_shutdown);
-        rp.deliver(to_caf_error(e));
+        detail::reply(rp, e, ok_atom::value);
       },
       updater_atom::value, setting);
 }
@@ -62,49 +62,52 @@ void stop(impl self) {
   self->quit();
 }
 
-caf::result<ok_atom> run_command(impl self, int32_t head, const std::string& body) {
+// Starts the command; `rp` gets the answer (now or when the shard answers).
+// Throws kvs::error for a command it cannot run.
+void start_command(impl self, promise rp, int32_t head, const std::string& body) {
   auto& st = self->state;
-  auto rp = self->make_response_promise<ok_atom>();
-  try {
-    switch (head) {
-      case set_optimizer:
-        st.opt = optimizer::deserialize(body);
+  switch (head) {
+    case set_optimizer:
+      st.opt = optimizer::deserialize(body);
+      install(self, rp);
+      return;
+    case set_multi_precision:
+      st.multi_precision = body.empty() || body != "0";
+      if (st.opt)
         install(self, rp);
-        return rp;
-      case set_multi_precision:
-        st.multi_precision = body.empty() || body != "0";
-        if (st.opt)
-          install(self, rp);
-        else
-          rp.deliver(ok_atom::value);
-        return rp;
-      case stop_server:
+      else
         rp.deliver(ok_atom::value);
-        stop(self);
-        return rp;
-      case sync_mode:
-        detail::timed_request<ok_atom>(
-            self, st.deadlines, st.timeout, st.shard, "sync mode",
-            [rp](ok_atom) mutable { rp.deliver(ok_atom::value); },
-            [rp](kvs::error e) mutable { rp.deliver(to_caf_error(e)); }, sync_atom::value,
-            body != "0");
-        return rp;
-      case set_gradient_compression:
-        throw kvs::error(errc::unsupported, "server command 4 (gradient compression) is not "
-                                            "supported by this build");
-      case set_profiler:
-        throw kvs::error(errc::unsupported, "server command 5 (profiler) is not supported");
-      default:
-        throw kvs::error(errc::invalid_argument,
-                         "unknown server command head " + std::to_string(head) +
-                             "; known: 0 optimizer, 1 multi-precision, 2 stop, 3 sync mode, "
-                             "4 gradient compression, 5 profiler");
-    }
-  } catch (const kvs::error& e) {
-    // The promise owns the answer once made: errors go through it too.
-    rp.deliver(to_caf_error(e));
-    return rp;
+      return;
+    case stop_server:
+      rp.deliver(ok_atom::value);
+      stop(self);
+      return;
+    case sync_mode:
+      detail::timed_request<ok_atom>(
+          self, st.deadlines, st.timeout, st.shard, "sync mode",
+          [rp](ok_atom) mutable { rp.deliver(ok_atom::value); },
+          [rp](kvs::error e) mutable { detail::reply(rp, e, ok_atom::value); }, sync_atom::value,
+          body != "0");
+      return;
+    case set_gradient_compression:
+      throw kvs::error(errc::unsupported, "server command 4 (gradient compression) is not "
+                                          "supported by this build");
+    case set_profiler:
+      throw kvs::error(errc::unsupported, "server command 5 (profiler) is not supported");
+    default:
+      throw kvs::error(errc::invalid_argument,
+                       "unknown server command head " + std::to_string(head) +
+                           "; known: 0 optimizer, 1 multi-precision, 2 stop, 3 sync mode, "
+                           "4 gradient compression, 5 profiler");
   }
+}
+
+caf::result<ok_atom> run_command(impl self, int32_t head, const std::string& body) {
+  auto rp = self->make_response_promise<ok_atom>();
+  // The promise owns the answer once made: errors go through it too.
+  if (auto f = detail::capture([&] { start_command(self, rp, head, body); }))
+    detail::reply(rp, f, ok_atom::value);
+  return rp;
 }
 
 server_actor::behavior_type server_node(impl self, shard_actor shard,

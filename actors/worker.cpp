@@ -5,6 +5,7 @@
 #include "actors/timed_request.hpp"
 #include "actors/worker_route.hpp"
 #include "core/array_impl.hpp"
+#include "core/op_tracker.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs {
@@ -34,14 +35,6 @@ namespace {
 
 using detail::failure;
 using detail::worker_impl;
-
-template <class Promise, class Value>
-void answer(Promise& rp, const failure& f, Value&& v) {
-  if (f)
-    rp.deliver(to_caf_error(*f));
-  else
-    rp.deliver(std::forward<Value>(v));
-}
 
 // One request to every shard (remembering the ids, for a shard that dies).
 template <class Reply, class Each, class Done, class... Ts>
@@ -94,7 +87,7 @@ worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> sh
       [=](updater_atom, updater_setting& setting) -> caf::result<ok_atom> {
         auto rp = self->make_response_promise<ok_atom>();
         to_all_shards<ok_atom>(self, "set_updater", [](ok_atom) {},
-                               [rp](failure f) mutable { answer(rp, f, ok_atom::value); },
+                               [rp](failure f) mutable { detail::reply(rp, f, ok_atom::value); },
                                updater_atom::value, setting);
         return rp;
       },
@@ -106,13 +99,13 @@ worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> sh
             [all](std::vector<key_state> part) {
               all->insert(all->end(), part.begin(), part.end());
             },
-            [rp, all](failure f) mutable { answer(rp, f, std::move(*all)); }, save_atom::value);
+            [rp, all](failure f) mutable { detail::reply(rp, f, std::move(*all)); }, save_atom::value);
         return rp;
       },
       [=](load_atom, std::vector<key_state>& states, bool with_counts) -> caf::result<ok_atom> {
         auto rp = self->make_response_promise<ok_atom>();
         to_all_shards<ok_atom>(self, "load_optimizer_states", [](ok_atom) {},
-                               [rp](failure f) mutable { answer(rp, f, ok_atom::value); },
+                               [rp](failure f) mutable { detail::reply(rp, f, ok_atom::value); },
                                load_atom::value, states, with_counts);
         return rp;
       },

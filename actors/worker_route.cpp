@@ -55,8 +55,8 @@ void part_done(worker_impl self, const run_ptr& run, failure f) {
 
 // One part's answer: a value from another process goes into the landing arrays.
 void part_answered(worker_impl self, const run_ptr& run, const part_range& p, part_result& r) {
-  if (!r.ok) {
-    part_done(self, run, kvs::error(static_cast<errc>(r.code), r.message));
+  if (auto f = failure_of(r)) {
+    part_done(self, run, std::move(f));
     return;
   }
   if (r.value.is_none() || run->op->landing.empty()) {
@@ -140,21 +140,18 @@ void convert_into(const ndarray& from, const ndarray& to) {
   for (size_t i = 0; i < from.size(); ++i)
     store_element(d, to.dtype(), i, load_element(s, from.dtype(), i));
   if (on_gpu(to))
-    cuda_or_memcpy(ndarray_access::raw(to), to.device(), d, cpu(), to.size() * size_of(to.dtype()));
+    copy_elements(dst, 0, to, 0, to.size());
 }
 
 void convert_run(worker_impl self, const run_ptr& run) {
-  failure f;
-  try {
-    auto& op = *run->op;
-    for (size_t i = 0; i < op.outputs.size(); ++i)
-      if (!op.outputs[i].same_storage(op.landing[i]))
-        convert_into(op.landing[i], op.outputs[i]);
-  } catch (const kvs::error& e) {
-    f = e;
-  } catch (const std::exception& e) {
-    f = kvs::error(errc::invalid_argument, std::string("dtype conversion of a pull: ") + e.what());
-  }
+  auto f = capture(
+      [&] {
+        auto& op = *run->op;
+        for (size_t i = 0; i < op.outputs.size(); ++i)
+          if (!op.outputs[i].same_storage(op.landing[i]))
+            convert_into(op.landing[i], op.outputs[i]);
+      },
+      "dtype conversion of a pull: ");
   stage_finished(self, run, std::move(f));
 }
 

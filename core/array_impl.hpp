@@ -68,6 +68,13 @@ namespace kvs::detail {
 ndarray make_uninitialized(const kvs::shape& s, kvs::dtype t, kvs::device d = cpu());
 // Copies bytes between any two devices (memcpy between host buffers).
 void cuda_or_memcpy(void* dst, kvs::device dd, const void* src, kvs::device sd, size_t bytes);
+// Copies `count` elements of `src`, from element `src_offset`, into `dst` from
+// element `dst_offset`, whatever devices they are on: the one copy of a range
+// (a view) of one array into another. Both dense, of one dtype, the ranges
+// inside them (callers check); nothing happens when the two ranges are the
+// same memory. Does not wait for pending operations.
+void copy_elements(const ndarray& src, uint64_t src_offset, const ndarray& dst,
+                   uint64_t dst_offset, uint64_t count);
 inline bool on_gpu(const ndarray& a) {
   return !a.is_none() && a.device().kind == kvs::device::gpu_kind;
 }

@@ -100,6 +100,17 @@ void cuda_or_memcpy(void* dst, device dd, const void* src, device sd, size_t byt
     cuda::copy(dst, dd, src, sd, bytes);
 }
 
+void copy_elements(const ndarray& src, uint64_t src_offset, const ndarray& dst,
+                   uint64_t dst_offset, uint64_t count) {
+  if (count == 0)
+    return;
+  auto width = size_of(src.dtype());
+  auto* from = static_cast<const char*>(ndarray_access::raw(src)) + src_offset * width;
+  auto* to = static_cast<char*>(ndarray_access::raw(dst)) + dst_offset * width;
+  if (from != to)
+    cuda_or_memcpy(to, dst.device(), from, src.device(), count * width);
+}
+
 namespace {
 
 void check_device(device d) {
@@ -278,10 +289,9 @@ ndarray ndarray::copy_to(kvs::device d) const {
   wait_to_read();
   if (p.stype == storage::row_sparse)
     return row_sparse(p.dims, p.row_ids, p.rows.copy_to(d));
-  auto out = detail::make_dense(p.dims, p.type, d, false);
-  if (p.buf->bytes() > 0)
-    detail::cuda_or_memcpy(out->buf->data(), d, p.buf->data(), p.dev, p.buf->bytes());
-  return ndarray(std::move(out));
+  ndarray out(detail::make_dense(p.dims, p.type, d, false));
+  detail::copy_elements(*this, 0, out, 0, p.elements);
+  return out;
 }
 
 void* ndarray::raw_data(kvs::dtype expected, bool for_writing) const {

@@ -1,7 +1,6 @@
 #pragma once
-// What every distributed node shares: the actor system's network settings
-// (middleman, message types, heartbeat), connecting with retries, and the
-// server and scheduler roles (serve).
+// Network helpers that know nothing of the protocol: the middleman's settings
+// and connecting with retries. (The message types and serve() are in store/.)
 #include <chrono>
 #include <string>
 #include <thread>
@@ -15,9 +14,9 @@
 
 namespace kvs::detail {
 
-// Loads the middleman, registers every type that crosses the network, and
-// sets the heartbeat and scheduler from `cfg` (resolved).
-void configure_network(caf::actor_system_config& sys_cfg, const config& cfg);
+// Loads the middleman and sets the heartbeat and scheduler from `cfg`
+// (resolved).
+void configure_middleman(caf::actor_system_config& sys_cfg, const config& cfg);
 
 // Connects to the actor published at host:port, retrying until `limit`
 // (a peer may start later); throws timeout naming `what`.

@@ -9,7 +9,7 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/serializer.hpp>
 
-#include "serialization/ndarray_inspect.hpp"
+#include "messages/ndarray_wire.hpp"
 
 namespace kvs {
 

@@ -4,7 +4,6 @@
 
 namespace kvs {
 
-using update_atom = caf::atom_constant<caf::atom("kvs_update")>;
 using updater_atom = caf::atom_constant<caf::atom("kvs_updtr")>;
 using reduce_atom = caf::atom_constant<caf::atom("kvs_reduce")>;
 using copy_atom = caf::atom_constant<caf::atom("kvs_copy")>;

@@ -9,9 +9,10 @@
 #include <caf/typed_actor.hpp>
 
 #include "kvs/key.hpp"
+#include "kvs/updater_actor.hpp"
 #include "messages/array_view.hpp"
+#include "messages/errors.hpp"
 #include "messages/reducer_actor.hpp"
-#include "messages/updater_actor.hpp"
 
 namespace kvs {
 
@@ -57,6 +58,25 @@ struct part_result {
 struct batch_reply {
   std::vector<part_result> results;
 };
+
+namespace detail {
+// One request's answer in a batch reply, as reply() for a promise: the
+// failure's code and text, else ok and the value.
+inline void reply(part_result& slot, const failure& f, ndarray value) {
+  slot.ok = !f.has_value();
+  if (f) {
+    slot.code = static_cast<uint8_t>(f->code());
+    slot.message = f->what();
+  }
+  slot.value = std::move(value);
+}
+// The failure an answer carries, if any.
+inline failure failure_of(const part_result& r) {
+  if (r.ok)
+    return std::nullopt;
+  return kvs::error(static_cast<errc>(r.code), r.message);
+}
+}  // namespace detail
 
 // How the shard runs updates: the updater, and the state it keeps per key
 // for it (zeros of the weight's shape; fp32 when multi_precision, which also

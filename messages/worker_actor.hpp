@@ -11,13 +11,19 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "core/array_impl.hpp"
-#include "core/op_tracker.hpp"
+#include "kvs/error.hpp"
 #include "kvs/key.hpp"
 #include "kvs/ndarray.hpp"
+#include "kvs/updater_actor.hpp"
 #include "messages/reducer_actor.hpp"
 #include "messages/shard_actor.hpp"
-#include "messages/updater_actor.hpp"
+
+namespace kvs::detail {
+// The caller's side of operations (core/op_tracker.hpp); the worker only
+// passes them on, and operation::finish, defined with the worker, reports.
+class op_tracker;
+class completion;
+}  // namespace kvs::detail
 
 namespace kvs {
 

@@ -1,4 +1,4 @@
-#include "serialization/ndarray_inspect.hpp"
+#include "messages/ndarray_wire.hpp"
 
 #include "messages/array_view.hpp"
 
@@ -112,14 +112,15 @@ caf::error save_view(caf::serializer& sink, const array_view& x) {
   // once its inputs are written (its route), and an in-place pushpull's
   // input is also its own pending output.
   auto width = size_of(x.array.dtype());
-  auto* base = static_cast<char*>(detail::ndarray_access::raw(x.array)) + x.offset * width;
   if (count == 0)
     return {};
   if (!detail::on_gpu(x.array))
-    return sink.apply_raw(count * width, base);
-  std::vector<char> staged(count * width);  // GPU bytes travel from the host
-  detail::cuda_or_memcpy(staged.data(), cpu(), base, x.array.device(), staged.size());
-  return sink.apply_raw(staged.size(), staged.data());
+    return sink.apply_raw(count * width,
+                          static_cast<char*>(detail::ndarray_access::raw(x.array)) + x.offset * width);
+  // GPU bytes travel from the host.
+  auto host = detail::make_uninitialized({static_cast<int64_t>(count)}, x.array.dtype());
+  detail::copy_elements(x.array, x.offset, host, 0, count);
+  return sink.apply_raw(count * width, detail::ndarray_access::raw(host));
 }
 
 caf::error load_view(caf::deserializer& source, array_view& x) {

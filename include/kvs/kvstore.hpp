@@ -14,7 +14,7 @@
 #include "kvs/key.hpp"
 #include "kvs/ndarray.hpp"
 #include "kvs/optimizer.hpp"
-#include "messages/updater_actor.hpp"
+#include "kvs/updater_actor.hpp"
 
 namespace caf {
 class actor_system;

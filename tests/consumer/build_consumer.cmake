@@ -14,6 +14,13 @@ if(MODE STREQUAL "subdir")
       -DCMAKE_BUILD_TYPE=Release)
 else()
   run(${CMAKE_COMMAND} --install ${KVS_BUILD} --prefix ${WORK}/prefix)
+  # The public headers are include/kvs/*.hpp alone: no protocol, no wire format.
+  file(GLOB_RECURSE installed RELATIVE ${WORK}/prefix/include ${WORK}/prefix/include/*)
+  foreach(h IN LISTS installed)
+    if(NOT h MATCHES "^kvs/[a-z_]+\\.hpp$")
+      message(FATAL_ERROR "installed a private header: include/${h}")
+    endif()
+  endforeach()
   run(${CMAKE_COMMAND} -S ${CONSUMER} -B ${WORK}/build -DCMAKE_PREFIX_PATH=${WORK}/prefix
       -DCMAKE_BUILD_TYPE=Release)
 endif()

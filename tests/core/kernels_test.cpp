@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "actors/cpu_reducer.hpp"
-#include "core/cpu_kernels.hpp"
+#include "actors/cpu_kernels.hpp"
 #include "core/thread_pool.hpp"
 
 #include <caf/all.hpp>

@@ -12,8 +12,8 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/optimizer_updater.hpp"
-#include "core/blocking_request.hpp"
-#include "core/cluster_member.hpp"
+#include "store/blocking_request.hpp"
+#include "store/cluster_member.hpp"
 #include "core/op_tracker.hpp"
 #include "kvs/kvstore.hpp"
 #include "actors/reducer_set.hpp"

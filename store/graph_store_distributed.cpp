@@ -5,8 +5,9 @@
 #include <caf/all.hpp>
 
 #include "actors/worker.hpp"
-#include "core/graph_store.hpp"
-#include "core/network.hpp"
+#include "store/graph_store.hpp"
+#include "store/network.hpp"
+#include "store/store_kind.hpp"
 
 namespace kvs::detail {
 
@@ -38,13 +39,14 @@ void graph_store::start_distributed(const config& cfg) {
   wopts.inline_bound = cfg_.inline_bound;
   wopts.split_bound = static_cast<uint64_t>(cfg_.bigarray_bound);
   wopts.max_part_bytes = static_cast<uint64_t>(cfg_.max_message_bytes);
-  wopts.one_push_per_round = type_ != "dist_async";
+  bool sync = classify_store(type_).sync;
+  wopts.one_push_per_round = sync;
   wopts.reduce_before_send = true;
   wopts.shard_names = cluster_->shard_names();
   worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
   // Rank 0 tells the servers how to run rounds; nobody pushes before that.
   if (cluster_->info().rank == 0)
-    cluster_->command(3, type_ == "dist_async" ? "0" : "1");
+    cluster_->command(3, sync ? "1" : "0");
   cluster_->barrier();
 }
 

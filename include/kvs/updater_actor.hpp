@@ -1,20 +1,24 @@
 #pragma once
-// The updater interface: any actor that answers update requests can be
-// handed to kvstore::set_updater. The shard that owns a key sends one request
-// per completed push round, and waits for the answer before it serves the
-// key again, so an updater may change `weight` and `state` in place.
+// The updater interface, the one piece of the store's protocol that is
+// public: any actor that answers update requests can be handed to
+// kvstore::set_updater. The shard that owns a key sends one request per
+// completed push round, and waits for the answer before it serves the key
+// again, so an updater may change `weight` and `state` in place.
+#include <cstdint>
+#include <string>
 #include <vector>
 
-#include <caf/meta/type_name.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "../serialization/ndarray_inspect.hpp"
-#include "atoms.hpp"
 #include "kvs/key.hpp"
 #include "kvs/ndarray.hpp"
 
 namespace kvs {
+
+using update_atom = caf::atom_constant<caf::atom("kvs_update")>;
 
 struct update_request {
   kvs::key key;                // the key as the user wrote it
@@ -26,11 +30,11 @@ struct update_request {
   std::vector<int64_t> rows;   // ...then these are the rows it touched
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, update_request& x) {
-  return f(caf::meta::type_name("update_request"), x.key, x.grad, x.weight, x.state, x.count,
-           x.sparse, x.rows);
-}
+// How CAF saves, loads and prints a request (defined inside the library, with
+// the wire format of ndarray).
+caf::error inspect(caf::serializer& sink, update_request& x);
+caf::error inspect(caf::deserializer& source, update_request& x);
+std::string to_string(const update_request& x);
 
 // Answers (update_atom, update_request) with an empty reply when done, or an
 // error, which fails the push round of that key.

@@ -1,5 +1,6 @@
 #pragma once
-// CAF inspection of ndarray: what crosses the network. Dense bytes go in one
+// How an ndarray crosses the network, declared with the messages that carry
+// it; defined in serialization/ndarray_inspect.cpp. Dense bytes go in one
 // apply_raw block (never element by element); a receiver gets fresh storage.
 #include <string>
 #include <type_traits>

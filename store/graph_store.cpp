@@ -1,4 +1,4 @@
-#include "core/graph_store.hpp"
+#include "store/graph_store.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -18,6 +18,7 @@
 #include "core/network.hpp"
 #include "serialization/state_file.hpp"
 #include "messages/errors.hpp"
+#include "store/store_kind.hpp"
 
 namespace kvs::detail {
 
@@ -82,15 +83,13 @@ void snapshot_shared_inputs(std::vector<std::shared_ptr<operation>>& ops) {
 
 }  // namespace
 
-bool is_distributed(const std::string& type) { return type.rfind("dist_", 0) == 0; }
-
 graph_store::graph_store(std::string type, const config& cfg) : type_(std::move(type)) {
   // Idle scheduler threads poll without napping before they block on a
   // condition variable: CAF's default 50 us naps between polls dominate the
   // latency of small operations (a sleep_for rounds up to the timer slack).
   sys_cfg_.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
   sys_cfg_.set("logger.verbosity", caf::atom("quiet"));
-  if (is_distributed(type_))
+  if (classify_store(type_).distributed)
     start_distributed(cfg);
   else
     start_local(cfg);
@@ -120,18 +119,14 @@ void graph_store::start_local(const config& cfg) {
   worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
 }
 
-bool reduces_on_gpus(const std::string& type) {
-  return type == "device" || type == "local_allreduce_device" || type == "dist_device_sync" ||
-         type == "dist_sync_device" || type == "nccl";
-}
-
 // One CPU reducer; for the device types also one reducer per GPU present, so
 // GPU arrays are summed on GPUs (never silently on the CPU).
 void graph_store::spawn_reducers() {
   reducers_.cpu = spawn_cpu_reducer(*system_, cfg_.reduction_threads, cfg_.bigarray_bound);
-  if (!reduces_on_gpus(type_))
+  auto kind = classify_store(type_);
+  if (!kind.reduces_on_gpus)
     return;
-  if (type_ == "nccl") {  // one communicator serves every GPU
+  if (kind.nccl) {  // one communicator serves every GPU
     auto nccl = spawn_nccl_reducer(*system_);
     reducers_.gpus.assign(static_cast<size_t>(cuda::device_count()), nccl);
   } else {

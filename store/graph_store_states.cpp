@@ -1,8 +1,8 @@
 // graph_store: saving and loading optimizer state (state files).
 #include <caf/all.hpp>
 
-#include "core/graph_store.hpp"
 #include "core/optimizer_state_layout.hpp"
+#include "store/graph_store.hpp"
 #include "messages/errors.hpp"
 #include "serialization/state_file.hpp"
 

@@ -1,4 +1,4 @@
-#include "core/staging.hpp"
+#include "actors/staging.hpp"
 
 #include "core/array_impl.hpp"
 
@@ -11,12 +11,8 @@ bool cpu_view(const array_view& v) { return !on_gpu(v.array); }
 // A host array holding the view's range.
 array_view host_copy(const array_view& v, bool fill) {
   auto tmp = make_uninitialized({static_cast<int64_t>(v.count)}, v.array.dtype());
-  if (fill && v.count > 0) {
-    auto width = size_of(v.array.dtype());
-    cuda_or_memcpy(ndarray_access::raw(tmp), cpu(),
-                   static_cast<char*>(ndarray_access::raw(v.array)) + v.offset * width,
-                   v.array.device(), v.count * width);
-  }
+  if (fill)
+    copy_elements(v.array, v.offset, tmp, 0, v.count);
   return array_view::whole(tmp);
 }
 
@@ -67,12 +63,8 @@ staged_job stage_to_host(copy_job& job) {
 }
 
 void write_back(const staged_job& staged) {
-  for (auto& [gpu_view, host] : staged.write_back) {
-    auto width = size_of(gpu_view.array.dtype());
-    cuda_or_memcpy(static_cast<char*>(ndarray_access::raw(gpu_view.array)) + gpu_view.offset * width,
-                   gpu_view.array.device(), ndarray_access::raw(host.array), cpu(),
-                   gpu_view.count * width);
-  }
+  for (auto& [gpu_view, host] : staged.write_back)
+    copy_elements(host.array, 0, gpu_view.array, gpu_view.offset, gpu_view.count);
 }
 
 }  // namespace kvs::detail

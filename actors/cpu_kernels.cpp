@@ -1,7 +1,6 @@
-#include "core/cpu_kernels.hpp"
+#include "actors/cpu_kernels.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <string>
 
 #include "core/array_impl.hpp"
@@ -119,14 +118,11 @@ void sum_range(const reduce_job& job, uint64_t begin, uint64_t end) {
 }
 
 void copy_range(const copy_job& job, uint64_t begin, uint64_t end) {
-  size_t width = size_of(job.source.array.dtype());
-  const char* src = static_cast<const char*>(ndarray_access::raw(job.source.array)) +
-                    (job.source.offset + begin) * width;
-  for (auto& d : job.dests) {
-    char* dst = static_cast<char*>(ndarray_access::raw(d.array)) + (d.offset + begin) * width;
-    if (dst != src && end > begin)
-      std::memcpy(dst, src, (end - begin) * width);
-  }
+  if (end <= begin)
+    return;
+  auto& src = job.source;
+  for (auto& d : job.dests)
+    copy_elements(src.array, src.offset + begin, d.array, d.offset + begin, end - begin);
 }
 
 }  // namespace kvs::detail

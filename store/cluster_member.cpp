@@ -1,8 +1,8 @@
-#include "core/cluster_member.hpp"
+#include "store/cluster_member.hpp"
 
 #include <caf/all.hpp>
 
-#include "core/blocking_request.hpp"
+#include "store/blocking_request.hpp"
 #include "core/network.hpp"
 
 namespace kvs::detail {

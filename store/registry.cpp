@@ -2,26 +2,13 @@
 #include <map>
 #include <mutex>
 
-#include "core/graph_store.hpp"
 #include "kvs/kvstore.hpp"
+#include "store/graph_store.hpp"
+#include "store/store_kind.hpp"
 
 namespace kvs {
 
 namespace {
-
-// The types built on the actor graph, as MXNet spells them.
-const std::vector<std::string>& local_types() {
-  static const std::vector<std::string> names{
-      "local",     "local_update_cpu", "local_allreduce_cpu", "device",
-      "local_allreduce_device", "nccl", "dist_sync", "dist_device_sync",
-      "dist_sync_device", "dist_async"};
-  return names;
-}
-
-bool is_builtin(const std::string& name) {
-  auto& l = local_types();
-  return std::find(l.begin(), l.end(), name) != l.end();
-}
 
 // Backends are process-wide by nature (MXNet keeps them in a class-level
 // dict); this is the one piece of global state, guarded by its mutex.
@@ -38,7 +25,7 @@ backend_registry& backends() {
 }  // namespace
 
 std::vector<std::string> kvstore_types() {
-  std::vector<std::string> out = local_types();
+  std::vector<std::string> out = detail::builtin_store_types();
   auto& r = backends();
   std::lock_guard<std::mutex> guard{r.mtx};
   for (auto& [name, f] : r.factories)
@@ -52,7 +39,7 @@ void register_kvstore(const std::string& name,
     throw error(errc::invalid_argument, "register_kvstore: the name is empty");
   if (!factory)
     throw error(errc::invalid_argument, "register_kvstore: the factory for \"" + name + "\" is empty");
-  if (is_builtin(name))
+  if (detail::classify_store(name).builtin)
     throw error(errc::invalid_argument,
                 "register_kvstore: \"" + name + "\" is a built-in store type");
   auto& r = backends();
@@ -61,8 +48,7 @@ void register_kvstore(const std::string& name,
 }
 
 std::unique_ptr<kvstore> create(const std::string& type, const config& cfg) {
-  auto& l = local_types();
-  if (std::find(l.begin(), l.end(), type) != l.end())
+  if (detail::classify_store(type).builtin)
     return std::make_unique<detail::graph_store>(type, cfg);
   std::function<std::unique_ptr<kvstore>(const config&)> factory;
   {
