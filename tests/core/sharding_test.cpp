@@ -18,15 +18,24 @@ TEST_CASE("small keys go whole to (key * 9973) % shards in uint64", "[sharding]"
 }
 
 TEST_CASE("string keys shard by FNV-1a 64, stable across builds", "[sharding]") {
-  // FNV-1a 64 of "weight" is 0x0c4ac1a8b2dbd6d8... computed by hand below.
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : std::string("weight")) {
-    h ^= c;
-    h *= 1099511628211ull;
+  // Known FNV-1a 64 values: "" is the offset basis, "a" and "foobar" are in
+  // the FNV reference test vectors; "weight" and "fc1_weight" were computed
+  // outside this code (Python, h ^= byte; h *= 0x100000001b3 mod 2^64).
+  struct known {
+    const char* text;
+    uint64_t hash;
+    uint32_t shard_of_5, shard_of_7;
+  };
+  for (auto k : {known{"", 0xcbf29ce484222325ull, 2, 2}, known{"a", 0xaf63dc4c8601ec8cull, 1, 5},
+                 known{"foobar", 0x85944171f73967e8ull, 3, 6},
+                 known{"weight", 0x6911f8de1f27bf19ull, 3, 3},
+                 known{"fc1_weight", 0x80a5e231b5711edeull, 4, 2}}) {
+    INFO("key \"" << k.text << "\"");
+    REQUIRE(key(k.text).stable_hash() == k.hash);
+    REQUIRE(shard_of(key(k.text), 5) == k.shard_of_5);
+    REQUIRE(shard_of(key(k.text), 7) == k.shard_of_7);
+    REQUIRE(shard_of(key(k.text), 1) == 0);
   }
-  REQUIRE(key("weight").stable_hash() == h);
-  REQUIRE(key("").stable_hash() == 14695981039346656037ull);
-  REQUIRE(shard_of(key("weight"), 5) == h % 5);
 }
 
 TEST_CASE("big arrays split into one part per shard with MXNet's rounding", "[sharding]") {

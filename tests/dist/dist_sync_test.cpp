@@ -117,14 +117,52 @@ TEST_CASE("dist_async applies every push and needs an optimizer", "[dist]") {
   });
 }
 
-TEST_CASE("send_command_to_servers returns after every server ran it", "[dist]") {
+TEST_CASE("send_command_to_servers changes how every server runs updates", "[dist]") {
   local_cluster cluster{1, 2};
   cluster.run("dist_sync", [](kvstore& kv) {
-    kv.send_command_to_servers(1, "");  // multi-precision on
+    // Keys 0..3 land on both servers ((key * 9973) % 2 alternates).
+    kv.init({0, 1, 2, 3}, {ndarray::zeros({4}), ndarray::zeros({4}),
+                           ndarray::full({4}, 1.0, dtype::f16), ndarray::full({4}, 1.0, dtype::f16)});
+    auto out = ndarray::zeros({4});
+    auto value = [&](const key& k, const ndarray& o) {
+      kv.pull(k, o);
+      return o.to_vector<double>();
+    };
+    auto four = [](double v) { return std::vector<double>(4, v); };
+    // 3: sync mode. Async ("0") applies pushes by the optimizer, so without
+    // one a push fails; sync ("1") stores the round's sum again.
+    kv.send_command_to_servers(3, "0");
+    for (int k : {0, 1}) {
+      kv.push(k, ndarray::full({4}, 1.0));
+      expect_error([&] { kv.wait_all(); }, errc::invalid_argument, {"set_optimizer"});
+    }
+    kv.send_command_to_servers(3, "1");
+    for (int k : {0, 1}) {
+      kv.push(k, ndarray::full({4}, 5.0));
+      EXPECT(value(k, out) == four(5));
+    }
+    // 0: set the optimizer (w += 2 g) from its serialized form.
+    kv.send_command_to_servers(0, create_optimizer("test", {{"rescale_grad", 2}})->serialize());
+    for (int k : {0, 1}) {
+      kv.push(k, ndarray::full({4}, 1.0));
+      EXPECT(value(k, out) == four(7));
+    }
+    // 1: multi-precision. An f16 weight of 1 takes steps of 2 * 2^-13 =
+    // 2^-12, a quarter of its ulp: rounded each step it stays 1; with an fp32
+    // master copy four steps make 1 + 2^-10.
+    auto half = ndarray::zeros({4}, dtype::f16);
+    auto step = ndarray::full({4}, 1.0 / 8192, dtype::f16);
+    for (int i = 0; i < 4; ++i)
+      kv.push(2, step);
+    EXPECT(value(2, half) == four(1.0));
+    kv.send_command_to_servers(1, "");
+    for (int i = 0; i < 4; ++i)
+      kv.push(3, step);
+    EXPECT(value(3, half) == four(1.0 + 1.0 / 1024));
     expect_error([&] { kv.send_command_to_servers(42, "x"); }, errc::invalid_argument,
-                    {"unknown server command head 42"});
+                 {"unknown server command head 42"});
     expect_error([&] { kv.set_updater([](const key&, const ndarray&, ndarray&) {}); },
-                    errc::unsupported, {"set_optimizer"});
+                 errc::unsupported, {"set_optimizer"});
   });
 }
 
