@@ -230,9 +230,7 @@ void advance(worker_impl self, const kvs::key& k) {
     while (!kr.ops.empty() && kr.ops.front()->stage == last && kr.ops.front()->stage_done)
       kr.ops.pop_front();
   } while (kr.again);
-  kr.advancing = false;
-  if (kr.ops.empty())
-    st.routes.erase(i);
+  kr.advancing = false;  // the key's (empty) route stays: keys come back
 }
 
 void start(worker_impl self, op_ptr op, int64_t bytes) {

@@ -65,7 +65,6 @@ public:
     if (out.is_push)
       ++q.pushes_out;
     promote(q);
-    drop_if_idle(out.key);
     return out;
   }
 
@@ -81,12 +80,10 @@ public:
     --i->second.pushes_out;
     if (!i->second.in_heap)
       promote(i->second);
-    drop_if_idle(k);
   }
 
   int in_flight() const { return in_flight_; }
   int64_t in_flight_bytes() const { return in_flight_bytes_; }
-  bool empty() const { return keys_.empty(); }
 
 private:
   struct ticket {
@@ -120,17 +117,11 @@ private:
     q.in_heap = true;
   }
 
-  void drop_if_idle(const kvs::key& k) {
-    auto i = keys_.find(k);
-    if (i != keys_.end() && i->second.fifo.empty() && i->second.pushes_out == 0)
-      keys_.erase(i);
-  }
-
   dispatch_limits limits_;
   uint64_t next_seq_ = 0;
   int in_flight_ = 0;
   int64_t in_flight_bytes_ = 0;
-  std::unordered_map<kvs::key, key_fifo, key_hash> keys_;
+  std::unordered_map<kvs::key, key_fifo, key_hash> keys_;  // a key's entry stays: keys come back
   std::priority_queue<head_ref> heap_;
 };
 
