@@ -56,6 +56,13 @@ struct ndarray_access {
   }
 };
 
+// What identifies an array's storage: handles with the same id share it
+// (ndarray::same_storage).
+inline const void* storage_id(const ndarray& x) {
+  auto& p = ndarray_access::impl(x);
+  return p.buf ? static_cast<const void*>(p.buf.get()) : static_cast<const void*>(&p);
+}
+
 size_t element_count(const kvs::shape& s);  // throws invalid_argument on a negative dim
 // A dense array with the values of any array (row_sparse densified), waiting
 // for pending writes first.

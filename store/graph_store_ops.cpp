@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <iostream>
 #include <iterator>
+#include <unordered_map>
 
 #include <caf/all.hpp>
 
@@ -59,13 +60,18 @@ void add_inputs(operation& op, const std::vector<ndarray>& values) {
 // input that is also another key's output in the same call (in-place
 // pushpull of arrays shared by keys) is pushed from a copy taken now.
 void snapshot_shared_inputs(std::vector<std::shared_ptr<operation>>& ops) {
+  // Which operation writes each storage (nullptr: more than one does).
+  std::unordered_map<const void*, const operation*> writer;
+  for (auto& op : ops)
+    for (auto& out : op->outputs) {
+      auto [i, fresh] = writer.emplace(storage_id(out), op.get());
+      if (!fresh && i->second != op.get())
+        i->second = nullptr;
+    }
   for (auto& op : ops)
     for (auto& in : op->inputs) {
-      bool shared = false;
-      for (auto& other : ops)
-        for (auto& out : other->outputs)
-          shared = shared || (other != op && in.same_storage(out));
-      if (shared)
+      auto i = writer.find(storage_id(in));
+      if (i != writer.end() && i->second != op.get())
         in = in.copy_to(in.device());
     }
 }
