@@ -42,8 +42,11 @@ TEST_CASE("review local: a push of an array that an earlier pull of another key 
   kv->push(2, x);  // reads x: must read 5
   auto y = ndarray::zeros({2, 3});
   kv->pull(2, y);
-  REQUIRE(x.to_vector<float>() == std::vector<float>(6, 5.0f));
-  REQUIRE(y.to_vector<float>() == std::vector<float>(6, 5.0f));
+  auto xv = x.to_vector<float>();
+  auto yv = y.to_vector<float>();
+  INFO("x[0] = " << xv[0] << ", y[0] = " << yv[0]);
+  CHECK(xv == std::vector<float>(6, 5.0f));
+  CHECK(yv == std::vector<float>(6, 5.0f));
 }
 
 // push(2, b) then pull(3, b) with a higher priority while the window is full:
@@ -65,4 +68,30 @@ TEST_CASE("review local: a higher-priority pull of another key does not overwrit
   kv->pull(2, y);
   REQUIRE(b.to_vector<float>() == std::vector<float>(6, 7.0f));
   REQUIRE(y.to_vector<float>() == std::vector<float>(6, 2.0f));
+}
+
+// The same key alone: a pull after a push whose (function) updater is slow.
+TEST_CASE("review local: a pull after a push waits for the push's slow updater",
+          "[order][review]") {
+  auto kv = create("local", test_config());
+  kv->init(1, ndarray::zeros({2, 3}));
+  kv->set_updater(slow_on_key_1());
+  kv->push(1, ndarray::full({2, 3}, 5.0));
+  auto x = ndarray::zeros({2, 3});
+  kv->pull(1, x);
+  REQUIRE(x.to_vector<float>() == std::vector<float>(6, 5.0f));
+}
+
+// Diagnostic: as the first case, without the push of x to key 2.
+TEST_CASE("review local: two keys, a pull after a push waits for the push's slow updater",
+          "[order][review]") {
+  auto kv = create("local", test_config());
+  kv->init(std::vector<key>{1, 2}, {ndarray::zeros({2, 3}), ndarray::zeros({2, 3})});
+  kv->set_updater(slow_on_key_1());
+  kv->push(1, ndarray::full({2, 3}, 5.0));
+  auto x = ndarray::zeros({2, 3});
+  kv->pull(1, x);
+  auto xv = x.to_vector<float>();
+  INFO("x[0] = " << xv[0]);
+  CHECK(xv == std::vector<float>(6, 5.0f));
 }
