@@ -191,7 +191,9 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   auto& in = m.inputs;
   if (alone && !direct && in.size() == 1 && in[0].offset == 0 && in[0].count == in[0].array.size() &&
       in[0].array.size() == e.stored.size() && in[0].array.dtype() == e.stored.dtype()) {
-    e.grad = in[0].array;
+    // An alias with its own marks: the caller's array may already carry the
+    // write mark of a later operation that waits for this one.
+    e.grad = detail::unmarked_alias(in[0].array);
     finish(std::nullopt);
     return;
   }

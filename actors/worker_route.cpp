@@ -158,18 +158,41 @@ void convert_run(worker_impl self, const run_ptr& run) {
 // ---- stage: finish ----------------------------------------------------------
 bool finish_applies(const worker_state&, const running_op&) { return true; }
 
+std::vector<const void*> storages(const std::vector<ndarray>& arrays) {
+  std::vector<const void*> out;
+  out.reserve(arrays.size());
+  for (auto& a : arrays)
+    out.push_back(storage_id(a));
+  return out;
+}
+
+// Operations that waited for this one's arrays may start.
+void release_dependents(worker_state& st, const running_op& run) {
+  auto held = storages(run.op->inputs);
+  auto outs = storages(run.op->outputs);
+  held.insert(held.end(), outs.begin(), outs.end());
+  st.hazards.remove(run.id, held);
+  auto d = st.dependents.find(run.id);
+  if (d == st.dependents.end())
+    return;
+  for (auto& [k, id] : d->second)
+    st.queue.release(k, id);
+  st.dependents.erase(d);
+}
+
 void finish_run(worker_impl self, const run_ptr& run) {
   auto& st = self->state;
   run->op->finish(run->first_failure);
+  release_dependents(st, *run);
   st.queue.done(run->op->key, run->bytes, is_push(*run->op));
   st.need_dispatch = true;
   stage_finished(self, run);
 }
 
-const stage presum_stage{"pre-sum", true, &presum_applies, &presum_run};
-const stage send_stage{"send", true, &send_applies, &send_run};
-const stage convert_stage{"convert", false, &convert_applies, &convert_run};
-const stage finish_stage{"finish", false, &finish_applies, &finish_run};
+const stage presum_stage{"pre-sum", &presum_applies, &presum_run};
+const stage send_stage{"send", &send_applies, &send_run};
+const stage convert_stage{"convert", &convert_applies, &convert_run};
+const stage finish_stage{"finish", &finish_applies, &finish_run};
 
 // ---- moving operations along the route ---------------------------------------
 void enter(worker_impl self, const run_ptr& run, int s) {
@@ -181,27 +204,6 @@ void enter(worker_impl self, const run_ptr& run, int s) {
     next->run(self, run);
   else
     run->stage_done = true;
-}
-
-bool finished(const worker_state& st, const running_op& r) {
-  return r.stage == static_cast<int>(st.route.size()) - 1 && r.stage_done;
-}
-
-// Whether ops[i] may enter stage s as far as the arrays go: a stage that
-// reads its inputs waits for earlier operations of the key that write them.
-bool inputs_ready(const worker_state& st, const key_route& kr, size_t i, int s) {
-  if (!st.route[static_cast<size_t>(s)]->reads_inputs)
-    return true;
-  auto& inputs = kr.ops[i]->op->inputs;
-  for (size_t j = 0; j < i; ++j) {
-    if (finished(st, *kr.ops[j]))
-      continue;
-    for (auto& out : kr.ops[j]->op->outputs)
-      for (auto& in : inputs)
-        if (in.same_storage(out))
-          return false;
-  }
-  return true;
 }
 
 // Moves the key's operations as far as their work and their order allow:
@@ -223,7 +225,7 @@ void advance(worker_impl self, const kvs::key& k) {
     int limit = last;
     for (size_t j = 0; j < kr.ops.size(); ++j) {
       auto r = kr.ops[j];
-      while (r->stage_done && r->stage < limit && inputs_ready(st, kr, j, r->stage + 1))
+      while (r->stage_done && r->stage < limit)
         enter(self, r, r->stage + 1);
       limit = r->stage;
     }
@@ -233,8 +235,9 @@ void advance(worker_impl self, const kvs::key& k) {
   kr.advancing = false;  // the key's (empty) route stays: keys come back
 }
 
-void start(worker_impl self, op_ptr op, int64_t bytes) {
+void start(worker_impl self, op_ptr op, int64_t bytes, uint64_t id) {
   auto run = std::make_shared<running_op>();
+  run->id = id;
   if (op->landing.size() != op->outputs.size())
     op->landing = op->outputs;
   run->send = op->inputs;
@@ -248,7 +251,7 @@ void start(worker_impl self, op_ptr op, int64_t bytes) {
 void dispatch(worker_impl self) {
   auto& st = self->state;
   while (auto e = st.queue.next())
-    start(self, std::move(e->item), e->bytes);
+    start(self, std::move(e->item), e->bytes, e->id);
 }
 
 void settle(worker_impl self) {
@@ -290,11 +293,16 @@ void submit_ops(worker_impl self, std::vector<op_ptr> ops) {
   turn t{self};
   auto& st = self->state;
   for (auto& op : ops) {
+    auto id = ++st.next_id;
+    auto waits = st.hazards.add(id, storages(op->inputs), storages(op->outputs));
+    for (auto w : waits)
+      st.dependents[w].emplace_back(op->key, id);
     auto bytes = op_bytes(*op);
     bool push = is_push(*op);
     auto k = op->key;
     auto prio = op->priority;
-    st.queue.add({std::move(k), prio, bytes, push, std::move(op)});
+    st.queue.add({std::move(k), prio, bytes, push, std::move(op), id},
+                 static_cast<int>(waits.size()));
   }
   st.need_dispatch = true;
 }

@@ -21,6 +21,7 @@
 #include "actors/part_planner.hpp"
 #include "actors/reducer_set.hpp"
 #include "actors/worker.hpp"
+#include "core/array_hazards.hpp"
 #include "core/dispatch_queue.hpp"
 #include "core/sharding.hpp"
 #include "messages/shard_actor.hpp"
@@ -34,6 +35,7 @@ using failure = std::optional<kvs::error>;
 // An operation on its route: where it is, and what it carries.
 struct running_op {
   op_ptr op;
+  uint64_t id = 0;                 // in call order (array hazards)
   int64_t bytes = 0;               // its place in the dispatch window
   std::vector<ndarray> send;       // what its push sends (inputs, or their local sum)
   int stage = -1;                  // the stage it entered last
@@ -65,10 +67,6 @@ using worker_impl = worker_actor::stateful_pointer<worker_state>;
 
 struct stage {
   const char* name;
-  // Reads the operation's inputs: it waits until no earlier operation of the
-  // key still has to write one of them (push(k, x) after pull(k, x) sends
-  // the pulled value; repeated in-place pushpulls push each other's results).
-  bool reads_inputs;
   bool (*applies)(const worker_state&, const running_op&);
   void (*run)(worker_impl, const run_ptr&);  // ends with stage_finished
 };
@@ -79,6 +77,11 @@ struct worker_state {
   worker_options opts;
   std::vector<const stage*> route;  // the same for every key of this worker
   dispatch_queue<op_ptr> queue;
+  // Operations wait, before they start, for earlier ones that share their
+  // arrays (core/array_hazards.hpp); who waits for whom (key and id).
+  array_hazards hazards;
+  std::unordered_map<uint64_t, std::vector<std::pair<kvs::key, uint64_t>>> dependents;
+  uint64_t next_id = 0;
   std::unordered_map<kvs::key, key_route, key_hash> routes;
   std::map<uint32_t, shard_batch> outbox;  // sent at the end of the turn
   int depth = 0;                           // nested turns

@@ -16,6 +16,8 @@ namespace kvs::detail {
 class data_buffer {
 public:
   data_buffer(kvs::device dev, size_t bytes, bool zeroed);
+  // The memory of `owner`, with a readiness of its own (see unmarked_alias).
+  explicit data_buffer(std::shared_ptr<data_buffer> owner);
   ~data_buffer();
   data_buffer(const data_buffer&) = delete;
   data_buffer& operator=(const data_buffer&) = delete;
@@ -29,6 +31,7 @@ private:
   void* ptr_ = nullptr;
   size_t bytes_ = 0;
   sync_var var_;
+  std::shared_ptr<data_buffer> owner_;  // set: the memory is the owner's
 };
 
 struct array_impl {
@@ -62,6 +65,12 @@ inline const void* storage_id(const ndarray& x) {
   auto& p = ndarray_access::impl(x);
   return p.buf ? static_cast<const void*>(p.buf.get()) : static_cast<const void*>(&p);
 }
+
+// The same dense memory under a handle whose readiness marks are its own:
+// what the store hands to code that reads a caller's array for an operation
+// already ordered (an updater reading the pushed gradient), so it does not
+// wait for marks of later operations on that array.
+ndarray unmarked_alias(const ndarray& x);
 
 size_t element_count(const kvs::shape& s);  // throws invalid_argument on a negative dim
 // A dense array with the values of any array (row_sparse densified), waiting

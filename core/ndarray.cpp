@@ -71,7 +71,12 @@ data_buffer::data_buffer(kvs::device dev, size_t bytes, bool zeroed) : dev_(dev)
     std::memset(ptr_, 0, rounded);
 }
 
+data_buffer::data_buffer(std::shared_ptr<data_buffer> owner)
+    : dev_(owner->dev_), ptr_(owner->ptr_), bytes_(owner->bytes_), owner_(std::move(owner)) {}
+
 data_buffer::~data_buffer() {
+  if (owner_)
+    return;
   if (dev_.kind == device::gpu_kind)
     cuda::device_free(dev_.id, ptr_);
   else
@@ -81,6 +86,15 @@ data_buffer::~data_buffer() {
 sync_var& ndarray_access::var(const ndarray& x) {
   auto& p = *x.impl_;
   return p.stype == storage::dense ? p.buf->var() : p.rows.impl_->buf->var();
+}
+
+ndarray unmarked_alias(const ndarray& x) {
+  auto& p = ndarray_access::impl(x);
+  if (p.stype != storage::dense || !p.buf)
+    return x;
+  auto alias = std::make_shared<array_impl>(p);
+  alias->buf = std::make_shared<data_buffer>(p.buf);
+  return ndarray_access::make(std::move(alias));
 }
 
 size_t element_count(const kvs::shape& s) {

@@ -64,7 +64,8 @@ TEST_CASE("with one push per round a key's next push waits for the last one's an
   q.add(op(1, 0, 11, false));  // a pull right behind the push may go
   q.add(op(1, 0, 12, true));   // the next push must wait
   q.add(op(2, 0, 20, true));
-  REQUIRE(drain(q) == std::vector<int>{10, 11, 20});
+  // Pushes take no place in the window and go first.
+  REQUIRE(drain(q) == std::vector<int>{10, 20, 11});
   q.done(1, 1, false);  // the pull's answer frees nothing for pushes
   REQUIRE_FALSE(q.next());
   q.done(1, 1, true);
@@ -98,4 +99,30 @@ TEST_CASE("randomized: every key's operations come out in call order", "[dispatc
     INFO("key " << k);
     REQUIRE(std::equal(started[k].begin(), started[k].end(), issued[k].begin()));
   }
+}
+
+TEST_CASE("with one push per round pushes pass a full window", "[dispatch]") {
+  queue q{dispatch_limits{1, 1 << 20, true}};
+  q.add(op(1, 0, 10, false));  // a pull fills the window
+  q.add(op(2, 0, 20, true));
+  q.add(op(3, 0, 30, false));
+  REQUIRE(drain(q) == std::vector<int>{20, 10});  // 30 waits for the pull
+  q.done(2, 1, true);
+  REQUIRE_FALSE(q.next());
+  q.done(1, 1, false);
+  REQUIRE(q.next()->item == 30);
+}
+
+TEST_CASE("an operation waits for the ones it is blocked by, and holds back its key", "[dispatch]") {
+  queue q;
+  auto e = op(1, 0, 10);
+  e.id = 7;
+  q.add(e, 2);
+  q.add(op(1, 0, 11));  // behind 10 on key 1
+  q.add(op(2, 0, 20));
+  REQUIRE(drain(q) == std::vector<int>{20});
+  q.release(1, 7);
+  REQUIRE_FALSE(q.next());
+  q.release(1, 7);
+  REQUIRE(drain(q) == std::vector<int>{10, 11});
 }

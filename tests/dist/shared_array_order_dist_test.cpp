@@ -14,7 +14,7 @@ using namespace kvs;
 // pull(1, x) then push(2, x): the push sends what the pull wrote. The
 // serializer no longer waits for x, and the route orders only key 2's
 // operations, so the push leaves with x's old contents.
-TEST_CASE("review dist_sync: a push of an array that an earlier pull of another key writes "
+TEST_CASE("dist_sync: a push of an array that an earlier pull of another key writes "
           "sends the pulled value",
           "[dist][order][review]") {
   local_cluster cluster{2, 2};
@@ -38,7 +38,7 @@ TEST_CASE("review dist_sync: a push of an array that an earlier pull of another 
 // dist_sync holds a key's second push until its first round completes; a
 // pull of another key into that push's input must still wait for the push
 // to read it.
-TEST_CASE("review dist_sync: a pull of another key does not overwrite the input of a push "
+TEST_CASE("dist_sync: a pull of another key does not overwrite the input of a push "
           "waiting for its round",
           "[dist][order][review]") {
   local_cluster cluster{2, 2};
@@ -64,7 +64,7 @@ TEST_CASE("review dist_sync: a pull of another key does not overwrite the input 
 }
 
 // Zero-element keys: per-device push (the pre-sum stage), pull, pushpull.
-TEST_CASE("review dist_sync: a zero-element key goes through every stage", "[dist][order][review]") {
+TEST_CASE("dist_sync: a zero-element key goes through every stage", "[dist][order][review]") {
   local_cluster cluster{2, 2};
   cluster.timeout = std::chrono::milliseconds(5000);
   cluster.run("dist_sync", [](kvstore& kv) {
@@ -88,7 +88,7 @@ TEST_CASE("review dist_sync: a zero-element key goes through every stage", "[dis
 // waits for the other worker's push of that key, which waits in the other
 // worker's queue for a place in its window. The default window (1024
 // operations, 128 MiB) fills the same way with two keys of 80 MB each.
-TEST_CASE("review dist_sync: workers that push two keys in opposite orders through a full "
+TEST_CASE("dist_sync: workers that push two keys in opposite orders through a full "
           "window both finish",
           "[dist][order][review]") {
   local_cluster cluster{2, 1};

@@ -30,7 +30,7 @@ updater slow_on_key_1() {
 }  // namespace
 
 // pull(1, x) then push(2, x): the push must send what the pull wrote.
-TEST_CASE("review local: a push of an array that an earlier pull of another key writes sends "
+TEST_CASE("local: a push of an array that an earlier pull of another key writes sends "
           "the pulled value",
           "[order][review]") {
   auto kv = create("local", test_config());
@@ -51,7 +51,7 @@ TEST_CASE("review local: a push of an array that an earlier pull of another key 
 
 // push(2, b) then pull(3, b) with a higher priority while the window is full:
 // the pull must not write b before the push has read it.
-TEST_CASE("review local: a higher-priority pull of another key does not overwrite a queued "
+TEST_CASE("local: a higher-priority pull of another key does not overwrite a queued "
           "push's input",
           "[order][review]") {
   auto cfg = test_config();
@@ -71,7 +71,7 @@ TEST_CASE("review local: a higher-priority pull of another key does not overwrit
 }
 
 // The same key alone: a pull after a push whose (function) updater is slow.
-TEST_CASE("review local: a pull after a push waits for the push's slow updater",
+TEST_CASE("local: a pull after a push waits for the push's slow updater",
           "[order][review]") {
   auto kv = create("local", test_config());
   kv->init(1, ndarray::zeros({2, 3}));
@@ -83,7 +83,7 @@ TEST_CASE("review local: a pull after a push waits for the push's slow updater",
 }
 
 // Diagnostic: as the first case, without the push of x to key 2.
-TEST_CASE("review local: two keys, a pull after a push waits for the push's slow updater",
+TEST_CASE("local: two keys, a pull after a push waits for the push's slow updater",
           "[order][review]") {
   auto kv = create("local", test_config());
   kv->init(std::vector<key>{1, 2}, {ndarray::zeros({2, 3}), ndarray::zeros({2, 3})});

@@ -1,0 +1,32 @@
+#pragma once
+// Which earlier operations an operation must wait for because of the arrays
+// they share, a plain class (no actors): it reads what an earlier one writes
+// (read after write), or writes what an earlier one reads or writes (write
+// after read, write after write). What MXNet's engine orders by its
+// variables, the worker orders with this before an operation starts, across
+// keys too: pull(1, x); push(2, x) pushes the pulled value.
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+namespace kvs::detail {
+
+class array_hazards {
+public:
+  // Registers operation `id` (ids grow in call order) with the storages it
+  // reads and writes; returns the earlier, unfinished operations it waits for.
+  std::vector<uint64_t> add(uint64_t id, std::vector<const void*> reads,
+                            std::vector<const void*> writes);
+  // Operation `id` has finished: it holds none of its storages any more.
+  void remove(uint64_t id, const std::vector<const void*>& storages);
+  bool empty() const { return by_storage_.empty(); }
+
+private:
+  struct access {
+    uint64_t id;
+    bool write;
+  };
+  std::unordered_map<const void*, std::vector<access>> by_storage_;
+};
+
+}  // namespace kvs::detail
