@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actors/device_job.hpp"
+#include "actors/fault_log.hpp"
 #include "actors/timed_request.hpp"
 #include "core/array_impl.hpp"
 #include "core/element.hpp"
@@ -64,8 +65,13 @@ void part_answered(worker_impl self, const run_ptr& run, const part_range& p, pa
     return;
   }
   copy_job job{array_view::whole(r.value), {}};
-  for (auto& o : run->op->landing)
-    job.dests.push_back(array_view{o, p.offset, p.count, true});
+  if (auto f = capture([&] {
+        for (auto& o : run->op->landing)
+          job.dests.push_back(array_view{o, p.offset, p.count, true});
+      })) {
+    part_done(self, run, std::move(f));
+    return;
+  }
   run_copy(self, runner(self), std::move(job), "copy of a pulled value",
            [self, run](failure f) { part_done(self, run, std::move(f)); });
 }
@@ -177,10 +183,16 @@ void enter(worker_impl self, const run_ptr& run, int s) {
   run->stage = s;
   run->stage_done = false;
   auto* next = st.route[static_cast<size_t>(s)];
-  if (next->applies(st, *run))
-    next->run(self, run);
-  else
+  if (!next->applies(st, *run)) {
     run->stage_done = true;
+    return;
+  }
+  // What the stage's work throws (an allocation, a bug) fails the operation.
+  auto f = capture([&] { next->run(self, run); });
+  if (f && run->stage == s && !run->stage_done)
+    stage_finished(self, run, std::move(f));
+  else if (f)
+    log_fault(std::string("worker, stage ") + next->name + " of key " + run->op->key.to_string(), *f);
 }
 
 bool finished(const worker_state& st, const running_op& r) {
@@ -282,19 +294,25 @@ std::vector<const stage*> make_route(const worker_options& opts) {
 turn::turn(worker_impl self) : self_(self) { ++self_->state.depth; }
 
 turn::~turn() {
-  if (--self_->state.depth == 0)
-    settle(self_);
+  if (--self_->state.depth != 0)
+    return;
+  if (auto f = capture([&] { settle(self_); }))  // a destructor must not throw
+    log_fault("worker, dispatch", *f);
 }
 
 void submit_ops(worker_impl self, std::vector<op_ptr> ops) {
   turn t{self};
   auto& st = self->state;
   for (auto& op : ops) {
-    auto bytes = op_bytes(*op);
-    bool push = is_push(*op);
-    auto k = op->key;
-    auto prio = op->priority;
-    st.queue.add({std::move(k), prio, bytes, push, std::move(op)});
+    auto f = capture([&] {
+      auto bytes = op_bytes(*op);
+      bool push = is_push(*op);
+      auto k = op->key;
+      auto prio = op->priority;
+      st.queue.add({std::move(k), prio, bytes, push, op});
+    });
+    if (f)  // not queued: it ends here
+      op->finish(f);
   }
   st.need_dispatch = true;
 }
