@@ -75,7 +75,7 @@ TEST_CASE("an interface name resolves to its address, an unknown one is refused 
   REQUIRE(c.resolved().node_host == "10.1.2.3");
 }
 
-TEST_CASE("KVS_STALL_WARNING is read in seconds, strictly; the default is 60 s", "[config]") {
+TEST_CASE("KVS_STALL_WARNING is read in seconds, strictly, and defaults to 60 s", "[config]") {
   config c;
   c.read_environment = false;
   REQUIRE(c.resolved().stall_warning == std::chrono::milliseconds(60000));

@@ -109,7 +109,7 @@ TEST_CASE("a CPU reducer answers jobs with views outside their arrays with an er
   caf::anon_send_exit(reducer, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE("an update that times out fails its push; the key waits for the late update, then "
+TEST_CASE("an update that times out fails its push, the key waits for the late update, then "
           "serves exactly, and the failed pushpull's output is never written",
           "[store][errors][timing]") {
   auto cfg = test_config();
