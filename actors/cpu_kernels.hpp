@@ -14,6 +14,13 @@ namespace kvs::detail {
 void check_job(const reduce_job& job);
 void check_job(const copy_job& job);
 
+// Starts the job on a reducer (start_job); throws when its sender withdrew it.
+template <class Job>
+void claim_job(const Job& job) {
+  if (!start_job(job))
+    throw kvs::error(errc::timeout, "the job was withdrawn by its sender at its deadline");
+}
+
 // Elements [begin, end) of the job, counted from each view's offset.
 void sum_range(const reduce_job& job, uint64_t begin, uint64_t end);
 void copy_range(const copy_job& job, uint64_t begin, uint64_t end);

@@ -44,6 +44,7 @@ reducer_actor::behavior_type cpu_reducer(reducer_impl self, int threads, int64_t
   return {
       [=](reduce_atom, reduce_job& job) -> caf::result<ok_atom> {
         return detail::reply(detail::capture([&] {
+                               detail::claim_job(job);
                                detail::check_job(job);
                                auto staged = detail::stage_to_host(job);
                                self->state.run(job.dest.count, [&](uint64_t b, uint64_t e) {
@@ -55,6 +56,7 @@ reducer_actor::behavior_type cpu_reducer(reducer_impl self, int threads, int64_t
       },
       [=](copy_atom, copy_job& job) -> caf::result<ok_atom> {
         return detail::reply(detail::capture([&] {
+                               detail::claim_job(job);
                                detail::check_job(job);
                                auto staged = detail::stage_to_host(job);
                                self->state.run(job.source.count, [&](uint64_t b, uint64_t e) {

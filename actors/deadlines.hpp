@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "kvs/error.hpp"
 
@@ -41,18 +42,22 @@ public:
     return true;
   }
 
-  // Fails every request past its deadline with a timeout error.
+  // Fails every request past its deadline with a timeout error. A failure
+  // may open or close other requests (one that it closes is not failed).
   void expire() {
     auto now = clock::now();
-    for (auto i = open_.begin(); i != open_.end();) {
-      if (i->second.deadline <= now) {
-        auto e = std::move(i->second);
-        i = open_.erase(i);
-        e.fail(kvs::error(errc::timeout, e.what + ": no answer within " +
-                                             std::to_string(e.limit.count()) + " ms"));
-      } else {
-        ++i;
-      }
+    std::vector<uint64_t> due;
+    for (auto& [id, e] : open_)
+      if (e.deadline <= now)
+        due.push_back(id);
+    for (auto id : due) {
+      auto i = open_.find(id);
+      if (i == open_.end())
+        continue;
+      auto e = std::move(i->second);
+      open_.erase(i);
+      e.fail(kvs::error(errc::timeout, e.what + ": no answer within " +
+                                           std::to_string(e.limit.count()) + " ms"));
     }
   }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include "actors/cpu_kernels.hpp"
@@ -25,6 +26,39 @@ struct job_runner {
   deadline_book& book;
 };
 
+// Sends a job to a reducer with a ticket. At the deadline a job still
+// waiting is withdrawn (it will never write) and `done` gets the timeout; a
+// job already running is waited for: `done` gets its answer, so no job writes
+// into an array after its sender reported the operation failed.
+template <class Self, class Job, class Atom>
+void send_job(Self* self, const job_runner& r, const reducer_actor& to, Job job, Atom atom,
+              const char* what, job_done done) {
+  struct sent {
+    job_ticket ticket;
+    bool running_late = false;  // the deadline passed while it ran
+  };
+  auto s = std::make_shared<sent>();
+  job.ticket = std::shared_ptr<job_ticket>(s, &s->ticket);
+  auto& book = r.book;
+  auto id = book.open(r.timeout, what, [s, done](kvs::error err) {
+    if (s->ticket.withdraw())
+      done(std::move(err));
+    else
+      s->running_late = true;
+  });
+  arm_tick(self, book, r.timeout);
+  self->request(to, caf::infinite, atom, std::move(job))
+      .then(
+          [&book, id, s, done, what](ok_atom) {
+            if (book.close(id) || s->running_late)
+              contain(what, [&] { done(std::nullopt); });
+          },
+          [&book, id, s, done, what](caf::error& err) {
+            if (book.close(id) || s->running_late)
+              contain(what, [&] { done(from_caf_error(err, what)); });
+          });
+}
+
 template <class Self, class Job, class Atom>
 void run_job(Self* self, const job_runner& r, Job job, Atom atom, uint64_t count,
              kvs::device where, const char* what, void (*kernel)(const Job&, uint64_t, uint64_t),
@@ -36,10 +70,7 @@ void run_job(Self* self, const job_runner& r, Job job, Atom atom, uint64_t count
     }));
     return;
   }
-  timed_request<ok_atom>(
-      self, r.book, r.timeout, r.reducers.for_device(where), what,
-      [done](ok_atom) { done(std::nullopt); }, [done](kvs::error err) { done(std::move(err)); },
-      atom, std::move(job));
+  send_job(self, r, r.reducers.for_device(where), std::move(job), atom, what, std::move(done));
 }
 
 template <class Self>

@@ -73,10 +73,18 @@ reducer_actor::behavior_type gpu_reducer(impl self, int device) {
   return {
       [=](reduce_atom, const reduce_job& job) -> caf::result<ok_atom> {
         auto& s = *self->state.stream;
-        return detail::reply(detail::capture([&] { detail::reduce_on_gpu(s, job); }), ok_atom::value);
+        return detail::reply(detail::capture([&] {
+                               detail::claim_job(job);
+                               detail::reduce_on_gpu(s, job);
+                             }),
+                             ok_atom::value);
       },
       [=](copy_atom, const copy_job& job) -> caf::result<ok_atom> {
-        return detail::reply(detail::capture([&] { detail::copy_from_gpu(job); }), ok_atom::value);
+        return detail::reply(detail::capture([&] {
+                               detail::claim_job(job);
+                               detail::copy_from_gpu(job);
+                             }),
+                             ok_atom::value);
       },
   };
 }

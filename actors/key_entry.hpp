@@ -1,10 +1,13 @@
 #pragma once
 // One key (or key part) in a shard: its values, its optimizer state, its
 // open round, and the queue that runs its operations one at a time.
+#include <chrono>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "kvs/key.hpp"
@@ -24,8 +27,16 @@ struct held_reply {
   bool remote = false;              // answer with the value instead
 };
 
+// An operation waiting for its turn on the key.
+struct queued_op {
+  std::function<void()> run;
+  item_done fail;  // ends it unrun (empty: it cannot be failed, it must run)
+  std::chrono::steady_clock::time_point since;
+};
+
 struct key_entry {
   kvs::key key;
+  uint32_t part = 0;
   ndarray stored;               // the value (or part) this shard owns
   ndarray merge;                // the round's sum when it cannot land in stored
   std::vector<ndarray> state;   // optimizer state kept beside the key
@@ -35,13 +46,31 @@ struct key_entry {
   ndarray grad;                 // the round's only input, used as its gradient (else merge)
   bool round_sparse = false;    // every push of the round was row_sparse...
   std::vector<int64_t> round_rows;  // ...touching these rows
+  // Rounds opened so far (the open one's number), its deadline and stall
+  // report in the shard's deadline book (0: none), and when it opened.
+  uint64_t rounds = 0;
+  uint64_t round_timer = 0, stall_timer = 0;
+  std::chrono::steady_clock::time_point round_since;
+  // A timed-out update still runs: the key waits for it; operations queued
+  // meanwhile fail once they waited a request timeout (checked by late_timer).
+  bool late = false;
+  uint64_t late_timer = 0;
   // Operations on one key run one at a time, in arrival order.
   bool busy = false, draining = false;
-  std::deque<std::function<void()>> waiting;
+  std::deque<queued_op> waiting;
 };
 
+// The key as errors name it: "key 3", or "key 3 (part 1)" for a part of a
+// split key.
+std::string key_name(const key_entry& e);
+
 // Runs `task` when the entry is free; the task calls release() when done.
-void enqueue(key_entry& e, std::function<void()> task);
+// `fail` ends it unrun if it waits too long behind late work.
+void enqueue(key_entry& e, std::function<void()> task, item_done fail = {});
 void release(key_entry& e);
+// Fails, with `err`, the operations queued before `cutoff` that can be
+// failed; returns when the oldest one left was queued, if any is left.
+std::optional<std::chrono::steady_clock::time_point> fail_queued_before(
+    key_entry& e, std::chrono::steady_clock::time_point cutoff, const kvs::error& err);
 
 }  // namespace kvs::detail

@@ -1,222 +1,25 @@
 #include "actors/key_shard.hpp"
 
-#include <algorithm>
-#include <iterator>
-#include <unordered_map>
-
 #include <caf/all.hpp>
 
-#include "actors/cpu_kernels.hpp"
-#include "actors/device_job.hpp"
-#include "actors/key_entry.hpp"
+#include "actors/fault_log.hpp"
+#include "actors/key_shard_state.hpp"
 #include "actors/staging.hpp"
 #include "core/array_impl.hpp"
-#include "core/optimizer_state_layout.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs {
 
 namespace {
 
+using detail::entry_id;
 using detail::failure;
-using detail::held_reply;
 using detail::item_done;
 using detail::key_entry;
-using detail::release;
+using detail::shard_impl;
 
-struct entry_id {
-  kvs::key key;
-  uint32_t part;
-  bool operator==(const entry_id& o) const { return part == o.part && key == o.key; }
-};
-
-struct entry_id_hash {
-  size_t operator()(const entry_id& x) const { return key_hash{}(x.key) * 31u + x.part; }
-};
-
-struct shard_state {
-  reducer_set reducers;
-  updater_setting updater;
-  shard_options opts;
-  std::unordered_map<entry_id, key_entry, entry_id_hash> entries;
-  std::set<int32_t> dead_workers;
-  detail::deadline_book deadlines;
-};
-
-using shard_impl = shard_actor::stateful_pointer<shard_state>;
-using done_fn = std::function<void(failure)>;
-
-detail::job_runner runner(shard_impl self) {
-  auto& st = self->state;
-  return detail::job_runner{st.reducers, st.opts.inline_bound, st.opts.request_timeout,
-                            st.deadlines};
-}
-
-void reduce(shard_impl self, reduce_job job, done_fn done) {
-  detail::run_reduce(self, runner(self), std::move(job), "reduce", std::move(done));
-}
-
-void copy_out(shard_impl self, copy_job job, done_fn done) {
-  detail::run_copy(self, runner(self), std::move(job), "copy", std::move(done));
-}
-
-// Before the shard writes into `a` (stored or merge): if an answer still on
-// its way to another process holds it, write into a copy instead, so the
-// answer is serialized with the value it was given (copy-on-write).
-void make_exclusive(ndarray& a) {
-  if (a.is_none() || detail::ndarray_access::use_count(a) == 1)
-    return;
-  a = a.copy_to(a.device());
-}
-
-// Delivers the stored value to every waiting reply: written into in-process
-// outputs; for requesters in other processes the answer carries the stored
-// array itself (serialized later; make_exclusive keeps it unchanged).
-void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> held, failure err) {
-  if (err) {
-    for (auto& h : held)
-      h.done(err, ndarray());
-    release(e);
-    return;
-  }
-  copy_job job{array_view::whole(e.stored), {}};
-  for (auto& h : held)
-    if (!h.remote)
-      job.dests.insert(job.dests.end(), h.outputs.begin(), h.outputs.end());
-  copy_out(self, std::move(job), [&e, held](failure f) mutable {
-    for (auto& h : held)
-      h.done(f, h.remote && !h.outputs.empty() ? e.stored : ndarray());
-    release(e);
-  });
-}
-
-void answer_held(shard_impl self, key_entry& e, failure err) {
-  auto held = std::move(e.held);
-  e.held.clear();
-  e.pushed.clear();
-  deliver_value(self, e, std::move(held), std::move(err));
-}
-
-// The state an updater keeps per key (core/optimizer_state_layout.hpp).
-void ensure_state(const updater_setting& u, key_entry& e) {
-  auto layout = detail::optimizer_state_layout(e.stored.dtype(), e.stored.shape(), u.state_arrays,
-                                               u.multi_precision);
-  if (e.state.size() != layout.size())
-    e.state = detail::initial_optimizer_state(e.stored, layout);
-}
-
-void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
-  auto& st = self->state;
-  if (summed_into_stored) {
-    answer_held(self, e, std::nullopt);
-  } else if (st.updater.actor) {
-    make_exclusive(e.stored);  // the updater writes into it
-    ensure_state(st.updater, e);
-    // The round's gradient: the only input as it was pushed, or the merge buffer.
-    auto grad = e.grad.is_none() ? e.merge : e.grad;
-    update_request req{e.key,       grad,           e.stored,      e.state,
-                       ++e.updates, e.round_sparse, e.round_rows};
-    e.grad = ndarray();  // do not keep a caller's input alive past the round
-    detail::timed_request<void>(
-        self, st.deadlines, st.opts.request_timeout, st.updater.actor,
-        "update of key " + e.key.to_string(), [self, &e] { answer_held(self, e, std::nullopt); },
-        [self, &e](kvs::error err) { answer_held(self, e, std::move(err)); }, update_atom::value,
-        std::move(req));
-  } else {
-    std::swap(e.stored, e.merge);  // stored = sum; the old buffer serves the next round
-    answer_held(self, e, std::nullopt);
-  }
-}
-
-// Tracks whether the whole round's gradient was row_sparse, and its rows.
-void note_rows(key_entry& e, const part_request& m) {
-  if (e.pushed.empty()) {
-    e.round_sparse = m.sparse;
-    e.round_rows = m.rows;
-    return;
-  }
-  e.round_sparse = e.round_sparse && m.sparse;
-  std::vector<int64_t> merged;
-  std::set_union(e.round_rows.begin(), e.round_rows.end(), m.rows.begin(), m.rows.end(),
-                 std::back_inserter(merged));
-  e.round_rows = std::move(merged);
-}
-
-// Why a push cannot join a round, if it cannot.
-failure refuse_push(shard_impl self, key_entry& e, const part_request& m) {
-  auto& st = self->state;
-  if (e.pushed.count(m.worker) > 0)
-    return kvs::error(errc::invalid_argument, "worker " + std::to_string(m.worker) +
-                                                  " pushed key " + e.key.to_string() +
-                                                  " twice in one round");
-  if (st.opts.sync && !st.dead_workers.empty())
-    return kvs::error(errc::peer_down, "worker rank " + std::to_string(*st.dead_workers.begin()) +
-                                           " is down: the round of key " + e.key.to_string() +
-                                           " cannot complete");
-  if (!st.opts.sync && !st.updater.actor)
-    return kvs::error(errc::invalid_argument, "dist_async applies each push with the optimizer: "
-                                              "call set_optimizer before pushing key " +
-                                                  e.key.to_string());
-  return std::nullopt;
-}
-
-void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done) {
-  auto& st = self->state;
-  if (auto why = refuse_push(self, e, m)) {
-    done(why, ndarray());
-    release(e);
-    return;
-  }
-  note_rows(e, m);
-  int round_size = st.opts.sync ? st.opts.num_workers : 1;
-  bool alone = round_size == 1;
-  // One worker per round and no updater: stored = sum, so sum straight into stored.
-  bool direct = alone && !st.updater.actor;
-  auto finish = [self, &e, done, outputs = std::move(m.outputs), worker = m.worker, direct,
-                 remote, round_size](failure f) mutable {
-    if (f) {
-      done(f, ndarray());
-      release(e);
-      return;
-    }
-    e.pushed.insert(worker);
-    e.held.push_back(held_reply{std::move(done), std::move(outputs), remote});
-    if (static_cast<int>(e.pushed.size()) >= round_size)
-      complete_round(self, e, direct);
-    else
-      release(e);
-  };
-  // One push per round, one whole input, an updater: the input is the
-  // gradient as it is (the requester's array stays marked until answered).
-  auto& in = m.inputs;
-  if (alone && !direct && in.size() == 1 && in[0].offset == 0 && in[0].count == in[0].array.size() &&
-      in[0].array.size() == e.stored.size() && in[0].array.dtype() == e.stored.dtype()) {
-    // An alias with its own marks: the caller's array may already carry the
-    // write mark of a later operation that waits for this one.
-    e.grad = detail::unmarked_alias(in[0].array);
-    finish(std::nullopt);
-    return;
-  }
-  if (!direct && e.merge.is_none())
-    e.merge = detail::make_uninitialized(e.stored.shape(), e.stored.dtype(), e.stored.device());
-  make_exclusive(direct ? e.stored : e.merge);
-  ndarray dest = direct ? e.stored : e.merge;
-  reduce_job job{std::move(in), array_view::whole(dest), !direct && !e.pushed.empty()};
-  reduce(self, std::move(job), std::move(finish));
-}
-
-void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done) {
-  held_reply h{std::move(done), std::move(m.outputs), remote};
-  if (e.pushed.count(m.worker) > 0) {
-    // This worker's own push is in the open round: answer after it.
-    e.held.push_back(std::move(h));
-    release(e);
-    return;
-  }
-  std::vector<held_reply> one;
-  one.push_back(std::move(h));
-  deliver_value(self, e, std::move(one), std::nullopt);
-}
+// More state arrays than any optimizer keeps: a malformed setting.
+constexpr uint32_t max_state_arrays = 16;
 
 failure do_init(shard_impl self, part_request& m) {
   entry_id id{m.id.key, m.id.part};
@@ -229,6 +32,7 @@ failure do_init(shard_impl self, part_request& m) {
   bool whole = v.offset == 0 && v.count == v.array.size();
   ndarray stored;
   auto f = detail::capture([&] {
+    detail::check_job(copy_job{v, {}});
     kvs::shape s = whole ? v.array.shape() : kvs::shape{static_cast<int64_t>(v.count)};
     stored = detail::make_uninitialized(s, v.array.dtype(), m.on_gpu ? gpu(m.gpu_id) : cpu());
     detail::check_job(copy_job{v, {array_view::whole(stored)}});
@@ -238,6 +42,7 @@ failure do_init(shard_impl self, part_request& m) {
     return f;
   auto& e = self->state.entries[id];
   e.key = m.id.key;
+  e.part = m.id.part;
   e.stored = std::move(stored);
   return std::nullopt;
 }
@@ -245,6 +50,13 @@ failure do_init(shard_impl self, part_request& m) {
 void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
   if (m.op == part_op::init) {
     done(do_init(self, m), ndarray());
+    return;
+  }
+  if (m.op != part_op::push && m.op != part_op::pull) {
+    done(kvs::error(errc::invalid_argument, "unknown operation " +
+                                                std::to_string(static_cast<int>(m.op)) +
+                                                " on key " + m.id.key.to_string()),
+         ndarray());
     return;
   }
   auto i = self->state.entries.find(entry_id{m.id.key, m.id.part});
@@ -256,26 +68,126 @@ void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
     return;
   }
   auto* e = &i->second;
-  detail::enqueue(*e, [self, e, m = std::move(m), remote, done]() mutable {
-    if (m.op == part_op::push)
-      do_push(self, *e, m, remote, std::move(done));
-    else
-      do_pull(self, *e, m, remote, std::move(done));
-  });
+  auto fail = done;
+  detail::enqueue(
+      *e,
+      [self, e, m = std::move(m), remote, done]() mutable {
+        detail::guarded(self, *e, &done, [&] {
+          if (m.op == part_op::push)
+            detail::do_push(self, *e, m, remote, done);
+          else
+            detail::do_pull(self, *e, m, remote, done);
+        });
+      },
+      std::move(fail));
 }
 
-void fail_open_rounds(shard_impl self, int32_t rank) {
+// The answers to one batch: each request is answered once (a second answer,
+// after an error was already given, is dropped); the batch when all are.
+struct batch_answer {
+  caf::typed_response_promise<batch_reply> rp;
+  batch_reply reply;
+  std::vector<bool> answered;
+  size_t remaining = 0;
+};
+
+void serve_batch(shard_impl self, part_batch& batch, bool remote,
+                 caf::typed_response_promise<batch_reply> rp) {
+  auto n = batch.items.size();
+  if (n == 0) {
+    rp.deliver(batch_reply{});
+    return;
+  }
+  auto ba = std::make_shared<batch_answer>();
+  ba->rp = std::move(rp);
+  ba->reply.results.resize(n);
+  ba->answered.assign(n, false);
+  ba->remaining = n;
+  for (size_t i = 0; i < n; ++i)
+    serve_item(self, batch.items[i], remote, [ba, i](failure f, ndarray v) {
+      if (ba->answered[i])
+        return;
+      ba->answered[i] = true;
+      detail::reply(ba->reply.results[i], f, std::move(v));
+      if (--ba->remaining == 0)
+        ba->rp.deliver(std::move(ba->reply));
+    });
+}
+
+// A copy of every key's optimizer state, each taken on its key's turn (never
+// while an update writes it).
+void save_states(shard_impl self, caf::typed_response_promise<std::vector<key_state>> rp) {
+  struct progress {
+    std::vector<key_state> out;
+    failure first;
+    size_t remaining;
+  };
+  auto& entries = self->state.entries;
+  auto pr = std::make_shared<progress>(progress{{}, std::nullopt, entries.size() + 1});
+  auto one_done = [pr, rp](failure f) mutable {
+    if (f && !pr->first)
+      pr->first = std::move(f);
+    if (--pr->remaining == 0)
+      detail::reply(rp, pr->first, std::move(pr->out));
+  };
+  for (auto& [id, entry] : entries) {
+    auto* e = &entry;
+    auto part = id.part;
+    detail::enqueue(
+        *e,
+        [self, e, part, pr, one_done]() mutable {
+          one_done(detail::capture([&] {
+            key_state ks{e->key, part, e->updates, {}};
+            for (auto& a : e->state)  // a snapshot: later rounds must not change it
+              ks.arrays.push_back(a.copy_to(a.device()));
+            pr->out.push_back(std::move(ks));
+          }));
+          detail::done_with(*e);
+        },
+        [one_done](failure f, ndarray) mutable { one_done(std::move(f)); });
+  }
+  one_done(std::nullopt);
+}
+
+void load_states(shard_impl self, std::vector<key_state>& states, bool with_counts) {
+  for (auto& [id, e] : self->state.entries) {
+    e.state.clear();
+    if (with_counts)
+      e.updates = 0;
+  }
+  for (auto& ks : states) {
+    auto i = self->state.entries.find(entry_id{ks.key, ks.part});
+    if (i == self->state.entries.end())
+      continue;  // another shard's key
+    i->second.state = std::move(ks.arrays);
+    if (with_counts)
+      i->second.updates = ks.count;
+  }
+}
+
+failure set_updater(shard_impl self, updater_setting& setting) {
+  if (setting.state_arrays > max_state_arrays)
+    return kvs::error(errc::invalid_argument,
+                      "an updater setting with " + std::to_string(setting.state_arrays) +
+                          " state arrays per key (at most " + std::to_string(max_state_arrays) + ")");
+  // A new updater starts from empty state, as a new MXNet updater does.
+  self->state.updater = std::move(setting);
+  for (auto& [id, e] : self->state.entries) {
+    e.state.clear();
+    e.updates = 0;
+  }
+  return std::nullopt;
+}
+
+void worker_down(shard_impl self, int32_t rank) {
+  self->state.dead_workers.insert(rank);
+  if (!self->state.opts.sync)
+    return;
   kvs::error err(errc::peer_down, "worker rank " + std::to_string(rank) + " is down");
   for (auto& [id, entry] : self->state.entries) {
     auto* e = &entry;
     detail::enqueue(*e, [self, e, err] {
-      if (e->held.empty()) {
-        release(*e);
-        return;
-      }
-      answer_held(self, *e, kvs::error(errc::peer_down, std::string(err.what()) +
-                                                            ": the round of key " +
-                                                            e->key.to_string() + " cannot complete"));
+      detail::guarded(self, *e, nullptr, [&] { detail::fail_round(self, *e, err); });
     });
   }
 }
@@ -283,71 +195,45 @@ void fail_open_rounds(shard_impl self, int32_t rank) {
 shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shard_options opts) {
   self->state.reducers = std::move(reducers);
   self->state.opts = opts;
+  // Every handler turns what its work throws into an error answer (or, with
+  // no request to answer, a line on stderr): CAF would end the shard.
   return {
       [=](batch_atom, part_batch& batch) -> caf::result<batch_reply> {
         auto& sender = self->current_sender();
         bool remote = sender != nullptr && sender->node() != self->node();
         auto rp = self->make_response_promise<batch_reply>();
-        auto n = batch.items.size();
-        auto reply = std::make_shared<batch_reply>();
-        reply->results.resize(n);
-        auto remaining = std::make_shared<size_t>(n);
-        if (n == 0)
-          rp.deliver(batch_reply{});
-        for (size_t i = 0; i < n; ++i)
-          serve_item(self, batch.items[i], remote, [rp, reply, remaining, i](failure f, ndarray v) mutable {
-            detail::reply(reply->results[i], f, std::move(v));
-            if (--*remaining == 0)
-              rp.deliver(std::move(*reply));
-          });
+        if (auto f = detail::capture([&] { serve_batch(self, batch, remote, rp); }))
+          detail::reply(rp, f, batch_reply{});
         return rp;
       },
       [=](tick_atom) {
-        detail::on_tick(self, self->state.deadlines, self->state.opts.request_timeout);
+        auto& st = self->state;
+        if (auto f = detail::capture([&] { detail::on_tick(self, st.deadlines, st.opts.request_timeout); })) {
+          detail::log_fault("key shard, deadlines", *f);
+          detail::arm_tick(self, st.deadlines, st.opts.request_timeout);
+        }
       },
       [=](sync_atom, bool sync) -> ok_atom {
         self->state.opts.sync = sync;
         return ok_atom::value;
       },
       [=](worker_down_atom, int32_t rank) {
-        self->state.dead_workers.insert(rank);
-        if (self->state.opts.sync)
-          fail_open_rounds(self, rank);
+        if (auto f = detail::capture([&] { worker_down(self, rank); }))
+          detail::log_fault("key shard, worker " + std::to_string(rank) + " down", *f);
       },
-      [=](updater_atom, updater_setting& setting) -> ok_atom {
-        // A new updater starts from empty state, as a new MXNet updater does.
-        self->state.updater = std::move(setting);
-        for (auto& [id, e] : self->state.entries) {
-          e.state.clear();
-          e.updates = 0;
-        }
-        return ok_atom::value;
+      [=](updater_atom, updater_setting& setting) -> caf::result<ok_atom> {
+        failure f = set_updater(self, setting);
+        return detail::reply(f, ok_atom::value);
       },
-      [=](save_atom) -> std::vector<key_state> {
-        std::vector<key_state> out;
-        for (auto& [id, e] : self->state.entries) {
-          key_state ks{id.key, id.part, e.updates, {}};
-          for (auto& a : e.state)  // a snapshot: later rounds must not change it
-            ks.arrays.push_back(a.copy_to(a.device()));
-          out.push_back(std::move(ks));
-        }
-        return out;
+      [=](save_atom) -> caf::result<std::vector<key_state>> {
+        auto rp = self->make_response_promise<std::vector<key_state>>();
+        if (auto f = detail::capture([&] { save_states(self, rp); }))
+          detail::reply(rp, f, std::vector<key_state>{});
+        return rp;
       },
-      [=](load_atom, std::vector<key_state>& states, bool with_counts) -> ok_atom {
-        for (auto& [id, e] : self->state.entries) {
-          e.state.clear();
-          if (with_counts)
-            e.updates = 0;
-        }
-        for (auto& ks : states) {
-          auto i = self->state.entries.find(entry_id{ks.key, ks.part});
-          if (i == self->state.entries.end())
-            continue;  // another shard's key
-          i->second.state = std::move(ks.arrays);
-          if (with_counts)
-            i->second.updates = ks.count;
-        }
-        return ok_atom::value;
+      [=](load_atom, std::vector<key_state>& states, bool with_counts) -> caf::result<ok_atom> {
+        return detail::reply(detail::capture([&] { load_states(self, states, with_counts); }),
+                             ok_atom::value);
       },
   };
 }

@@ -19,7 +19,12 @@ struct shard_options {
   int num_workers = 1;  // sync: a round completes when this many workers pushed
   bool sync = true;     // false (dist_async): every push is its own round
   int64_t inline_bound = 16384;  // sum and copy up to this many elements here
-  std::chrono::milliseconds request_timeout{30000};  // for reducer and updater
+  // For reducer and updater, and for a round (from its first push) to
+  // complete: then it fails naming the workers it waits for.
+  std::chrono::milliseconds request_timeout{30000};
+  // A round open this long is reported on stderr (its key, the ranks it
+  // waits for), again each time as long again passes; 0: never.
+  std::chrono::milliseconds stall_warning{60000};
 };
 
 shard_actor spawn_key_shard(caf::actor_system& sys, reducer_set reducers, shard_options opts);

@@ -118,12 +118,19 @@ caf::result<ok_atom> enqueue(impl self, Job job,
                              void (*plan)(nccl_state&, const Job&, std::vector<cuda::nccl_op>&)) {
   auto& st = self->state;
   auto rp = self->make_response_promise<ok_atom>();
-  st.pending.push_back(pending_job{
-      [&st, job = std::move(job), plan](std::vector<cuda::nccl_op>& ops) { plan(st, job, ops); }, rp});
-  if (!st.flush_sent) {
-    st.flush_sent = true;
-    self->send(self, flush_atom::value);
-  }
+  auto f = detail::capture([&] {
+    st.pending.push_back(pending_job{[&st, job = std::move(job), plan](std::vector<cuda::nccl_op>& ops) {
+                                       detail::claim_job(job);
+                                       plan(st, job, ops);
+                                     },
+                                     rp});
+    if (!st.flush_sent) {
+      st.flush_sent = true;
+      self->send(self, flush_atom::value);
+    }
+  });
+  if (f)
+    detail::reply(rp, f, ok_atom::value);
   return rp;
 }
 
@@ -136,6 +143,8 @@ void flush(nccl_state& st) {
   for (auto& j : jobs) {
     auto before = ops.size();
     auto f = detail::capture([&] { j.plan(ops); });
+    if (f)
+      ops.resize(before);  // a failed job adds nothing to the group
     if (f || ops.size() == before)
       detail::reply(j.rp, f, ok_atom::value);  // failed, or ran on its own
     else

@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 
 #include "actors/deadlines.hpp"
+#include "actors/fault_log.hpp"
 #include "messages/atoms.hpp"
 #include "messages/errors.hpp"
 
@@ -31,6 +32,15 @@ void on_tick(Self* self, deadline_book& book, std::chrono::milliseconds timeout)
   arm_tick(self, book, timeout);
 }
 
+// Runs an answer's continuation: what it throws is logged, never let out of
+// the response handler (CAF would end the actor). Continuations that belong
+// to a request answer their own errors; this is the last resort.
+template <class Fn>
+void contain(const std::string& what, Fn&& fn) {
+  if (auto f = capture(std::forward<Fn>(fn)))
+    log_fault("after " + what, *f);
+}
+
 // Reply is the answer's type (`then` takes it), or void for an empty answer
 // (`then` takes nothing).
 // Returns the request's id in the book (deadline_book::fail ends it early).
@@ -42,21 +52,21 @@ uint64_t timed_request(Self* self, deadline_book& book, std::chrono::millisecond
   arm_tick(self, book, timeout);
   auto on_error = [&book, id, fail, what](caf::error& err) mutable {
     if (book.close(id))
-      fail(from_caf_error(err, what));
+      contain(what, [&] { fail(from_caf_error(err, what)); });
   };
   auto pending = self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
   if constexpr (std::is_same<Reply, void>::value) {
     pending.then(
-        [&book, id, then]() mutable {
+        [&book, id, then, what]() mutable {
           if (book.close(id))
-            then();
+            contain(what, [&] { then(); });
         },
         on_error);
   } else {
     pending.then(
-        [&book, id, then](Reply& reply) mutable {
+        [&book, id, then, what](Reply& reply) mutable {
           if (book.close(id))
-            then(std::move(reply));
+            contain(what, [&] { then(std::move(reply)); });
         },
         on_error);
   }

@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/fault_log.hpp"
 #include "actors/timed_request.hpp"
 #include "actors/worker_route.hpp"
 #include "core/array_impl.hpp"
@@ -64,10 +65,14 @@ void setup(worker_impl self, std::vector<shard_actor> shards, reducer_set reduce
     if (s->node() != self->node())
       self->monitor(s);
   self->set_down_handler([self](caf::down_msg& msg) {
-    auto& shards = self->state.shards;
-    for (size_t i = 0; i < shards.size(); ++i)
-      if (shards[i].address() == msg.source)
-        detail::shard_lost(self, i);
+    auto f = detail::capture([&] {
+      auto& shards = self->state.shards;
+      for (size_t i = 0; i < shards.size(); ++i)
+        if (shards[i].address() == msg.source)
+          detail::shard_lost(self, i);
+    });
+    if (f)
+      detail::log_fault("worker, a shard is down", *f);
   });
 }
 
@@ -75,38 +80,63 @@ worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> sh
                                    reducer_set reducers, worker_options opts) {
   setup(self, std::move(shards), std::move(reducers), std::move(opts));
   return {
-      [=](submit_atom, op_batch& batch) { detail::submit_ops(self, std::move(batch.ops)); },
+      // Every handler turns what its work throws into an error answer (or,
+      // with no request to answer, a line on stderr): CAF would end the worker.
+      [=](submit_atom, op_batch& batch) {
+        if (auto f = detail::capture([&] { detail::submit_ops(self, std::move(batch.ops)); }))
+          detail::log_fault("worker, submit", *f);
+      },
       [=](tick_atom) {
-        detail::turn t{self};
-        detail::on_tick(self, self->state.deadlines, self->state.opts.request_timeout);
-        // Forget the ids of requests that have ended.
-        for (auto& ids : self->state.open_requests)
-          for (auto i = ids.begin(); i != ids.end();)
-            i = self->state.deadlines.is_open(*i) ? std::next(i) : ids.erase(i);
+        auto& st = self->state;
+        auto f = detail::capture([&] {
+          detail::turn t{self};
+          detail::on_tick(self, st.deadlines, st.opts.request_timeout);
+          // Forget the ids of requests that have ended.
+          for (auto& ids : st.open_requests)
+            for (auto i = ids.begin(); i != ids.end();)
+              i = st.deadlines.is_open(*i) ? std::next(i) : ids.erase(i);
+        });
+        if (f) {
+          detail::log_fault("worker, deadlines", *f);
+          detail::arm_tick(self, st.deadlines, st.opts.request_timeout);
+        }
       },
       [=](updater_atom, updater_setting& setting) -> caf::result<ok_atom> {
         auto rp = self->make_response_promise<ok_atom>();
-        to_all_shards<ok_atom>(self, "set_updater", [](ok_atom) {},
-                               [rp](failure f) mutable { detail::reply(rp, f, ok_atom::value); },
-                               updater_atom::value, setting);
+        auto f = detail::capture([&] {
+          to_all_shards<ok_atom>(self, "set_updater", [](ok_atom) {},
+                                 [rp](failure f) mutable { detail::reply(rp, f, ok_atom::value); },
+                                 updater_atom::value, setting);
+        });
+        if (f)
+          detail::reply(rp, f, ok_atom::value);
         return rp;
       },
       [=](save_atom) -> caf::result<std::vector<key_state>> {
         auto rp = self->make_response_promise<std::vector<key_state>>();
-        auto all = std::make_shared<std::vector<key_state>>();
-        to_all_shards<std::vector<key_state>>(
-            self, "save_optimizer_states",
-            [all](std::vector<key_state> part) {
-              all->insert(all->end(), part.begin(), part.end());
-            },
-            [rp, all](failure f) mutable { detail::reply(rp, f, std::move(*all)); }, save_atom::value);
+        auto f = detail::capture([&] {
+          auto all = std::make_shared<std::vector<key_state>>();
+          to_all_shards<std::vector<key_state>>(
+              self, "save_optimizer_states",
+              [all](std::vector<key_state> part) {
+                all->insert(all->end(), part.begin(), part.end());
+              },
+              [rp, all](failure f) mutable { detail::reply(rp, f, std::move(*all)); },
+              save_atom::value);
+        });
+        if (f)
+          detail::reply(rp, f, std::vector<key_state>{});
         return rp;
       },
       [=](load_atom, std::vector<key_state>& states, bool with_counts) -> caf::result<ok_atom> {
         auto rp = self->make_response_promise<ok_atom>();
-        to_all_shards<ok_atom>(self, "load_optimizer_states", [](ok_atom) {},
-                               [rp](failure f) mutable { detail::reply(rp, f, ok_atom::value); },
-                               load_atom::value, states, with_counts);
+        auto f = detail::capture([&] {
+          to_all_shards<ok_atom>(self, "load_optimizer_states", [](ok_atom) {},
+                                 [rp](failure f) mutable { detail::reply(rp, f, ok_atom::value); },
+                                 load_atom::value, states, with_counts);
+        });
+        if (f)
+          detail::reply(rp, f, ok_atom::value);
         return rp;
       },
   };

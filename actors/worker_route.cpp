@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actors/device_job.hpp"
+#include "actors/fault_log.hpp"
 #include "actors/timed_request.hpp"
 #include "core/array_impl.hpp"
 #include "core/element.hpp"
@@ -64,8 +65,13 @@ void part_answered(worker_impl self, const run_ptr& run, const part_range& p, pa
     return;
   }
   copy_job job{array_view::whole(r.value), {}};
-  for (auto& o : run->op->landing)
-    job.dests.push_back(array_view{o, p.offset, p.count, true});
+  if (auto f = capture([&] {
+        for (auto& o : run->op->landing)
+          job.dests.push_back(array_view{o, p.offset, p.count, true});
+      })) {
+    part_done(self, run, std::move(f));
+    return;
+  }
   run_copy(self, runner(self), std::move(job), "copy of a pulled value",
            [self, run](failure f) { part_done(self, run, std::move(f)); });
 }
@@ -200,10 +206,16 @@ void enter(worker_impl self, const run_ptr& run, int s) {
   run->stage = s;
   run->stage_done = false;
   auto* next = st.route[static_cast<size_t>(s)];
-  if (next->applies(st, *run))
-    next->run(self, run);
-  else
+  if (!next->applies(st, *run)) {
     run->stage_done = true;
+    return;
+  }
+  // What the stage's work throws (an allocation, a bug) fails the operation.
+  auto f = capture([&] { next->run(self, run); });
+  if (f && run->stage == s && !run->stage_done)
+    stage_finished(self, run, std::move(f));
+  else if (f)
+    log_fault(std::string("worker, stage ") + next->name + " of key " + run->op->key.to_string(), *f);
 }
 
 // Moves the key's operations as far as their work and their order allow:
@@ -285,24 +297,27 @@ std::vector<const stage*> make_route(const worker_options& opts) {
 turn::turn(worker_impl self) : self_(self) { ++self_->state.depth; }
 
 turn::~turn() {
-  if (--self_->state.depth == 0)
-    settle(self_);
+  if (--self_->state.depth != 0)
+    return;
+  if (auto f = capture([&] { settle(self_); }))  // a destructor must not throw
+    log_fault("worker, dispatch", *f);
 }
 
 void submit_ops(worker_impl self, std::vector<op_ptr> ops) {
   turn t{self};
   auto& st = self->state;
   for (auto& op : ops) {
-    auto id = ++st.next_id;
-    auto waits = st.hazards.add(id, storages(op->inputs), storages(op->outputs));
-    for (auto w : waits)
-      st.dependents[w].emplace_back(op->key, id);
-    auto bytes = op_bytes(*op);
-    bool push = is_push(*op);
-    auto k = op->key;
-    auto prio = op->priority;
-    st.queue.add({std::move(k), prio, bytes, push, std::move(op), id},
-                 static_cast<int>(waits.size()));
+    auto f = capture([&] {
+      auto bytes = op_bytes(*op);
+      bool push = is_push(*op);
+      auto id = ++st.next_id;
+      auto waits = st.hazards.add(id, storages(op->inputs), storages(op->outputs));
+      for (auto w : waits)
+        st.dependents[w].emplace_back(op->key, id);
+      st.queue.add({op->key, op->priority, bytes, push, op, id}, static_cast<int>(waits.size()));
+    });
+    if (f)  // not queued: it ends here
+      op->finish(f);
   }
   st.need_dispatch = true;
 }

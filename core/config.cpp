@@ -127,6 +127,9 @@ config config::resolved() const {
     out.heartbeat_interval = seconds_var(out, "PS_HEARTBEAT_INTERVAL", 1000);
   if (out.heartbeat_timeout.count() == 0)
     out.heartbeat_timeout = seconds_var(out, "PS_HEARTBEAT_TIMEOUT", 5000);
+  check_positive("stall_warning", out.stall_warning.count(), 0);
+  if (out.stall_warning.count() == 0)
+    out.stall_warning = seconds_var(out, "KVS_STALL_WARNING", 60000);
   check_positive("scheduler_threads", out.scheduler_threads, 1);
   check_positive("bigarray_bound", out.bigarray_bound, 1);
   check_positive("reduction_threads", out.reduction_threads, 1);

@@ -31,7 +31,8 @@ namespace kvs::detail {
 using failure = std::optional<kvs::error>;
 
 // Runs `body`; what it throws becomes the failure: a kvs::error as it is,
-// another std::exception as invalid_argument, its text after `context`.
+// another std::exception as invalid_argument, its text after `context`;
+// anything else too (an actor must never die of what a handler threw).
 template <class Fn>
 failure capture(Fn&& body, const std::string& context = "") {
   try {
@@ -40,6 +41,8 @@ failure capture(Fn&& body, const std::string& context = "") {
     return e;
   } catch (const std::exception& e) {
     return kvs::error(errc::invalid_argument, context + e.what());
+  } catch (...) {
+    return kvs::error(errc::invalid_argument, context + "an exception that is not a std::exception");
   }
   return std::nullopt;
 }

@@ -58,6 +58,7 @@ void run_server(caf::actor_system& sys, const config& cfg) {
   so.num_workers = cfg.num_workers;
   so.inline_bound = cfg.inline_bound;
   so.request_timeout = cfg.request_timeout;
+  so.stall_warning = cfg.stall_warning;
   auto shard = spawn_key_shard(sys, reducer_set{reducer, {}}, so);
   auto node = spawn_server_node(sys, shard, cfg.request_timeout);
   auto stop_all = [&] {

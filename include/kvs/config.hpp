@@ -48,6 +48,11 @@ struct config {
   // Arrays up to this many elements are summed and copied by the shard
   // itself instead of a message to the reducer; -1: KVS_INLINE_BOUND or 16384.
   int64_t inline_bound = -1;
+  // A dist_sync round that has waited this long for its pushes is reported
+  // on stderr (its key, the worker ranks it waits for), and again each time
+  // as long again passes; the round fails at request_timeout, naming them.
+  // 0: KVS_STALL_WARNING (seconds), else 60 s.
+  std::chrono::milliseconds stall_warning{0};
   // When false, nothing is read from the environment (tests set this).
   bool read_environment = true;
 

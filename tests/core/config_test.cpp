@@ -74,3 +74,23 @@ TEST_CASE("an interface name resolves to its address, an unknown one is refused 
   c.node_host = "10.1.2.3";  // an explicit host wins over the interface
   REQUIRE(c.resolved().node_host == "10.1.2.3");
 }
+
+TEST_CASE("KVS_STALL_WARNING is read in seconds, strictly, and defaults to 60 s", "[config]") {
+  config c;
+  c.read_environment = false;
+  REQUIRE(c.resolved().stall_warning == std::chrono::milliseconds(60000));
+  c.stall_warning = std::chrono::milliseconds(250);
+  REQUIRE(c.resolved().stall_warning == std::chrono::milliseconds(250));
+  ::setenv("KVS_STALL_WARNING", "5", 1);
+  auto from_env = config{}.resolved().stall_warning;
+  ::setenv("KVS_STALL_WARNING", "5s", 1);
+  std::string refused;
+  try {
+    (void)config{}.resolved();
+  } catch (const kvs::error& e) {
+    refused = e.what();
+  }
+  ::unsetenv("KVS_STALL_WARNING");
+  REQUIRE(from_env == std::chrono::milliseconds(5000));
+  REQUIRE(refused.find("KVS_STALL_WARNING='5s'") != std::string::npos);
+}

@@ -61,6 +61,7 @@ inline int free_port() {
 struct local_cluster {
   int workers, servers, port = free_port();
   std::chrono::milliseconds timeout{20000};
+  std::chrono::milliseconds stall_warning{0};  // 0: the default (60 s)
 
   kvs::config node(const std::string& role) const {
     kvs::config c = test_config();
@@ -71,6 +72,7 @@ struct local_cluster {
     c.num_servers = servers;
     c.scheduler_threads = 1;
     c.request_timeout = timeout;
+    c.stall_warning = stall_warning;
     c.heartbeat_interval = std::chrono::milliseconds(200);
     c.heartbeat_timeout = std::chrono::milliseconds(2000);
     return c;

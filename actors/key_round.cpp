@@ -1,0 +1,267 @@
+// The work on one key of a shard: pushes join rounds, a complete round runs
+// the updater once, pulls get the value; a round that waits too long fails
+// naming the workers it waits for; late work never writes where later
+// operations look (docs/distributed.md, "After a failed round").
+#include <algorithm>
+#include <cstdio>
+#include <iterator>
+
+#include "actors/device_job.hpp"
+#include "actors/fault_log.hpp"
+#include "actors/key_shard_state.hpp"
+#include "core/array_impl.hpp"
+#include "core/optimizer_state_layout.hpp"
+
+namespace kvs::detail {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using done_fn = std::function<void(failure)>;
+
+std::string in_ms(milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
+// ---- the open round: its deadline and its stall reports ---------------------
+std::string missing_ranks(const shard_state& st, const key_entry& e) {
+  std::string out;
+  for (int32_t r = 0; r < st.opts.num_workers; ++r)
+    if (e.pushed.count(r) == 0)
+      out += (out.empty() ? "" : ", ") + std::to_string(r);
+  return out;
+}
+
+void close_round(shard_impl self, key_entry& e) {
+  auto& book = self->state.deadlines;
+  if (e.round_timer != 0)
+    book.close(e.round_timer);
+  if (e.stall_timer != 0)
+    book.close(e.stall_timer);
+  e.round_timer = e.stall_timer = 0;
+}
+
+void arm_stall(shard_impl self, key_entry& e, uint64_t round);
+
+void report_stall(shard_impl self, key_entry& e, uint64_t round) {
+  e.stall_timer = 0;
+  if (e.rounds != round || e.pushed.empty())
+    return;
+  char waited[32];
+  std::snprintf(waited, sizeof(waited), "%.1f",
+                std::chrono::duration<double>(clock::now() - e.round_since).count());
+  auto line = "kvs: stall: the round of " + key_name(e) + " has waited " + waited +
+              " s for worker ranks " + missing_ranks(self->state, e) + "\n";
+  std::fputs(line.c_str(), stderr);
+  arm_stall(self, e, round);
+}
+
+void arm_stall(shard_impl self, key_entry& e, uint64_t round) {
+  auto& st = self->state;
+  e.stall_timer = st.deadlines.open(st.opts.stall_warning, "stall",
+                                    [self, &e, round](kvs::error) { report_stall(self, e, round); });
+  arm_tick(self, st.deadlines, st.opts.request_timeout);
+}
+
+void answer_held(shard_impl self, key_entry& e, failure err);
+
+void time_out_round(shard_impl self, key_entry& e, uint64_t round) {
+  auto& st = self->state;
+  if (e.rounds != round || e.pushed.empty()) {  // it completed meanwhile
+    done_with(e);
+    return;
+  }
+  answer_held(self, e, kvs::error(errc::timeout, "the round of " + key_name(e) + " failed after " +
+                                                     in_ms(st.opts.request_timeout) +
+                                                     ": no push from worker ranks " +
+                                                     missing_ranks(st, e)));
+}
+
+void open_round(shard_impl self, key_entry& e) {
+  auto& st = self->state;
+  auto round = ++e.rounds;
+  e.round_since = clock::now();
+  e.round_timer = st.deadlines.open(st.opts.request_timeout, "round", [self, &e, round](kvs::error) {
+    if (e.rounds == round)
+      e.round_timer = 0;
+    enqueue(e, [self, &e, round] { guarded(self, e, nullptr, [&] { time_out_round(self, e, round); }); });
+  });
+  if (st.opts.stall_warning.count() > 0 && st.opts.stall_warning < st.opts.request_timeout)
+    arm_stall(self, e, round);
+  arm_tick(self, st.deadlines, st.opts.request_timeout);
+}
+
+// ---- answers ---------------------------------------------------------------
+}  // namespace
+
+void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> held, failure err) {
+  if (err) {
+    for (auto& h : held)
+      h.done(err, ndarray());
+    done_with(e);
+    return;
+  }
+  copy_job job{array_view::whole(e.stored), {}};
+  for (auto& h : held)
+    if (!h.remote)
+      job.dests.insert(job.dests.end(), h.outputs.begin(), h.outputs.end());
+  run_copy(self, runner(self), std::move(job), "copy", [self, &e, held](failure f) mutable {
+    for (auto& h : held)
+      h.done(f, h.remote && !h.outputs.empty() ? e.stored : ndarray());
+    done_with(e);
+  });
+}
+
+namespace {
+
+// Ends the open round (completed or failed) and answers what it held.
+void answer_held(shard_impl self, key_entry& e, failure err) {
+  close_round(self, e);
+  auto held = std::move(e.held);
+  e.held.clear();
+  e.pushed.clear();
+  e.grad = ndarray();
+  deliver_value(self, e, std::move(held), std::move(err));
+}
+
+// ---- updates, and updates that answer late -----------------------------------
+void sweep_late(shard_impl self, key_entry& e) {
+  auto& st = self->state;
+  e.late_timer = 0;
+  if (!e.late)
+    return;
+  auto t = st.opts.request_timeout;
+  auto now = clock::now();
+  auto oldest = fail_queued_before(
+      e, now - t,
+      kvs::error(errc::timeout, key_name(e) + " still waits for an update that timed out (its " +
+                                    "updater has not answered); this request waited " + in_ms(t)));
+  auto next = oldest ? std::max(std::chrono::duration_cast<milliseconds>(*oldest + t - now),
+                                milliseconds(1))
+                     : t;
+  e.late_timer = st.deadlines.open(next, "late", [self, &e](kvs::error) { sweep_late(self, e); });
+  arm_tick(self, st.deadlines, t);
+}
+
+void update_timed_out(shard_impl self, key_entry& e) {
+  auto t = self->state.opts.request_timeout;
+  e.late = true;  // the updater may still write stored and state: hold the key
+  sweep_late(self, e);
+  answer_held(self, e, kvs::error(errc::timeout, "update of " + key_name(e) +
+                                                     ": the updater did not answer within " +
+                                                     in_ms(t) + "; the key waits for it, and " +
+                                                     "the update may still apply"));
+}
+
+void update_answered(shard_impl self, key_entry& e, uint64_t id, failure f) {
+  auto& book = self->state.deadlines;
+  if (book.close(id)) {
+    guarded(self, e, nullptr, [&] { answer_held(self, e, std::move(f)); });
+    return;
+  }
+  // A late answer: its round was answered at the deadline; free the key.
+  e.late = false;
+  if (e.late_timer != 0)
+    book.close(e.late_timer);
+  e.late_timer = 0;
+  release(e);
+}
+
+// The state an updater keeps per key (core/optimizer_state_layout.hpp).
+void ensure_state(const updater_setting& u, key_entry& e) {
+  auto layout = optimizer_state_layout(e.stored.dtype(), e.stored.shape(), u.state_arrays,
+                                       u.multi_precision);
+  if (e.state.size() != layout.size())
+    e.state = initial_optimizer_state(e.stored, layout);
+}
+
+void run_update(shard_impl self, key_entry& e) {
+  auto& st = self->state;
+  make_exclusive(e.stored);  // the updater writes into it
+  ensure_state(st.updater, e);
+  // The round's gradient: the only input as it was pushed, or the merge buffer.
+  auto grad = e.grad.is_none() ? e.merge : e.grad;
+  update_request req{e.key,       grad,           e.stored,      e.state,
+                     ++e.updates, e.round_sparse, e.round_rows};
+  e.grad = ndarray();  // do not keep a caller's input alive past the round
+  auto id = st.deadlines.open(st.opts.request_timeout, "update", [self, &e](kvs::error) {
+    guarded(self, e, nullptr, [&] { update_timed_out(self, e); });
+  });
+  arm_tick(self, st.deadlines, st.opts.request_timeout);
+  self->request(st.updater.actor, caf::infinite, update_atom::value, std::move(req))
+      .then([self, &e, id] { contain("an update", [&] { update_answered(self, e, id, std::nullopt); }); },
+            [self, &e, id](caf::error& err) {
+              contain("an update", [&] {
+                update_answered(self, e, id, from_caf_error(err, "update of " + key_name(e)));
+              });
+            });
+}
+
+void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
+  if (summed_into_stored) {
+    answer_held(self, e, std::nullopt);
+  } else if (self->state.updater.actor) {
+    run_update(self, e);
+  } else {
+    std::swap(e.stored, e.merge);  // stored = sum; the old buffer serves the next round
+    answer_held(self, e, std::nullopt);
+  }
+}
+
+}  // namespace
+
+void make_exclusive(ndarray& a) {
+  if (a.is_none() || ndarray_access::use_count(a) == 1)
+    return;
+  a = a.copy_to(a.device());
+}
+
+job_runner runner(shard_impl self) {
+  auto& st = self->state;
+  return job_runner{st.reducers, st.opts.inline_bound, st.opts.request_timeout, st.deadlines};
+}
+
+void done_with(key_entry& e) {
+  if (!e.late)
+    release(e);
+}
+
+void join_round(shard_impl self, key_entry& e, int32_t worker, held_reply h, int round_size,
+                bool direct) {
+  bool first = e.pushed.empty();
+  e.pushed.insert(worker);
+  e.held.push_back(std::move(h));
+  if (static_cast<int>(e.pushed.size()) >= round_size) {
+    complete_round(self, e, direct);
+    return;
+  }
+  if (first)
+    open_round(self, e);
+  done_with(e);
+}
+
+void fail_round(shard_impl self, key_entry& e, const kvs::error& err) {
+  if (e.held.empty() && e.pushed.empty()) {
+    done_with(e);
+    return;
+  }
+  answer_held(self, e, kvs::error(err.code(), std::string(err.what()) + ": the round of " +
+                                                  key_name(e) + " cannot complete"));
+}
+
+void recover(shard_impl self, key_entry& e, const item_done* also, const kvs::error& err) {
+  kvs::error named(err.code(), key_name(e) + ": " + err.what());
+  auto f = capture([&] {
+    if (also != nullptr && *also)
+      (*also)(named, ndarray());
+    if (!e.held.empty() || !e.pushed.empty())
+      answer_held(self, e, named);
+    else
+      done_with(e);
+  });
+  if (f) {
+    log_fault("key shard, recovering " + key_name(e), *f);
+    done_with(e);
+  }
+}
+
+}  // namespace kvs::detail

@@ -1,0 +1,79 @@
+#pragma once
+// The key shard's state, shared by its handlers (actors/key_shard.cpp) and
+// the work on one key: pushes, rounds, updates, pulls (actors/key_round.cpp).
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include <caf/all.hpp>
+
+#include "actors/deadlines.hpp"
+#include "actors/device_job.hpp"
+#include "actors/key_entry.hpp"
+#include "actors/key_shard.hpp"
+
+namespace kvs::detail {
+
+struct entry_id {
+  kvs::key key;
+  uint32_t part;
+  bool operator==(const entry_id& o) const { return part == o.part && key == o.key; }
+};
+
+struct entry_id_hash {
+  size_t operator()(const entry_id& x) const { return key_hash{}(x.key) * 31u + x.part; }
+};
+
+struct shard_state {
+  reducer_set reducers;
+  updater_setting updater;
+  shard_options opts;
+  std::unordered_map<entry_id, key_entry, entry_id_hash> entries;
+  std::set<int32_t> dead_workers;
+  deadline_book deadlines;
+};
+
+using shard_impl = shard_actor::stateful_pointer<shard_state>;
+
+// Work on a key runs on the key's turn: the entry is busy, and each piece of
+// work ends with done_with, which releases it (unless a timed-out update
+// still holds the key: its answer releases it).
+void done_with(key_entry& e);
+
+// actors/key_push.cpp: a push joins the open round; a pull gets the value,
+// or waits for the round its worker pushed in.
+void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
+void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
+
+// actors/key_round.cpp:
+// Before the shard writes into `a` (stored or merge): if an answer still on
+// its way to another process holds it, write into a copy instead, so the
+// answer is serialized with the value it was given (copy-on-write).
+void make_exclusive(ndarray& a);
+// How the shard runs reduce and copy jobs (inline, or on a reducer).
+job_runner runner(shard_impl self);
+// Adds a push already summed into the round's buffer (or taken as the
+// round's gradient) to the open round; completes the round when `round_size`
+// workers have pushed (`direct`: the sum is already the stored value).
+void join_round(shard_impl self, key_entry& e, int32_t worker, held_reply h, int round_size,
+                bool direct);
+// Answers each of `held` with the stored value (written into in-process
+// outputs; carried in the answer for another process), or with `err`.
+void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> held, failure err);
+// Fails the key's open round, if it has one, with `err`.
+void fail_round(shard_impl self, key_entry& e, const kvs::error& err);
+
+// What a piece of the key's work threw: `also` (the request at hand, if it
+// has not joined the round) and every request held by the open round get the
+// error, naming the key; the round starts over and the key is released.
+void recover(shard_impl self, key_entry& e, const item_done* also, const kvs::error& err);
+
+// Runs `body`, a piece of the key's work, so that nothing it throws escapes
+// the actor (CAF would end the shard): see recover.
+template <class Body>
+void guarded(shard_impl self, key_entry& e, const item_done* also, Body&& body) {
+  if (auto f = capture(std::forward<Body>(body)))
+    recover(self, e, also, *f);
+}
+
+}  // namespace kvs::detail
