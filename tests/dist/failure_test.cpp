@@ -13,20 +13,6 @@
 using namespace kvs;
 using namespace std::chrono;
 
-namespace {
-template <class F>
-pid_t fork_node(F body) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    try {
-      body();
-    } catch (...) {
-    }
-    _exit(0);
-  }
-  return pid;
-}
-}  // namespace
 
 TEST_CASE("a killed server fails the operations on its keys with peer_down, quickly",
           "[dist][failure]") {
