@@ -65,6 +65,11 @@ private:
   template <class Reply, class... Ts>
   Reply ask_worker(const char* what, Ts&&... xs);
   void check_states(const std::vector<key_state>& states, const optimizer& opt) const;
+  void check_part(const key_state& ks) const;
+  void check_key_state(const key_state& ks, const optimizer& opt) const;
+  // The shape of each part the store keeps of key `k` (the worker's plan:
+  // one part when whole, else each part's elements, flat).
+  std::vector<kvs::shape> part_shapes(const key& k, const key_meta& m) const;
 
   void start_local(const config& cfg);
   void spawn_reducers();
