@@ -243,7 +243,7 @@ void check_startup(impl self, clock::time_point now) {
     kvs::error e(errc::timeout, "the cluster is still incomplete after " +
                                     ms(st.opts.startup_timeout) + " (startup_timeout, "
                                     "KVS_STARTUP_TIMEOUT): " + registered_nodes(st));
-    log(std::string(e.what()) + "; the job fails");
+    // No log line: serve() throws it, and the process says it once.
     for (auto& p : st.waiting_registrations)
       p.first.deliver(to_caf_error(e));
     st.waiting_registrations.clear();
