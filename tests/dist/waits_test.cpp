@@ -186,3 +186,28 @@ TEST_CASE("a store whose updater never returns is destroyed within the request t
   REQUIRE(log.lines_with("still run 500 ms after it was destroyed; leaving them behind") == 1);
   REQUIRE_KVS_ERROR(out.wait_to_read(), errc::timeout);
 }
+
+TEST_CASE("a frozen scheduler is declared down after the heartbeat timeout", "[dist][failure]") {
+  local_cluster cluster{1, 1};  // heartbeat every 200 ms, timeout 2000 ms
+  pid_t scheduler = fork_node([&] { serve(cluster.node("scheduler")); });
+  cerr_capture log;
+  std::string server_outcome, barrier;
+  std::thread server([&] { server_outcome = outcome_of([&] { serve(cluster.node("server")); }); });
+  milliseconds took{0};
+  {
+    auto kv = create("dist_sync", cluster.node("worker"));
+    kv->init(1, ndarray::zeros({4}));
+    kill(scheduler, SIGSTOP);
+    auto t0 = steady_clock::now();
+    barrier = outcome_of([&] { kv->barrier(); });
+    took = duration_cast<milliseconds>(steady_clock::now() - t0);
+  }
+  server.join();
+  kill(scheduler, SIGKILL);
+  waitpid(scheduler, nullptr, 0);
+  auto name = "the scheduler (127.0.0.1:" + std::to_string(cluster.port) + ") is down";
+  INFO(barrier << "\n" << server_outcome << "\n" << log.text());
+  REQUIRE(barrier == "peer_down: barrier: " + name);
+  REQUIRE(took < milliseconds(6000));
+  REQUIRE(server_outcome.rfind("peer_down: server: " + name, 0) == 0);
+}
