@@ -198,6 +198,8 @@ TEST_CASE("a frozen scheduler is declared down after the heartbeat timeout", "[d
     auto kv = create("dist_sync", cluster.node("worker"));
     kv->init(1, ndarray::zeros({4}));
     kill(scheduler, SIGSTOP);
+    int status = 0;
+    waitpid(scheduler, &status, WUNTRACED);  // stopped now, not just signalled
     auto t0 = steady_clock::now();
     barrier = outcome_of([&] { kv->barrier(); });
     took = duration_cast<milliseconds>(steady_clock::now() - t0);
