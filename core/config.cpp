@@ -88,6 +88,29 @@ std::chrono::milliseconds seconds_var(const config& cfg, const char* var, int64_
   return std::chrono::milliseconds(fallback_ms);
 }
 
+// A duration field left at 0: the variable (in `unit` milliseconds), else
+// `fallback`. A negative field is refused by name.
+void fill_duration(std::chrono::milliseconds& field, const char* name, const config& cfg,
+                   const char* var, int64_t unit, std::chrono::milliseconds fallback) {
+  check_positive(name, field.count(), 0);
+  if (field.count() != 0)
+    return;
+  if (auto text = env(cfg, var))
+    field = std::chrono::milliseconds(parse_int(var, text, 1, INT64_C(86400000) / unit) * unit);
+  else
+    field = fallback;
+}
+
+// The bounded waits: start-up, barriers, stall warnings.
+void resolve_waits(config& out) {
+  fill_duration(out.startup_timeout, "startup_timeout", out, "KVS_STARTUP_TIMEOUT", 1,
+                out.request_timeout);
+  fill_duration(out.barrier_timeout, "barrier_timeout", out, "KVS_BARRIER_TIMEOUT", 1,
+                10 * out.request_timeout);
+  fill_duration(out.stall_warning, "stall_warning", out, "KVS_STALL_WARNING", 1000,
+                std::chrono::milliseconds(60000));
+}
+
 [[noreturn]] void missing(const char* var, const char* field, const std::string& why) {
   throw error(errc::invalid_config, std::string(var) + " (config." + field + ") " + why);
 }
@@ -127,9 +150,7 @@ config config::resolved() const {
     out.heartbeat_interval = seconds_var(out, "PS_HEARTBEAT_INTERVAL", 1000);
   if (out.heartbeat_timeout.count() == 0)
     out.heartbeat_timeout = seconds_var(out, "PS_HEARTBEAT_TIMEOUT", 5000);
-  check_positive("stall_warning", out.stall_warning.count(), 0);
-  if (out.stall_warning.count() == 0)
-    out.stall_warning = seconds_var(out, "KVS_STALL_WARNING", 60000);
+  resolve_waits(out);
   check_positive("scheduler_threads", out.scheduler_threads, 1);
   check_positive("bigarray_bound", out.bigarray_bound, 1);
   check_positive("reduction_threads", out.reduction_threads, 1);

@@ -9,13 +9,47 @@ namespace kvs::detail {
 
 cluster_member::cluster_member(caf::actor_system& sys, const config& cfg,
                                const caf::actor& liveness)
-    : sys_(sys), cfg_(cfg) {
+    : sys_(sys),
+      cfg_(cfg),
+      scheduler_name_("the scheduler (" + cfg.root_uri + ":" + std::to_string(cfg.root_port) +
+                      ")") {
   coord_ = connect<coordinator_actor>(sys_, cfg_.root_uri, static_cast<uint16_t>(cfg_.root_port),
-                                      cfg_.request_timeout, "the scheduler");
-  // Answered once every worker and server has registered.
-  reg_ = blocking_request<registration>(sys_, coord_, cfg_.request_timeout,
-                                        "registration with the scheduler", register_atom::value,
-                                        node_info{"worker", cfg_.node_host, 0}, liveness);
+                                      cfg_.startup_timeout, "the scheduler");
+  watcher_ = sys_.spawn([coord = coord_, down = scheduler_down_](caf::event_based_actor* self) {
+    self->monitor(coord);
+    self->set_down_handler([self, down](caf::down_msg&) {
+      down->store(true);
+      self->quit();
+    });
+    return caf::behavior{[](tick_atom) {}};
+  });
+  // Answered once every worker and server has registered; the scheduler
+  // itself gives up at its startup_timeout and says who is missing, so wait
+  // a little longer than that.
+  reg_ = ask<registration>("registration with the scheduler",
+                           cfg_.startup_timeout + cfg_.request_timeout, register_atom::value,
+                           node_info{"worker", cfg_.node_host, 0}, liveness);
+}
+
+cluster_member::~cluster_member() { caf::anon_send_exit(watcher_, caf::exit_reason::user_shutdown); }
+
+template <class Reply, class... Ts>
+Reply cluster_member::ask(const std::string& what, std::chrono::milliseconds limit, Ts&&... xs) {
+  check_scheduler(what);
+  try {
+    return watched_request<Reply>(sys_, coord_, limit, what, scheduler_name_,
+                                  std::forward<Ts>(xs)...);
+  } catch (const error& e) {
+    // The request saw the coordinator end (the watcher may not have yet).
+    if (e.code() == errc::peer_down && std::string(e.what()) == what + ": " + scheduler_name_ + " is down")
+      scheduler_down_->store(true);
+    throw;
+  }
+}
+
+void cluster_member::check_scheduler(const std::string& what) const {
+  if (scheduler_down_->load(std::memory_order_relaxed))
+    throw error(errc::peer_down, what + ": " + scheduler_name_ + " is down; the job is over");
 }
 
 std::vector<shard_actor> cluster_member::connect_shards() {
@@ -23,7 +57,7 @@ std::vector<shard_actor> cluster_member::connect_shards() {
   auto names = shard_names();
   for (size_t i = 0; i < reg_.servers.size(); ++i)
     out.push_back(connect<shard_actor>(sys_, reg_.servers[i].host, reg_.servers[i].port,
-                                       cfg_.request_timeout, names[i]));
+                                       cfg_.startup_timeout, names[i]));
   return out;
 }
 
@@ -36,16 +70,16 @@ std::vector<std::string> cluster_member::shard_names() const {
 }
 
 void cluster_member::barrier() {
-  // Other workers may be slow for long (loading data, rank 0 initializing);
-  // a dead one fails the barrier at once.
-  blocking_request<ok_atom>(sys_, coord_, 10 * cfg_.request_timeout, "barrier", barrier_atom::value,
-                            reg_.rank);
+  // The coordinator fails a barrier at barrier_timeout naming the ranks that
+  // never arrived (and logs them every stall_warning before); a dead worker
+  // fails it at once.
+  ask<ok_atom>("barrier", cfg_.barrier_timeout + cfg_.request_timeout, barrier_atom::value,
+               reg_.rank);
 }
 
 void cluster_member::command(int head, const std::string& body) {
-  blocking_request<ok_atom>(sys_, coord_, 2 * cfg_.request_timeout,
-                            "command " + std::to_string(head) + " to the servers",
-                            command_atom::value, static_cast<int32_t>(head), body);
+  ask<ok_atom>("command " + std::to_string(head) + " to the servers", 2 * cfg_.request_timeout,
+               command_atom::value, static_cast<int32_t>(head), body);
 }
 
 void cluster_member::done() { caf::anon_send(coord_, done_atom::value, reg_.rank); }

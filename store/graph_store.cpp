@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
+#include <thread>
 
 #include <caf/all.hpp>
 
@@ -26,8 +27,8 @@ graph_store::graph_store(std::string type, const config& cfg) : type_(std::move(
   // Idle scheduler threads poll without napping before they block on a
   // condition variable: CAF's default 50 us naps between polls dominate the
   // latency of small operations (a sleep_for rounds up to the timer slack).
-  sys_cfg_.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
-  sys_cfg_.set("logger.verbosity", caf::atom("quiet"));
+  sys_cfg_->set("work-stealing.moderate-sleep-duration", caf::timespan{0});
+  sys_cfg_->set("logger.verbosity", caf::atom("quiet"));
   if (classify_store(type_).distributed)
     start_distributed(cfg);
   else
@@ -36,8 +37,8 @@ graph_store::graph_store(std::string type, const config& cfg) : type_(std::move(
 
 void graph_store::start_local(const config& cfg) {
   cfg_ = cfg.resolved();
-  sys_cfg_.set("scheduler.max-threads", static_cast<size_t>(cfg_.scheduler_threads));
-  system_ = std::make_unique<caf::actor_system>(sys_cfg_);
+  sys_cfg_->set("scheduler.max-threads", static_cast<size_t>(cfg_.scheduler_threads));
+  system_ = std::make_unique<caf::actor_system>(*sys_cfg_);
   try {
     spawn_reducers();
   } catch (...) {
@@ -93,6 +94,27 @@ graph_store::~graph_store() {
   }
   if (cluster_)
     cluster_->done();
+  shut_down();
+}
+
+namespace {
+
+// Waits up to `limit` for every actor of `sys` to end; false if some still
+// run. CAF offers only an unbounded wait, so this looks every millisecond
+// (the actors usually end within the first).
+bool await_actors(caf::actor_system& sys, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (sys.registry().running() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+}  // namespace
+
+void graph_store::shut_down() {
   caf::anon_send_exit(worker_, caf::exit_reason::user_shutdown);
   // In-process shards are ours; a distributed store's shards live on the
   // servers and serve the other workers until the job ends.
@@ -109,7 +131,20 @@ graph_store::~graph_store() {
   worker_ = nullptr;
   shards_.clear();
   owned_updater_ = nullptr;
-  system_.reset();  // waits for every actor to finish
+  // An actor busy in a call that never returns (a user's updater stuck in
+  // its function) would keep the system's destructor waiting forever: after
+  // request_timeout it is left behind, with the system and its threads.
+  if (!await_actors(*system_, cfg_.request_timeout)) {
+    std::cerr << ("kvs: " + std::to_string(system_->registry().running()) +
+                  " actor(s) of the store (an updater stuck in a call?) still run " +
+                  std::to_string(cfg_.request_timeout.count()) +
+                  " ms after it was destroyed; leaving them behind\n")
+              << std::flush;
+    (void)system_.release();
+    (void)sys_cfg_.release();
+    return;
+  }
+  system_.reset();
 }
 
 std::chrono::milliseconds graph_store::wait_limit() const {
@@ -121,6 +156,7 @@ void graph_store::do_set_optimizer(std::shared_ptr<optimizer> opt) {
   if (distributed()) {
     // The servers run the optimizer: rank 0 sends its configuration (cereal,
     // where MXNet pickles), every worker waits until all servers have it.
+    cluster_->check_scheduler("set_optimizer");
     tracker_->wait_all(wait_limit());
     if (cluster_->info().rank == 0)
       cluster_->command(0, opt->serialize());

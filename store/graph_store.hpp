@@ -65,11 +65,18 @@ private:
   template <class Reply, class... Ts>
   Reply ask_worker(const char* what, Ts&&... xs);
   void check_states(const std::vector<key_state>& states, const optimizer& opt) const;
+  void check_part(const key_state& ks) const;
+  void check_key_state(const key_state& ks, const optimizer& opt) const;
+  // The shape of each part the store keeps of key `k` (the worker's plan:
+  // one part when whole, else each part's elements, flat).
+  std::vector<kvs::shape> part_shapes(const key& k, const key_meta& m) const;
 
   void start_local(const config& cfg);
   void spawn_reducers();
   kvs::device place(const ndarray& value);
   void start_distributed(const config& cfg);
+  // Ends every actor of ours and the actor system, in bounded time.
+  void shut_down();
   bool distributed() const { return cluster_ != nullptr; }
 
   std::string type_;
@@ -79,7 +86,9 @@ private:
   // actor, since a detached actor whose handle another node holds cannot
   // finish at shutdown.
   caf::actor liveness_;
-  caf::actor_system_config sys_cfg_;
+  // The system refers to its config: both are left behind together when an
+  // actor never ends (see shut_down).
+  std::unique_ptr<caf::actor_system_config> sys_cfg_ = std::make_unique<caf::actor_system_config>();
   std::unique_ptr<caf::actor_system> system_;
   reducer_set reducers_;
   // device stores with GPUs: bytes of stored values placed on each GPU

@@ -1,6 +1,7 @@
 // graph_store placed across processes: joining the cluster, barriers,
 // server commands, ranks.
 #include <cstdlib>
+#include <iostream>
 
 #include <caf/all.hpp>
 
@@ -15,12 +16,19 @@ void graph_store::start_distributed(const config& cfg) {
   cfg_ = cfg.resolved_cluster();
   if (cfg_.role != "worker") {
     // As in MXNet: a server or scheduler process that creates a distributed
-    // store serves until the job ends, then exits.
-    serve(cfg_);
+    // store serves until the job ends, then exits: 0 when the job ended,
+    // 2 for a bad setting, 1 when the job failed (a node that never
+    // registered, a dead scheduler), saying why.
+    try {
+      serve(cfg_);
+    } catch (const error& e) {
+      std::cerr << "kvs " << cfg_.role << ": " << e.what() << std::endl;
+      std::exit(e.code() == errc::invalid_config ? 2 : 1);
+    }
     std::exit(0);
   }
-  detail::configure_network(sys_cfg_, cfg_);
-  system_ = std::make_unique<caf::actor_system>(sys_cfg_);
+  detail::configure_network(*sys_cfg_, cfg_);
+  system_ = std::make_unique<caf::actor_system>(*sys_cfg_);
   spawn_reducers();
   liveness_ = system_->spawn([]() -> caf::behavior { return {[](done_atom) {}}; });
   try {
@@ -58,6 +66,7 @@ void graph_store::do_barrier() {
 void graph_store::do_send_command_to_servers(int head, const std::string& body) {
   if (!distributed())
     return kvstore::do_send_command_to_servers(head, body);
+  cluster_->check_scheduler("send_command_to_servers");
   tracker_->wait_all(wait_limit());
   cluster_->command(head, body);
 }

@@ -131,6 +131,9 @@ std::shared_ptr<operation> graph_store::make_op(op_kind kind, const key& k, int 
 void graph_store::submit(std::vector<std::shared_ptr<operation>> ops) {
   if (ops.empty())
     return;
+  if (cluster_)  // no data operation outlives the job
+    cluster_->check_scheduler(std::string(to_string(ops.front()->kind)) + " of key " +
+                              ops.front()->key.to_string());
   auto limit = wait_limit();
   for (auto& op : ops) {
     for (auto& a : op->inputs)

@@ -1,7 +1,11 @@
-// graph_store: saving and loading optimizer state (state files).
+// graph_store: saving and loading optimizer state (state files). A
+// distributed store keeps a big key in parts, one per server (and chunks);
+// the file holds each part's state under its part number, and a load gives
+// each shard the parts it keeps.
 #include <caf/all.hpp>
 
 #include "core/optimizer_state_layout.hpp"
+#include "core/sharding.hpp"
 #include "store/graph_store.hpp"
 #include "messages/errors.hpp"
 #include "serialization/state_file.hpp"
@@ -13,6 +17,8 @@ void graph_store::do_save_optimizer_states(const std::string& path, bool dump_op
     throw error(errc::invalid_argument,
                 "save_optimizer_states: no optimizer is set (set_optimizer first); a function "
                 "or actor updater keeps its own state");
+  if (cluster_)
+    cluster_->check_scheduler("save_optimizer_states");
   tracker_->wait_all(wait_limit());
   state_file file;
   file.keys = ask_worker<std::vector<key_state>>("save_optimizer_states", save_atom::value);
@@ -22,35 +28,71 @@ void graph_store::do_save_optimizer_states(const std::string& path, bool dump_op
   write_state_file(path, file);
 }
 
-void graph_store::check_states(const std::vector<key_state>& states, const optimizer& opt) const {
-  std::lock_guard<std::mutex> guard{meta_mtx_};
-  for (auto& ks : states) {
-    auto& m = meta_of("load_optimizer_states", ks.key);
-    if (ks.part != 0)
-      throw error(errc::invalid_argument, "load_optimizer_states: the file splits key " +
-                                              ks.key.to_string() + " into parts; this store keeps keys whole");
-    auto layout = optimizer_state_layout(m.type, m.dims, opt.state_arrays(), opt.multi_precision());
-    if (!ks.arrays.empty() && ks.arrays.size() != layout.size())  // empty: never updated yet
-      throw error(errc::invalid_argument, "load_optimizer_states: key " + ks.key.to_string() +
-                                              " has " + std::to_string(ks.arrays.size()) +
-                                              " state arrays; optimizer \"" + opt.name() + "\" keeps " +
-                                              std::to_string(layout.size()));
-    for (size_t i = 0; i < ks.arrays.size(); ++i) {
-      if (ks.arrays[i].shape() != layout[i].shape)
-        throw error(errc::shape_mismatch, "load_optimizer_states: key " + ks.key.to_string() +
-                                              " has shape " + to_string(m.dims) + " but its state " +
-                                              std::to_string(i) + " has shape " +
-                                              to_string(ks.arrays[i].shape()));
-      auto want_type = layout[i].type;
-      if (ks.arrays[i].dtype() != want_type)
-        throw error(errc::dtype_mismatch, "load_optimizer_states: state " + std::to_string(i) +
-                                              " of key " + ks.key.to_string() + " has dtype " +
-                                              to_string(ks.arrays[i].dtype()) + ", expected " +
-                                              to_string(want_type));
-    }
+std::vector<kvs::shape> graph_store::part_shapes(const key& k, const key_meta& m) const {
+  if (!distributed())
+    return {m.dims};  // in process, keys stay whole
+  uint64_t elements = 1;
+  for (auto d : m.dims)
+    elements *= static_cast<uint64_t>(d);
+  auto ranges = partition(k, elements, static_cast<uint32_t>(shards_.size()),
+                          static_cast<uint64_t>(cfg_.bigarray_bound),
+                          static_cast<uint64_t>(cfg_.max_message_bytes) / size_of(m.type));
+  if (ranges.size() == 1)
+    return {m.dims};
+  std::vector<kvs::shape> out;
+  for (auto& r : ranges)
+    out.push_back(kvs::shape{static_cast<int64_t>(r.count)});
+  return out;
+}
+
+void graph_store::check_part(const key_state& ks) const {
+  auto parts = part_shapes(ks.key, meta_of("load_optimizer_states", ks.key)).size();
+  if (ks.part >= parts)
+    throw error(errc::invalid_argument,
+                "load_optimizer_states: the file has part " + std::to_string(ks.part) + " of key " +
+                    ks.key.to_string() + "; this store keeps it in " + std::to_string(parts) +
+                    " part(s) (servers, bigarray_bound and max_message_bytes decide; save and "
+                    "load with the same ones)");
+}
+
+void graph_store::check_key_state(const key_state& ks, const optimizer& opt) const {
+  auto& m = meta_of("load_optimizer_states", ks.key);
+  auto shapes = part_shapes(ks.key, m);
+  auto name = "key " + ks.key.to_string() +
+              (shapes.size() > 1 ? " part " + std::to_string(ks.part) : std::string());
+  auto& dims = shapes[ks.part];
+  auto layout = optimizer_state_layout(m.type, dims, opt.state_arrays(), opt.multi_precision());
+  if (!ks.arrays.empty() && ks.arrays.size() != layout.size())  // empty: never updated yet
+    throw error(errc::invalid_argument, "load_optimizer_states: " + name + " has " +
+                                            std::to_string(ks.arrays.size()) +
+                                            " state arrays; optimizer \"" + opt.name() +
+                                            "\" keeps " + std::to_string(layout.size()));
+  for (size_t i = 0; i < ks.arrays.size(); ++i) {
+    if (ks.arrays[i].shape() != layout[i].shape)
+      throw error(errc::shape_mismatch, "load_optimizer_states: " + name + " has shape " +
+                                            to_string(dims) + " but its state " +
+                                            std::to_string(i) + " has shape " +
+                                            to_string(ks.arrays[i].shape()));
+    if (ks.arrays[i].dtype() != layout[i].type)
+      throw error(errc::dtype_mismatch, "load_optimizer_states: state " + std::to_string(i) +
+                                            " of " + name + " has dtype " +
+                                            to_string(ks.arrays[i].dtype()) + ", expected " +
+                                            to_string(layout[i].type));
   }
 }
 
+void graph_store::check_states(const std::vector<key_state>& states, const optimizer& opt) const {
+  std::lock_guard<std::mutex> guard{meta_mtx_};
+  for (auto& ks : states)  // first how the file splits keys, then each part
+    check_part(ks);
+  for (auto& ks : states)
+    check_key_state(ks, opt);
+}
+
+// Distributed: with an optimizer in the file, every worker calls this (it
+// sets the optimizer, a collective like set_optimizer) and rank 0 alone sends
+// the states; every worker returns once the servers have them. Without one,
+// the worker that calls it sends them.
 void graph_store::do_load_optimizer_states(const std::string& path) {
   auto file = read_state_file(path);
   std::shared_ptr<optimizer> from_file;
@@ -62,11 +104,17 @@ void graph_store::do_load_optimizer_states(const std::string& path) {
                 "load_optimizer_states: \"" + path + "\" holds no optimizer (saved without "
                 "dump_optimizer) and none is set: call set_optimizer first");
   check_states(file.keys, *opt);  // nothing changes unless the whole file fits
+  if (cluster_)
+    cluster_->check_scheduler("load_optimizer_states");
   if (from_file)
     do_set_optimizer(from_file);
   tracker_->wait_all(wait_limit());
-  ask_worker<ok_atom>("load_optimizer_states", load_atom::value, std::move(file.keys),
-                      file.has_optimizer);
+  bool collective = distributed() && from_file;
+  if (!collective || cluster_->info().rank == 0)
+    ask_worker<ok_atom>("load_optimizer_states", load_atom::value, std::move(file.keys),
+                        file.has_optimizer);
+  if (collective)
+    cluster_->barrier();
 }
 
 }  // namespace kvs::detail

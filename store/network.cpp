@@ -1,6 +1,8 @@
 #include "store/network.hpp"
 
 #include <future>
+#include <iostream>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -28,18 +30,28 @@ void configure_network(caf::actor_system_config& sc, const config& cfg) {
 
 namespace {
 
-// Blocks until `handle` has terminated.
+// Blocks until `handle` has terminated; returns why it did.
 template <class Handle>
-void await_end(const Handle& handle) {
-  std::promise<void> ended;
+caf::error await_end(const Handle& handle) {
+  std::promise<caf::error> ended;
   auto f = ended.get_future();
-  handle->attach_functor([&ended] { ended.set_value(); });
-  f.wait();
+  handle->attach_functor([&ended](const caf::error& reason) { ended.set_value(reason); });
+  return f.get();
+}
+
+std::string scheduler_name(const config& cfg) {
+  return "the scheduler (" + cfg.root_uri + ":" + std::to_string(cfg.root_port) + ")";
 }
 
 void run_scheduler(caf::actor_system& sys, const config& cfg) {
-  auto coord = spawn_coordinator(sys, coordinator_options{cfg.num_workers, cfg.num_servers,
-                                                          cfg.request_timeout});
+  coordinator_options opts;
+  opts.num_workers = cfg.num_workers;
+  opts.num_servers = cfg.num_servers;
+  opts.request_timeout = cfg.request_timeout;
+  opts.startup_timeout = cfg.startup_timeout;
+  opts.barrier_timeout = cfg.barrier_timeout;
+  opts.stall_warning = cfg.stall_warning;
+  auto coord = spawn_coordinator(sys, opts);
   auto port = sys.middleman().publish(coord, static_cast<uint16_t>(cfg.root_port),
                                       cfg.root_uri.c_str(), true);
   if (!port) {
@@ -49,7 +61,29 @@ void run_scheduler(caf::actor_system& sys, const config& cfg) {
                                           " (DMLC_PS_ROOT_URI/DMLC_PS_ROOT_PORT): " +
                                           sys.render(port.error()));
   }
-  await_end(coord);
+  auto reason = await_end(coord);
+  if (reason && reason.category() == error_category())  // the job failed (the coordinator logged why)
+    throw from_caf_error(reason, "the scheduler");
+}
+
+// Ends the server node when the scheduler goes away before it stopped the
+// servers: the job is over. Returns the watcher; `why` gets the reason.
+caf::actor watch_scheduler(caf::actor_system& sys, const coordinator_actor& coord,
+                           const server_actor& node, std::shared_ptr<std::string> why,
+                           std::string name) {
+  return sys.spawn([coord, node, why, name](caf::event_based_actor* self) {
+    self->monitor(coord);
+    self->set_down_handler([self, node, why, name](caf::down_msg& msg) {
+      // It ends normally after sending `stop`, which arrived before this.
+      if (msg.reason != caf::exit_reason::normal) {
+        *why = name + " is down (" + self->system().render(msg.reason) + "); the job is over";
+        std::cerr << ("kvs server: " + *why + ", stopping\n") << std::flush;
+      }
+      self->send_exit(node, caf::exit_reason::user_shutdown);
+      self->quit();
+    });
+    return caf::behavior{[](tick_atom) {}};
+  });
 }
 
 void run_server(caf::actor_system& sys, const config& cfg) {
@@ -61,10 +95,14 @@ void run_server(caf::actor_system& sys, const config& cfg) {
   so.stall_warning = cfg.stall_warning;
   auto shard = spawn_key_shard(sys, reducer_set{reducer, {}}, so);
   auto node = spawn_server_node(sys, shard, cfg.request_timeout);
+  auto why = std::make_shared<std::string>();  // written by the watcher before the node ends
+  caf::actor watcher;
   auto stop_all = [&] {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(reducer, caf::exit_reason::user_shutdown);
+    if (watcher)
+      caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
   };
   try {
     auto port = sys.middleman().publish(shard, 0, cfg.node_host.c_str(), true);
@@ -73,16 +111,20 @@ void run_server(caf::actor_system& sys, const config& cfg) {
                                             " (DMLC_NODE_HOST/DMLC_INTERFACE): " +
                                             sys.render(port.error()));
     auto coord = connect<coordinator_actor>(sys, cfg.root_uri, static_cast<uint16_t>(cfg.root_port),
-                                            cfg.request_timeout, "the scheduler");
-    blocking_request<registration>(sys, coord, cfg.request_timeout, "server registration",
-                                   register_atom::value, node_info{"server", cfg.node_host, *port},
-                                   node);
+                                            cfg.startup_timeout, "the scheduler");
+    watcher = watch_scheduler(sys, coord, node, why, scheduler_name(cfg));
+    watched_request<registration>(sys, coord, cfg.startup_timeout + cfg.request_timeout,
+                                  "server registration", scheduler_name(cfg),
+                                  register_atom::value, node_info{"server", cfg.node_host, *port},
+                                  node);
   } catch (...) {
     stop_all();
     throw;
   }
   await_end(node);
   stop_all();
+  if (!why->empty())
+    throw error(errc::peer_down, "server: " + *why);
 }
 
 }  // namespace

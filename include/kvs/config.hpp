@@ -48,11 +48,23 @@ struct config {
   // Arrays up to this many elements are summed and copied by the shard
   // itself instead of a message to the reducer; -1: KVS_INLINE_BOUND or 16384.
   int64_t inline_bound = -1;
-  // A dist_sync round that has waited this long for its pushes is reported
-  // on stderr (its key, the worker ranks it waits for), and again each time
-  // as long again passes; the round fails at request_timeout, naming them.
-  // 0: KVS_STALL_WARNING (seconds), else 60 s.
+  // Bounded waits (docs/distributed.md, "Failures"). 0 (the default) means:
+  // the variable, else the default named.
+  // How long a node waits for the cluster at start-up: the scheduler for
+  // every worker and server to register (then it exits, naming the missing
+  // ones), a worker or server for the scheduler to answer.
+  // KVS_STARTUP_TIMEOUT (milliseconds), else request_timeout.
+  std::chrono::milliseconds startup_timeout{0};
+  // How long a barrier waits for every worker before it fails naming the
+  // ranks that never arrived. KVS_BARRIER_TIMEOUT (milliseconds), else 10 x
+  // request_timeout.
+  std::chrono::milliseconds barrier_timeout{0};
+  // A wait longer than this is reported in the log, naming what it waits
+  // for (the ranks of a barrier, the nodes not yet registered, the workers a
+  // round waits for), and again each time as long again passes.
+  // KVS_STALL_WARNING (seconds), else 60 s.
   std::chrono::milliseconds stall_warning{0};
+
   // When false, nothing is read from the environment (tests set this).
   bool read_environment = true;
 

@@ -75,15 +75,23 @@ TEST_CASE("an interface name resolves to its address, an unknown one is refused 
   REQUIRE(c.resolved().node_host == "10.1.2.3");
 }
 
-TEST_CASE("KVS_STALL_WARNING is read in seconds, strictly, and defaults to 60 s", "[config]") {
+TEST_CASE("bounded waits default from the request timeout, and their variables parse strictly",
+          "[config]") {
   config c;
   c.read_environment = false;
-  REQUIRE(c.resolved().stall_warning == std::chrono::milliseconds(60000));
-  c.stall_warning = std::chrono::milliseconds(250);
-  REQUIRE(c.resolved().stall_warning == std::chrono::milliseconds(250));
-  ::setenv("KVS_STALL_WARNING", "5", 1);
-  auto from_env = config{}.resolved().stall_warning;
-  ::setenv("KVS_STALL_WARNING", "5s", 1);
+  c.request_timeout = std::chrono::milliseconds(2000);
+  auto r = c.resolved();
+  REQUIRE(r.startup_timeout == std::chrono::milliseconds(2000));
+  REQUIRE(r.barrier_timeout == std::chrono::milliseconds(20000));
+  REQUIRE(r.stall_warning == std::chrono::milliseconds(60000));
+  c.stall_warning = std::chrono::milliseconds(-1);
+  require_message([&] { (void)c.resolved(); }, errc::invalid_config, {"stall_warning"});
+
+  ::setenv("KVS_STALL_WARNING", "7", 1);
+  ::setenv("KVS_STARTUP_TIMEOUT", "1500", 1);
+  ::setenv("KVS_BARRIER_TIMEOUT", "2500", 1);
+  r = config{}.resolved();
+  ::setenv("KVS_STALL_WARNING", "1m", 1);
   std::string refused;
   try {
     (void)config{}.resolved();
@@ -91,6 +99,10 @@ TEST_CASE("KVS_STALL_WARNING is read in seconds, strictly, and defaults to 60 s"
     refused = e.what();
   }
   ::unsetenv("KVS_STALL_WARNING");
-  REQUIRE(from_env == std::chrono::milliseconds(5000));
-  REQUIRE(refused.find("KVS_STALL_WARNING='5s'") != std::string::npos);
+  ::unsetenv("KVS_STARTUP_TIMEOUT");
+  ::unsetenv("KVS_BARRIER_TIMEOUT");
+  REQUIRE(r.stall_warning == std::chrono::seconds(7));
+  REQUIRE(r.startup_timeout == std::chrono::milliseconds(1500));
+  REQUIRE(r.barrier_timeout == std::chrono::milliseconds(2500));
+  REQUIRE(refused.find("KVS_STALL_WARNING='1m'") != std::string::npos);
 }

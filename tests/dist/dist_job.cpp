@@ -6,11 +6,21 @@
 //             keys, exact values every round (MXNet issue 8)
 //   ranks:    prints "rank R of N"
 //   exit3:    the worker of rank 1 exits with code 3
+//   ckpt-straight DIR STEPS, ckpt-save DIR N, ckpt-resume DIR N STEPS:
+//             restart from a checkpoint (checkpoint.hpp): an uninterrupted
+//             run; a run that saves weights and optimizer states after N
+//             steps, then dies (its workers vanish without a goodbye); a
+//             run that loads both and goes on to STEPS, then
+//             compares its weights with the uninterrupted run's, bit for bit
 // A failed check prints what and exits 1.
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include <kvs/kvs.hpp>
+
+#include "checkpoint.hpp"
 
 namespace {
 
@@ -90,11 +100,75 @@ void module_order(kvs::kvstore& kv) {
             << rounds * 4 * n * (n + 1) / 2 << std::endl;
 }
 
+int arg_int(int argc, char** argv, int i) {
+  if (i >= argc)
+    fail("missing argument " + std::to_string(i));
+  return std::stoi(argv[i]);
+}
+
+std::string fnv1a_text(const std::vector<std::vector<float>>& w) {
+  std::ostringstream out;
+  out << std::hex << checkpoint::hash(w);
+  return out.str();
+}
+
+// The checkpoint modes; rank 0 reads and writes the files in dir.
+void checkpoint_job(kvs::kvstore& kv, const std::string& mode, int argc, char** argv) {
+  if (argc < 3)
+    fail("missing DIR");
+  std::string dir = argv[2];
+  int n = arg_int(argc, argv, 3);
+  auto start = mode == "ckpt-resume"
+                   ? checkpoint::as_arrays(checkpoint::read_weights(dir + "/saved.weights"))
+                   : checkpoint::starting_weights();
+  kv.init(checkpoint::keys(), start);
+  kv.set_optimizer(checkpoint::adam());
+  int first = 1, last = n;
+  if (mode == "ckpt-resume") {
+    kv.load_optimizer_states(dir + "/saved.states");  // with the optimizer: every worker
+    first = n + 1;
+    last = arg_int(argc, argv, 4);
+  }
+  checkpoint::run_steps(kv, first, last);
+  auto w = checkpoint::pull_weights(kv);
+  if (kv.rank() == 0) {
+    std::string said = "rank 0: " + mode + " ran steps " + std::to_string(first) + " to " +
+                       std::to_string(last) + ", weights fnv1a " + fnv1a_text(w);
+    if (mode == "ckpt-straight") {
+      checkpoint::write_weights(dir + "/straight.weights", w);
+    } else if (mode == "ckpt-save") {
+      checkpoint::write_weights(dir + "/saved.weights", w);
+      kv.save_optimizer_states(dir + "/saved.states", true);
+    } else {
+      auto want = checkpoint::read_weights(dir + "/straight.weights");
+      if (w != want)
+        fail(said + ", but the uninterrupted run has " + fnv1a_text(want));
+      said += ", equal to the uninterrupted run bit for bit";
+    }
+    std::cout << said << std::endl;
+  }
+  kv.barrier();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "rounds-int";
+  bool ckpt = mode.rfind("ckpt-", 0) == 0;
+  if (ckpt) {  // split keys 1 and 2 across the servers
+    ::setenv("MXNET_KVSTORE_BIGARRAY_BOUND", std::to_string(checkpoint::bigarray_bound).c_str(), 1);
+    if (argc > 2)
+      std::filesystem::create_directories(argv[2]);
+  }
   auto kv = kvs::create(mode == "async" ? "dist_async" : "dist_sync");
+  if (ckpt) {
+    checkpoint_job(*kv, mode, argc, argv);
+    if (mode == "ckpt-save") {  // the job dies: no worker says goodbye
+      std::cout.flush();
+      std::_Exit(0);
+    }
+    return 0;
+  }
   if (mode == "rounds-int") {
     rounds(*kv, {1, 2, 3});
   } else if (mode == "rounds-string") {

@@ -10,6 +10,9 @@
 
 #include <exception>
 #include <functional>
+#include <iostream>
+#include <sstream>
+#include <streambuf>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -44,6 +47,63 @@ inline void expect_error(const std::function<void()>& call, kvs::errc code,
   throw std::runtime_error(std::string("expected kvs::error ") + kvs::to_string(code));
 }
 
+// Captures what std::cerr receives, from any thread, while it lives (make
+// it before the nodes start and end it after they stop).
+class cerr_capture {
+public:
+  cerr_capture() : old_(std::cerr.rdbuf(&buf_)) {}
+  ~cerr_capture() { std::cerr.rdbuf(old_); }
+  cerr_capture(const cerr_capture&) = delete;
+  cerr_capture& operator=(const cerr_capture&) = delete;
+
+  std::string text() {
+    std::lock_guard<std::mutex> lock{buf_.mtx};
+    return buf_.data;
+  }
+  // How many lines contain `part`.
+  int lines_with(const std::string& part) {
+    int n = 0;
+    std::istringstream in(text());
+    for (std::string line; std::getline(in, line);)
+      n += line.find(part) != std::string::npos ? 1 : 0;
+    return n;
+  }
+
+private:
+  struct locked_buf : std::streambuf {
+    std::mutex mtx;
+    std::string data;
+    int overflow(int c) override {
+      std::lock_guard<std::mutex> lock{mtx};
+      if (c != EOF)
+        data += static_cast<char>(c);
+      return c;
+    }
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+      std::lock_guard<std::mutex> lock{mtx};
+      data.append(s, static_cast<size_t>(n));
+      return n;
+    }
+  };
+  locked_buf buf_;
+  std::streambuf* old_;
+};
+
+// Runs `body` in a forked child process (a node that a test can kill with
+// SIGKILL); the child exits 0 when body returns or throws.
+template <class F>
+pid_t fork_node(F body) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    try {
+      body();
+    } catch (...) {
+    }
+    _exit(0);
+  }
+  return pid;
+}
+
 // A port nothing listens on right now.
 inline int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -62,6 +122,8 @@ struct local_cluster {
   int workers, servers, port = free_port();
   std::chrono::milliseconds timeout{20000};
   std::chrono::milliseconds stall_warning{0};  // 0: the default (60 s)
+  // Applied to every node's config (scheduler, servers, workers).
+  std::function<void(kvs::config&)> settings = {};
 
   kvs::config node(const std::string& role) const {
     kvs::config c = test_config();
@@ -75,6 +137,8 @@ struct local_cluster {
     c.stall_warning = stall_warning;
     c.heartbeat_interval = std::chrono::milliseconds(200);
     c.heartbeat_timeout = std::chrono::milliseconds(2000);
+    if (settings)
+      settings(c);
     return c;
   }
 
