@@ -47,7 +47,7 @@ TEST_CASE("sgd without momentum: w = (1 - lr*wd) w - lr clip(rescale g)", "[opti
   REQUIRE(c.step({1.0f}) == std::vector<float>{0.75f});
 }
 
-TEST_CASE("sgd with momentum: mom = m mom - lr wd w - lr g; w += mom", "[optimizer]") {
+TEST_CASE("sgd with momentum: mom = m mom - lr wd w - lr g, then w += mom", "[optimizer]") {
   // m .5, lr .5, wd .5, g 1: mom -.25 - .5 = -.75, w .25; mom -.375 - .0625 - .5
   // = -.9375, w -.6875.
   trainer t("sgd", {{"learning_rate", 0.5}, {"momentum", 0.5}, {"wd", 0.5}}, {1});
@@ -55,7 +55,7 @@ TEST_CASE("sgd with momentum: mom = m mom - lr wd w - lr g; w += mom", "[optimiz
   REQUIRE(t.step({1}) == std::vector<float>{-0.6875f});
 }
 
-TEST_CASE("nag: mom = m mom + g; w -= lr (g + m mom)", "[optimizer]") {
+TEST_CASE("nag: mom = m mom + g, then w -= lr (g + m mom)", "[optimizer]") {
   // m .5, lr .5, g 1: mom 1, w = 1 - .5*1.5 = .25; mom 1.5, w = .25 - .5*1.75 = -.625.
   trainer t("nag", {{"learning_rate", 0.5}, {"momentum", 0.5}}, {1});
   REQUIRE(t.step({1}) == std::vector<float>{0.25f});
@@ -70,7 +70,7 @@ TEST_CASE("adam with bias correction steps by lr for a constant gradient", "[opt
   REQUIRE(t.step({1})[0] == Approx(0.8).epsilon(1e-6));
 }
 
-TEST_CASE("adagrad: history += g^2; w -= lr g / sqrt(history + eps)", "[optimizer]") {
+TEST_CASE("adagrad: history += g^2, then w -= lr g / sqrt(history + eps)", "[optimizer]") {
   // lr .5, g 2: w = 1 - .5*2/sqrt(4) = .5; then .5 - .5*2/sqrt(8) = .1464466094.
   trainer t("adagrad", {{"learning_rate", 0.5}}, {1});
   REQUIRE(t.step({2})[0] == Approx(0.5).epsilon(1e-6));
@@ -91,7 +91,7 @@ TEST_CASE("rmsprop plain and centered", "[optimizer]") {
   REQUIRE(c.step({2})[0] == Approx(0.4690598923).epsilon(1e-6));
 }
 
-TEST_CASE("signum: mom = m mom - (1-m) g; w = (1 - lr wd_lh) w + lr sign(mom)", "[optimizer]") {
+TEST_CASE("signum: mom = m mom - (1-m) g, then w = (1 - lr wd_lh) w + lr sign(mom)", "[optimizer]") {
   // m .5, lr .25, wd_lh .5, g 3: mom -1.5, w = .875 - .25 = .625;
   // mom -2.25, w = .625*.875 - .25 = .296875.
   trainer t("signum", {{"learning_rate", 0.25}, {"momentum", 0.5}, {"wd_lh", 0.5}}, {1});
