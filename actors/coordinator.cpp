@@ -33,6 +33,7 @@ struct coordinator_state {
   detail::deadline_book deadlines;
   clock::time_point started = clock::now(), startup_warned = started;
   clock::time_point barrier_since, barrier_warned;
+  bool finishing = false;  // stopping the servers
 };
 
 using impl = coordinator_actor::stateful_pointer<coordinator_state>;
@@ -171,14 +172,22 @@ caf::result<ok_atom> on_barrier(impl self, int32_t rank) {
   return rp;
 }
 
+// When every worker is done or dead: stops the servers, then ends. The stop
+// is a request (MXNet's command 2), and the coordinator ends once every
+// server answered (or is gone): a server must not see the scheduler vanish
+// before its stop, which the end of this process could otherwise cut off.
 void maybe_finish(impl self) {
   auto& st = self->state;
-  if (static_cast<int>(st.done_workers.size() + st.dead_workers.size()) < st.opts.num_workers)
+  if (st.finishing ||
+      static_cast<int>(st.done_workers.size() + st.dead_workers.size()) < st.opts.num_workers)
     return;
-  for (auto& s : st.server_handles)
-    if (s)
-      self->send(s, stop_atom::value);
-  self->quit();
+  st.finishing = true;
+  detail::fan_out<ok_atom>(
+      self, st.deadlines, st.opts.request_timeout, st.server_handles,
+      [self](size_t i) { return "stopping " + server_name(self->state, i); },
+      [self](size_t i, uint64_t id) { self->state.server_requests[i].insert(id); },
+      [](ok_atom) {}, [self](std::optional<kvs::error>) { self->quit(); }, command_atom::value,
+      int32_t{2}, std::string{});
 }
 
 void on_worker_down(impl self, int32_t rank) {

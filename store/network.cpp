@@ -67,19 +67,21 @@ void run_scheduler(caf::actor_system& sys, const config& cfg) {
 }
 
 // Ends the server node when the scheduler goes away before it stopped the
-// servers: the job is over. Returns the watcher; `why` gets the reason.
+// servers (the job is over), with a peer_down error as the exit reason. The
+// scheduler's `stop` reaches the node's mailbox before the connection's end
+// reaches the watcher, and the node reads its mailbox in order: after a
+// `stop` the node ends normally, whatever the watcher sends.
 caf::actor watch_scheduler(caf::actor_system& sys, const coordinator_actor& coord,
-                           const server_actor& node, std::shared_ptr<std::string> why,
-                           std::string name) {
-  return sys.spawn([coord, node, why, name](caf::event_based_actor* self) {
+                           const server_actor& node, std::string name) {
+  return sys.spawn([coord, node, name](caf::event_based_actor* self) {
     self->monitor(coord);
-    self->set_down_handler([self, node, why, name](caf::down_msg& msg) {
-      // It ends normally after sending `stop`, which arrived before this.
-      if (msg.reason != caf::exit_reason::normal) {
-        *why = name + " is down (" + self->system().render(msg.reason) + "); the job is over";
-        std::cerr << ("kvs server: " + *why + ", stopping\n") << std::flush;
-      }
-      self->send_exit(node, caf::exit_reason::user_shutdown);
+    self->set_down_handler([self, node, name](caf::down_msg& msg) {
+      if (msg.reason == caf::exit_reason::normal)
+        self->send_exit(node, caf::exit_reason::user_shutdown);
+      else
+        self->send_exit(node, to_caf_error(errc::peer_down,
+                                           name + " is down (" + self->system().render(msg.reason) +
+                                               "); the job is over"));
       self->quit();
     });
     return caf::behavior{[](tick_atom) {}};
@@ -95,7 +97,6 @@ void run_server(caf::actor_system& sys, const config& cfg) {
   so.stall_warning = cfg.stall_warning;
   auto shard = spawn_key_shard(sys, reducer_set{reducer, {}}, so);
   auto node = spawn_server_node(sys, shard, cfg.request_timeout);
-  auto why = std::make_shared<std::string>();  // written by the watcher before the node ends
   caf::actor watcher;
   auto stop_all = [&] {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
@@ -112,7 +113,7 @@ void run_server(caf::actor_system& sys, const config& cfg) {
                                             sys.render(port.error()));
     auto coord = connect<coordinator_actor>(sys, cfg.root_uri, static_cast<uint16_t>(cfg.root_port),
                                             cfg.startup_timeout, "the scheduler");
-    watcher = watch_scheduler(sys, coord, node, why, scheduler_name(cfg));
+    watcher = watch_scheduler(sys, coord, node, scheduler_name(cfg));
     watched_request<registration>(sys, coord, cfg.startup_timeout + cfg.request_timeout,
                                   "server registration", scheduler_name(cfg),
                                   register_atom::value, node_info{"server", cfg.node_host, *port},
@@ -121,10 +122,13 @@ void run_server(caf::actor_system& sys, const config& cfg) {
     stop_all();
     throw;
   }
-  await_end(node);
+  auto reason = await_end(node);
   stop_all();
-  if (!why->empty())
-    throw error(errc::peer_down, "server: " + *why);
+  if (reason && reason.category() == error_category()) {  // the scheduler is gone
+    auto why = from_caf_error(reason, "server");
+    std::cerr << ("kvs server: " + std::string(why.what()) + ", stopping\n") << std::flush;
+    throw error(errc::peer_down, "server: " + std::string(why.what()));
+  }
 }
 
 }  // namespace
