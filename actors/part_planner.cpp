@@ -18,7 +18,7 @@ part_op wire_op(op_kind k) {
 
 std::vector<planned_part> plan_parts(const operation& op, const std::vector<ndarray>& send,
                                      const part_options& opts) {
-  auto& sample = op.inputs.empty() ? op.landing.front() : op.inputs.front();
+  auto& sample = op.sample();
   uint64_t chunk = opts.max_part_bytes == 0 ? 0 : opts.max_part_bytes / size_of(sample.dtype());
   auto ranges = partition(op.key, sample.size(), opts.shards, opts.split_bound, chunk);
   std::vector<planned_part> out;

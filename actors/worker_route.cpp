@@ -18,7 +18,7 @@ bool is_push(const operation& op) {
 }
 
 int64_t op_bytes(const operation& op) {
-  auto& sample = op.inputs.empty() ? op.landing.front() : op.inputs.front();
+  auto& sample = op.sample();
   return static_cast<int64_t>(sample.size() * size_of(sample.dtype()));
 }
 

@@ -45,6 +45,10 @@ struct operation {
   std::shared_ptr<detail::op_tracker> tracker;
   std::shared_ptr<detail::completion> done;  // set for operations the caller waits on
 
+  // An array of the operation's size and dtype (the first input, else the
+  // first landing array): what part planning and the dispatch window measure.
+  const ndarray& sample() const { return inputs.empty() ? landing.front() : inputs.front(); }
+
   // Releases the arrays (inputs readable by writers again, outputs readable
   // or failed) and reports to the tracker.
   void finish(const std::optional<kvs::error>& failure);
