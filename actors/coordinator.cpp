@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "actors/timed_request.hpp"
+#include "actors/wait_bounds.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs {
@@ -183,7 +184,8 @@ void maybe_finish(impl self) {
     return;
   st.finishing = true;
   detail::fan_out<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, st.server_handles,
+      self, st.deadlines, detail::wait_bounds::coordinator_to_server(st.opts.request_timeout),
+      st.server_handles,
       [self](size_t i) { return "stopping " + server_name(self->state, i); },
       [self](size_t i, uint64_t id) { self->state.server_requests[i].insert(id); },
       [](ok_atom) {}, [self](std::optional<kvs::error>) { self->quit(); }, command_atom::value,
@@ -231,7 +233,8 @@ caf::result<ok_atom> fan_out_command(impl self, int32_t head, const std::string&
   auto& st = self->state;
   auto rp = self->make_response_promise<ok_atom>();
   detail::fan_out<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, st.server_handles,
+      self, st.deadlines, detail::wait_bounds::coordinator_to_server(st.opts.request_timeout),
+      st.server_handles,
       [self, head](size_t i) {
         return "command " + std::to_string(head) + " on " + server_name(self->state, i);
       },

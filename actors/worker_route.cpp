@@ -5,6 +5,7 @@
 #include "actors/device_job.hpp"
 #include "actors/fault_log.hpp"
 #include "actors/timed_request.hpp"
+#include "actors/wait_bounds.hpp"
 #include "core/array_impl.hpp"
 #include "core/element.hpp"
 #include "messages/errors.hpp"
@@ -76,13 +77,33 @@ void part_answered(worker_impl self, const run_ptr& run, const part_range& p, pa
            [self, run](failure f) { part_done(self, run, std::move(f)); });
 }
 
-bool send_applies(const worker_state&, const running_op& r) { return !r.first_failure; }
+// In dist_sync a push whose pre-sum failed is still sent, flagged failed and
+// without inputs: the other workers' round of the key then completes, failed
+// naming the cause, instead of timing out, and the key serves the next round
+// (docs/distributed.md, "After a failed round").
+bool announces_failure(const worker_state& st, const running_op& r) {
+  return r.first_failure && st.opts.one_push_per_round && is_push(*r.op);
+}
+
+bool send_applies(const worker_state& st, const running_op& r) {
+  return !r.first_failure || announces_failure(st, r);
+}
+
+void mark_failed(part_request& req, const kvs::error& why) {
+  req.inputs.clear();
+  req.failed = true;
+  req.failed_code = static_cast<uint8_t>(why.code());
+  req.failed_why = why.what();
+}
 
 void send_run(worker_impl self, const run_ptr& run) {
   auto& st = self->state;
   part_options po{static_cast<uint32_t>(st.shards.size()), st.opts.rank, st.opts.split_bound,
                   st.opts.max_part_bytes};
   auto parts = plan_parts(*run->op, run->send, po);
+  if (announces_failure(st, *run))
+    for (auto& p : parts)
+      mark_failed(p.request, *run->first_failure);
   run->parts_left = parts.size();
   if (parts.empty()) {  // nothing to send (no elements)
     stage_finished(self, run);
@@ -109,7 +130,7 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
       part_done(self, pp.run, err);
   };
   auto id = timed_request<batch_reply>(
-      self, st.deadlines, 2 * st.opts.request_timeout, st.shards[shard],
+      self, st.deadlines, wait_bounds::worker_to_shard(st.opts.request_timeout), st.shards[shard],
       "request to " + st.opts.shard_names[shard],
       [self, parts, fail_all](batch_reply reply) mutable {
         if (reply.results.size() != parts->size()) {

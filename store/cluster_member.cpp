@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/wait_bounds.hpp"
 #include "store/blocking_request.hpp"
 #include "core/network.hpp"
 
@@ -78,7 +79,8 @@ void cluster_member::barrier() {
 }
 
 void cluster_member::command(int head, const std::string& body) {
-  ask<ok_atom>("command " + std::to_string(head) + " to the servers", 2 * cfg_.request_timeout,
+  ask<ok_atom>("command " + std::to_string(head) + " to the servers",
+               wait_bounds::command(cfg_.request_timeout),
                command_atom::value, static_cast<int32_t>(head), body);
 }
 

@@ -148,8 +148,9 @@ void graph_store::shut_down() {
 }
 
 std::chrono::milliseconds graph_store::wait_limit() const {
-  // The worker gives a shard twice the request timeout; waits outlast that.
-  return 2 * cfg_.request_timeout + std::chrono::milliseconds(10000);
+  // Waits for operations outlast the longest chain of an operation's steps.
+  auto t = cfg_.request_timeout;
+  return wait_bounds::operation(t) + wait_bounds::margin(t);
 }
 
 void graph_store::do_set_optimizer(std::shared_ptr<optimizer> opt) {

@@ -12,6 +12,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/optimizer_updater.hpp"
+#include "actors/wait_bounds.hpp"
 #include "store/blocking_request.hpp"
 #include "store/cluster_member.hpp"
 #include "core/op_tracker.hpp"
@@ -106,7 +107,7 @@ private:
 
 template <class Reply, class... Ts>
 Reply graph_store::ask_worker(const char* what, Ts&&... xs) {
-  return blocking_request<Reply>(*system_, worker_, 2 * cfg_.request_timeout + std::chrono::seconds(1),
+  return blocking_request<Reply>(*system_, worker_, wait_bounds::store_to_worker(cfg_.request_timeout),
                                  what, std::forward<Ts>(xs)...);
 }
 
