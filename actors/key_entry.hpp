@@ -44,6 +44,7 @@ struct key_entry {
   std::set<int32_t> pushed;     // workers that pushed in the open round
   std::vector<held_reply> held;
   ndarray grad;                 // the round's only input, used as its gradient (else merge)
+  failure round_failure;        // a worker announced it could not push: the round fails
   bool round_sparse = false;    // every push of the round was row_sparse...
   std::vector<int64_t> round_rows;  // ...touching these rows
   // Rounds opened so far (the open one's number), its deadline and stall

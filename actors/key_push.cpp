@@ -89,16 +89,23 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   int round_size = st.opts.sync ? st.opts.num_workers : 1;
   bool alone = round_size == 1;
   bool direct = alone && !st.updater.actor;  // stored = the sum: sum straight into it
-  bool as_is = alone && !direct && gradient_as_is(e, m.inputs);
+  // A push announced failed, or any push of a round that will fail: nothing
+  // to sum, it only takes its place in the round.
+  bool skip = m.failed || e.round_failure.has_value();
+  bool as_is = !skip && alone && !direct && gradient_as_is(e, m.inputs);
   reduce_job job;
   auto why = refuse_push(self, e, m);
-  if (!why && !as_is)
+  if (!why && !as_is && !skip)
     why = capture([&] { job = sum_job(e, std::move(m.inputs), direct); });
   if (why) {
     done(std::move(why), ndarray());
     done_with(e);
     return;
   }
+  if (m.failed && !e.round_failure)
+    e.round_failure = kvs::error(static_cast<errc>(m.failed_code),
+                                 "worker rank " + std::to_string(m.worker) + " could not push " +
+                                     key_name(e) + ": " + m.failed_why);
   if (as_is)
     // An alias with its own marks: the caller's array may already carry the
     // write mark of a later operation that waits for this one.
@@ -116,7 +123,7 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
       join_round(self, e, worker, held_reply{done, std::move(outputs), remote}, round_size, direct);
     });
   };
-  if (as_is)
+  if (as_is || skip)
     joined(std::nullopt);
   else
     run_reduce(self, runner(self), std::move(job), "reduce", std::move(joined));

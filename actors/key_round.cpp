@@ -120,6 +120,7 @@ void answer_held(shard_impl self, key_entry& e, failure err) {
   e.held.clear();
   e.pushed.clear();
   e.grad = ndarray();
+  e.round_failure.reset();
   deliver_value(self, e, std::move(held), std::move(err));
 }
 
@@ -197,7 +198,10 @@ void run_update(shard_impl self, key_entry& e) {
 }
 
 void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
-  if (summed_into_stored) {
+  if (e.round_failure) {  // a worker could not push: nothing was summed, nothing updates
+    auto& f = *e.round_failure;
+    answer_held(self, e, kvs::error(f.code(), "the round of " + key_name(e) + " failed: " + f.what()));
+  } else if (summed_into_stored) {
     answer_held(self, e, std::nullopt);
   } else if (self->state.updater.actor) {
     run_update(self, e);

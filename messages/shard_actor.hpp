@@ -37,6 +37,12 @@ struct part_request {
   std::vector<int64_t> rows;        // ...these rows (whole keys only)
   bool on_gpu = false;              // init: keep the value on gpu(gpu_id)
   int32_t gpu_id = 0;               //   (device stores; else host memory)
+  // push: the worker could not make its input (its pre-sum failed: errc and
+  // why). It still takes its place in the round, without inputs, so the
+  // round completes, failed, for every worker instead of timing out.
+  bool failed = false;
+  uint8_t failed_code = 0;
+  std::string failed_why;
 };
 
 // Requests to one shard sent together (small keys fused into one message);
@@ -102,7 +108,7 @@ typename Inspector::result_type inspect(Inspector& f, part_id& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_request& x) {
   return f(caf::meta::type_name("part_request"), x.op, x.id, x.worker, x.inputs, x.outputs,
-           x.sparse, x.rows, x.on_gpu, x.gpu_id);
+           x.sparse, x.rows, x.on_gpu, x.gpu_id, x.failed, x.failed_code, x.failed_why);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_batch& x) {
