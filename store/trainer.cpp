@@ -124,7 +124,9 @@ bool trainer::update_on_kvstore() const { return impl_->on_store; }
 void trainer::save_states(const std::string& path) const {
   auto& m = *impl_;
   if (m.on_store) {
-    m.store.save_optimizer_states(path, false);
+    // With the optimizer in the file, a load restores the update counts too
+    // (schedulers and adam's bias correction go on exactly).
+    m.store.save_optimizer_states(path, true);
     return;
   }
   detail::state_file file;
@@ -144,13 +146,10 @@ void trainer::save_states(const std::string& path) const {
 void trainer::load_states(const std::string& path) {
   auto& m = *impl_;
   if (m.on_store) {
-    // A collective in dist mode: rank 0 hands the file to the servers, and
-    // nobody steps before they have it.
-    bool dist = m.store.type().rfind("dist", 0) == 0;
-    if (!dist || m.store.rank() == 0)
-      m.store.load_optimizer_states(path);
-    if (dist)
-      m.store.barrier();
+    // A file with its optimizer: in dist mode a collective (every worker
+    // calls it, rank 0 hands the states to the servers, all return once the
+    // servers have them).
+    m.store.load_optimizer_states(path);
     return;
   }
   auto file = detail::read_state_file(path);
