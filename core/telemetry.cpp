@@ -35,11 +35,12 @@ telemetry::~telemetry() {
 }
 
 size_t telemetry::index_of(const kvs::key& k) {
-  auto name = (k.is_int() ? "i" : "s") + k.to_string();
-  auto [it, fresh] = index_.emplace(name, keys_.size());
-  if (fresh)
-    keys_.emplace_back(k, kvs::key_stats{});
-  return it->second;
+  auto it = index_.find(k);
+  if (it != index_.end())
+    return it->second;
+  index_.emplace(k, keys_.size());
+  keys_.emplace_back(k, kvs::key_stats{});
+  return keys_.size() - 1;
 }
 
 void telemetry::count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, bool round) {

@@ -46,7 +46,7 @@ private:
   std::string path_, process_;
   mutable std::mutex mtx_;
   std::vector<std::pair<kvs::key, kvs::key_stats>> keys_;
-  std::unordered_map<std::string, size_t> index_;
+  std::unordered_map<kvs::key, size_t, kvs::key_hash> index_;
   kvs::key_stats total_;
   std::vector<event> events_;
 };
