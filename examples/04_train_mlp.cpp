@@ -2,23 +2,26 @@
 // learns the 8x8 handwritten digits (1437 training, 360 test images). Every
 // global batch is cut into one slice per device of every worker; each device
 // computes the gradient of its slice, the trainer sums them through the
-// store and updates (sgd with momentum, rescale_grad 1/batch, a cosine learning-rate schedule). Loss and
-// accuracy are measured on the whole training set with the synchronized
-// weights, so local and dist_sync print the same curve (up to the order of
-// float sums).
+// store and updates (sgd with momentum, rescale_grad 1/batch, a cosine
+// learning-rate schedule). Loss and accuracy are measured on the whole
+// training set with the synchronized weights, so local and dist_sync print
+// the same curve (up to the order of float sums).
 //
 // Run:   ./build/examples/04_train_mlp                      (local, 4 devices)
 //        ./build/examples/04_train_mlp --store device
 //        ./build/tools/kvs-launch -n 2 -s 1 -- ./build/examples/04_train_mlp --store dist_sync
 // Options: --epochs N (10) --batch N (32) --devices N (4) --hidden N (64)
 //          --lr X (sgd 0.2, adam 0.01) --optimizer sgd|adam --update-on-kvstore 0|1 --data PATH
-// Prints (worker rank 0; samples/s vary):
+// Prints (worker rank 0; samples/s vary; dist_sync prints the same curve):
 //   04_train_mlp: store local, 1 worker(s) x 4 device(s), batch 32, update_on_kvstore 1
-//   epoch 1  loss 0.3532  train accuracy 90.95%  test accuracy 89.44%  samples/s 81234
+//   epoch 1  loss 0.3598  train accuracy 88.31%  test accuracy 89.72%  samples/s 38530
 //   ...
-//   epoch 10  loss 0.0312  train accuracy 99.65%  test accuracy 97.22%  samples/s 80123
+//   epoch 10  loss 0.0121  train accuracy 99.93%  test accuracy 97.22%  samples/s 73311
 //   final test accuracy: 97.22%
-//   store: 1800 operations, 1.1 MB out, 1.1 MB in, 1800 rounds
+//   store: 1768 operations, 33.9 MB out, 33.9 MB in, 1760 rounds
+//     key "fc1_bias": 442 operations, 0.5 MB out, 0.5 MB in, 440 rounds
+//     ... (one line per key: kvstore::stats())
+// KVS_TIMELINE=trace.json writes a Chrome trace of every step (docs/training.md).
 #include <chrono>
 #include <cstdio>
 #include <iostream>
