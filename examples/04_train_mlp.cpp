@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -109,15 +110,13 @@ std::string megabytes(uint64_t bytes) {
   return b;
 }
 
-int train(const settings& s) {
-  auto kv = kvs::create(s.store);  // dist_*: the cluster comes from DMLC_* variables
-  int rank = kv->rank(), workers = kv->num_workers();
-  mlp::dataset all = mlp::load_digits(s.data), tr, te;
-  mlp::split(all, 1437, tr, te);
+using lists = std::vector<std::vector<kvs::ndarray>>;
 
-  // params[i][k]: parameter i on device k; every device starts from the
-  // same seed (and rank 0's values win in dist mode).
-  std::vector<std::vector<kvs::ndarray>> params(4), grads(4);
+// params[i][k]: parameter i on device k, all from the same seed (rank 0's
+// values win in dist mode anyway); grads alike, zeros.
+void make_model(const settings& s, lists& params, lists& grads) {
+  params.assign(4, {});
+  grads.assign(4, {});
   for (int k = 0; k < s.devices; ++k) {
     auto w = mlp::initial_params(s.hidden, kvs::cpu(k));
     for (size_t i = 0; i < w.size(); ++i) {
@@ -125,79 +124,101 @@ int train(const settings& s) {
       grads[i].push_back(kvs::ndarray::zeros(w[i].shape(), kvs::dtype::f32, kvs::cpu(k)));
     }
   }
-  // The learning rate falls to 0 along a cosine over the run's steps.
-  double steps_total = static_cast<double>(s.epochs) * static_cast<double>(tr.rows() / s.batch);
+}
+
+// sgd with momentum (or adam); the learning rate falls to 0 along a cosine
+// over the run's steps.
+std::shared_ptr<kvs::optimizer> make_optimizer(const settings& s, size_t train_rows) {
+  double steps_total = static_cast<double>(s.epochs) *
+                       static_cast<double>(train_rows / static_cast<size_t>(s.batch));
   double lr = s.lr > 0 ? s.lr : s.optimizer == "adam" ? 0.01 : 0.2;
   std::map<std::string, double> numbers{{"learning_rate", lr},
                                         {"rescale_grad", 1.0 / s.batch},
                                         {"max_update", steps_total}};
   if (s.optimizer == "sgd")
     numbers["momentum"] = 0.9;
+  return kvs::create_optimizer(s.optimizer, numbers, {{"lr_scheduler", "cosine"}});
+}
+
+// One epoch: every device computes its slice (rank, k) of each batch, then
+// the trainer steps.
+void run_epoch(const settings& s, int rank, int workers, const std::vector<size_t>& order,
+               const mlp::dataset& tr, lists& params, lists& grads, kvs::trainer& trainer) {
+  size_t slices = static_cast<size_t>(workers * s.devices), batch = static_cast<size_t>(s.batch);
+  for (size_t b = 0; b < order.size() / batch; ++b) {
+    for (int k = 0; k < s.devices; ++k) {
+      size_t slice = static_cast<size_t>(rank * s.devices + k);
+      std::vector<size_t> rows;
+      for (size_t n = slice * batch / slices; n < (slice + 1) * batch / slices; ++n)
+        rows.push_back(order[b * batch + n]);
+      std::vector<kvs::ndarray> w, g;
+      for (size_t i = 0; i < params.size(); ++i) {
+        w.push_back(params[i][static_cast<size_t>(k)]);
+        g.push_back(grads[i][static_cast<size_t>(k)]);
+      }
+      device_gradient(w, g, s.hidden, tr, rows);
+    }
+    trainer.step();
+  }
+}
+
+void print_stats(const kvs::store_stats& st) {
+  std::cout << "store: " << st.total.operations << " operations, "
+            << megabytes(st.total.bytes_out) << " out, " << megabytes(st.total.bytes_in)
+            << " in, " << st.total.rounds << " rounds" << std::endl;
+  for (auto& [k, c] : st.keys)
+    std::cout << "  key " << k.to_string() << ": " << c.operations << " operations, "
+              << megabytes(c.bytes_out) << " out, " << megabytes(c.bytes_in) << " in, "
+              << c.rounds << " rounds" << std::endl;
+}
+
+int train(const settings& s) {
+  auto kv = kvs::create(s.store);  // dist_*: the cluster comes from DMLC_* variables
+  int rank = kv->rank(), workers = kv->num_workers();
+  mlp::dataset all = mlp::load_digits(s.data), tr, te;
+  mlp::split(all, 1437, tr, te);
+  lists params, grads;
+  make_model(s, params, grads);
   kvs::trainer_options opts;
   opts.names = {"fc1_weight", "fc1_bias", "fc2_weight", "fc2_bias"};
   if (s.on_store >= 0)
     opts.update_on_kvstore = s.on_store != 0;
-  kvs::trainer trainer(*kv, params, grads, kvs::create_optimizer(s.optimizer, numbers, {{"lr_scheduler", "cosine"}}), opts);
+  kvs::trainer trainer(*kv, params, grads, make_optimizer(s, tr.rows()), opts);
   if (rank == 0)
     std::cout << "04_train_mlp: store " << s.store << ", " << workers << " worker(s) x "
               << s.devices << " device(s), batch " << s.batch << ", update_on_kvstore "
               << trainer.update_on_kvstore() << std::endl;
-
   std::vector<size_t> order(tr.rows());
   for (size_t i = 0; i < order.size(); ++i)
     order[i] = i;
   std::mt19937 rng(1);
-  size_t slices = static_cast<size_t>(workers * s.devices), batch = static_cast<size_t>(s.batch);
   double test_acc = 0;
   for (int epoch = 1; epoch <= s.epochs; ++epoch) {
     for (size_t i = order.size() - 1; i > 0; --i)  // the same order on every worker
       std::swap(order[i], order[rng() % (i + 1)]);
     auto t0 = std::chrono::steady_clock::now();
-    size_t steps = order.size() / batch;
-    for (size_t b = 0; b < steps; ++b) {
-      for (int k = 0; k < s.devices; ++k) {  // slice (rank, k) of the batch
-        size_t slice = static_cast<size_t>(rank * s.devices + k);
-        std::vector<size_t> rows;
-        for (size_t n = slice * batch / slices; n < (slice + 1) * batch / slices; ++n)
-          rows.push_back(order[b * batch + n]);
-        std::vector<kvs::ndarray> w, g;
-        for (size_t i = 0; i < params.size(); ++i) {
-          w.push_back(params[i][static_cast<size_t>(k)]);
-          g.push_back(grads[i][static_cast<size_t>(k)]);
-        }
-        device_gradient(w, g, s.hidden, tr, rows);
-      }
-      trainer.step();
-    }
+    run_epoch(s, rank, workers, order, tr, params, grads, trainer);
     std::vector<kvs::ndarray> w0;
     for (auto& p : params)
       w0.push_back(p[0]);
-    auto [loss, train_acc] = evaluate(w0, s.hidden, tr);
+    auto [loss, train_acc] = evaluate(w0, s.hidden, tr);  // waits for the last step
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     test_acc = evaluate(w0, s.hidden, te).second;
-    if (rank == 0) {
-      char line[160];
-      std::snprintf(line, sizeof(line),
-                    "epoch %d  loss %.4f  train accuracy %.2f%%  test accuracy %.2f%%  "
-                    "samples/s %.0f",
-                    epoch, loss, train_acc, test_acc,
-                    static_cast<double>(steps * batch) / secs);
+    size_t samples = order.size() / static_cast<size_t>(s.batch) * static_cast<size_t>(s.batch);
+    char line[160];
+    std::snprintf(line, sizeof(line),
+                  "epoch %d  loss %.4f  train accuracy %.2f%%  test accuracy %.2f%%  "
+                  "samples/s %.0f",
+                  epoch, loss, train_acc, test_acc, static_cast<double>(samples) / secs);
+    if (rank == 0)
       std::cout << line << std::endl;
-    }
   }
   kv->wait_all();
   if (rank == 0) {
     char line[64];
     std::snprintf(line, sizeof(line), "final test accuracy: %.2f%%", test_acc);
     std::cout << line << std::endl;
-    auto st = kv->stats();
-    std::cout << "store: " << st.total.operations << " operations, "
-              << megabytes(st.total.bytes_out) << " out, " << megabytes(st.total.bytes_in)
-              << " in, " << st.total.rounds << " rounds" << std::endl;
-    for (auto& [k, c] : st.keys)
-      std::cout << "  key " << k.to_string() << ": " << c.operations << " operations, "
-                << megabytes(c.bytes_out) << " out, " << megabytes(c.bytes_in) << " in, "
-                << c.rounds << " rounds" << std::endl;
+    print_stats(kv->stats());
   }
   return 0;
 }
