@@ -9,6 +9,7 @@
 
 #include "actors/timed_request.hpp"
 #include "actors/wait_bounds.hpp"
+#include "core/log.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs {
@@ -39,8 +40,9 @@ struct coordinator_state {
 
 using impl = coordinator_actor::stateful_pointer<coordinator_state>;
 
-// One line on stderr, written at once (nodes share the stream in tests).
-void log(const std::string& line) { std::cerr << ("kvs scheduler: " + line + "\n") << std::flush; }
+// The scheduler's lines (core/log.hpp): trouble is a warning, progress info.
+void log(const std::string& line) { detail::log::warn("kvs scheduler: " + line); }
+void note(const std::string& line) { detail::log::info("kvs scheduler: " + line); }
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
@@ -123,9 +125,12 @@ caf::result<registration> enroll(impl self, node_info& info, const Handle& handl
     st.server_requests.emplace_back();
   }
   self->monitor(handle);
+  note(std::string(is_server ? "server " : "worker rank ") + std::to_string(rank) + " joined (" +
+       info.host + ")");
   auto rp = self->make_response_promise<registration>();
   st.waiting_registrations.emplace_back(rp, std::make_pair(is_server, rank));
   if (complete(st)) {
+    note("cluster complete: " + registered_nodes(st));
     for (auto& [p, who] : st.waiting_registrations)
       p.deliver(answer_for(st, who.first, who.second));
     st.waiting_registrations.clear();

@@ -10,6 +10,8 @@
 #include "actors/fault_log.hpp"
 #include "actors/key_shard_state.hpp"
 #include "core/array_impl.hpp"
+#include "core/element.hpp"
+#include "core/log.hpp"
 #include "core/optimizer_state_layout.hpp"
 
 namespace kvs::detail {
@@ -50,8 +52,8 @@ void report_stall(shard_impl self, key_entry& e, uint64_t round) {
   std::snprintf(waited, sizeof(waited), "%.1f",
                 std::chrono::duration<double>(clock::now() - e.round_since).count());
   auto line = "kvs: stall: the round of " + key_name(e) + " has waited " + waited +
-              " s for worker ranks " + missing_ranks(self->state, e) + "\n";
-  std::fputs(line.c_str(), stderr);
+              " s for worker ranks " + missing_ranks(self->state, e);
+  log::warn(line);
   arm_stall(self, e, round);
 }
 
@@ -88,6 +90,17 @@ void open_round(shard_impl self, key_entry& e) {
   if (st.opts.stall_warning.count() > 0 && st.opts.stall_warning < st.opts.request_timeout)
     arm_stall(self, e, round);
   arm_tick(self, st.deadlines, st.opts.request_timeout);
+}
+
+// ---- the timeline (core/telemetry.hpp) ---------------------------------------
+// A stage of the key's round that ran from `since` (steady clock) until now.
+void trace(shard_impl self, const key_entry& e, const char* stage, clock::time_point since) {
+  auto& t = self->state.opts.telemetry;
+  if (!t || !t->tracing())
+    return;
+  auto begin = std::chrono::system_clock::now() -
+               std::chrono::duration_cast<std::chrono::system_clock::duration>(clock::now() - since);
+  t->span(e.key, stage, begin, static_cast<int64_t>(e.stored.size() * size_of(e.stored.dtype())));
 }
 
 // ---- answers ---------------------------------------------------------------
@@ -189,7 +202,10 @@ void run_update(shard_impl self, key_entry& e) {
   });
   arm_tick(self, st.deadlines, st.opts.request_timeout);
   self->request(st.updater.actor, caf::infinite, update_atom::value, std::move(req))
-      .then([self, &e, id] { contain("an update", [&] { update_answered(self, e, id, std::nullopt); }); },
+      .then([self, &e, id, t0 = clock::now()] {
+              trace(self, e, "update", t0);
+              contain("an update", [&] { update_answered(self, e, id, std::nullopt); });
+            },
             [self, &e, id](caf::error& err) {
               contain("an update", [&] {
                 update_answered(self, e, id, from_caf_error(err, "update of " + key_name(e)));
@@ -198,6 +214,7 @@ void run_update(shard_impl self, key_entry& e) {
 }
 
 void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
+  trace(self, e, "round", e.round_since);  // from its first push to its last
   if (e.round_failure) {  // a worker could not push: nothing was summed, nothing updates
     auto& f = *e.round_failure;
     answer_held(self, e, kvs::error(f.code(), "the round of " + key_name(e) + " failed: " + f.what()));

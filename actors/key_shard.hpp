@@ -7,10 +7,12 @@
 // process gets them written into its arrays.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
 #include <caf/actor_system.hpp>
 
 #include "actors/reducer_set.hpp"
+#include "core/telemetry.hpp"
 #include "messages/shard_actor.hpp"
 
 namespace kvs {
@@ -25,6 +27,8 @@ struct shard_options {
   // A round open this long is reported on stderr (its key, the ranks it
   // waits for), again each time as long again passes; 0: never.
   std::chrono::milliseconds stall_warning{60000};
+  // The node's timeline (core/telemetry.hpp); null: none.
+  std::shared_ptr<detail::telemetry> telemetry;
 };
 
 shard_actor spawn_key_shard(caf::actor_system& sys, reducer_set reducers, shard_options opts);

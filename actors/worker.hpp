@@ -6,12 +6,14 @@
 // and completes the caller's arrays when the shards answer.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 
 #include "actors/reducer_set.hpp"
+#include "core/telemetry.hpp"
 #include "messages/shard_actor.hpp"
 #include "messages/worker_actor.hpp"
 
@@ -28,6 +30,8 @@ struct worker_options {
   bool one_push_per_round = false; // dist_sync: a key's next push waits for its round
   bool reduce_before_send = false; // shards in other processes: sum a push's arrays here first
   std::vector<std::string> shard_names;  // for errors: "server 1 (127.0.0.1:4242)"
+  // Counters and the timeline (core/telemetry.hpp); null: none kept.
+  std::shared_ptr<detail::telemetry> telemetry;
 };
 
 // `reducers` sum a push's per-device arrays before they leave the process

@@ -8,6 +8,7 @@
 #include "actors/wait_bounds.hpp"
 #include "core/array_impl.hpp"
 #include "core/element.hpp"
+#include "core/log.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs::detail {
@@ -21,6 +22,42 @@ bool is_push(const operation& op) {
 int64_t op_bytes(const operation& op) {
   auto& sample = op.sample();
   return static_cast<int64_t>(sample.size() * size_of(sample.dtype()));
+}
+
+// ---- the timeline and the counters (core/telemetry.hpp) -------------------
+uint64_t bytes_of(const std::vector<ndarray>& arrays) {
+  uint64_t n = 0;
+  for (auto& a : arrays)
+    n += a.size() * size_of(a.dtype());
+  return n;
+}
+
+bool tracing(const worker_state& st) { return st.opts.telemetry && st.opts.telemetry->tracing(); }
+
+// The end of a stage that had work, or of the wait in the queue.
+void trace(const worker_state& st, const running_op& r, const char* stage,
+           std::chrono::system_clock::time_point since) {
+  if (!tracing(st))
+    return;
+  std::string name = stage;
+  const char* shown = name == "send" ? "on the wire" : name == "finish" ? "done" : stage;
+  st.opts.telemetry->span(r.op->key, shown, since, r.bytes);
+}
+
+// Counters, and a log line for an operation slower than a second.
+void count(const worker_state& st, const running_op& r) {
+  auto took = std::chrono::system_clock::now() - r.op->queued_at;
+  if (took > std::chrono::seconds(1))
+    log::info("kvs: slow operation: " + std::string(to_string(r.op->kind)) + " of key " +
+              r.op->key.to_string() + " took " +
+              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) +
+              " ms");
+  if (!st.opts.telemetry || r.first_failure)
+    return;
+  bool push = is_push(*r.op);
+  bool pull = r.op->kind == op_kind::pull || r.op->kind == op_kind::pushpull;
+  st.opts.telemetry->count(r.op->key, push || r.op->kind == op_kind::init ? bytes_of(r.send) : 0,
+                           pull ? bytes_of(r.op->landing) : 0, push);
 }
 
 job_runner runner(worker_impl self) {
@@ -209,6 +246,7 @@ void release_dependents(worker_state& st, const running_op& run) {
 
 void finish_run(worker_impl self, const run_ptr& run) {
   auto& st = self->state;
+  count(st, *run);
   run->op->finish(run->first_failure);
   release_dependents(st, *run);
   st.queue.done(run->op->key, run->bytes, is_push(*run->op));
@@ -231,6 +269,8 @@ void enter(worker_impl self, const run_ptr& run, int s) {
     run->stage_done = true;
     return;
   }
+  if (tracing(st))
+    run->since = std::chrono::system_clock::now();
   // What the stage's work throws (an allocation, a bug) fails the operation.
   auto f = capture([&] { next->run(self, run); });
   if (f && run->stage == s && !run->stage_done)
@@ -276,6 +316,7 @@ void start(worker_impl self, op_ptr op, int64_t bytes, uint64_t id) {
   run->send = op->inputs;
   run->bytes = bytes;
   run->op = std::move(op);
+  trace(self->state, *run, "queued", run->op->queued_at);
   self->state.routes[run->op->key].ops.push_back(run);
   advance(self, run->op->key);
 }
@@ -332,6 +373,7 @@ void submit_ops(worker_impl self, std::vector<op_ptr> ops) {
       auto bytes = op_bytes(*op);
       bool push = is_push(*op);
       auto id = ++st.next_id;
+      op->queued_at = std::chrono::system_clock::now();  // slow operations, the timeline
       auto waits = st.hazards.add(id, storages(op->inputs), storages(op->outputs));
       for (auto w : waits)
         st.dependents[w].emplace_back(op->key, id);
@@ -345,6 +387,7 @@ void submit_ops(worker_impl self, std::vector<op_ptr> ops) {
 
 void stage_finished(worker_impl self, const run_ptr& run, failure f) {
   turn t{self};
+  trace(self->state, *run, self->state.route[static_cast<size_t>(run->stage)]->name, run->since);
   if (f && !run->first_failure)
     run->first_failure = std::move(f);
   run->stage_done = true;

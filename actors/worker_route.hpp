@@ -42,6 +42,7 @@ struct running_op {
   bool stage_done = true;          // that stage's work is over
   size_t parts_left = 0;           // send stage: parts not yet answered
   failure first_failure;           // later stages skip their work, finish reports it
+  std::chrono::system_clock::time_point since{};  // the stage's start (timeline only)
 };
 using run_ptr = std::shared_ptr<running_op>;
 

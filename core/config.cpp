@@ -151,6 +151,12 @@ config config::resolved() const {
   if (out.heartbeat_timeout.count() == 0)
     out.heartbeat_timeout = seconds_var(out, "PS_HEARTBEAT_TIMEOUT", 5000);
   resolve_waits(out);
+  fill_text(out.log_level, out, "KVS_LOG");
+  fill_text(out.timeline, out, "KVS_TIMELINE");
+  if (!out.log_level.empty() && out.log_level != "debug" && out.log_level != "info" &&
+      out.log_level != "warn")
+    throw error(errc::invalid_config,
+                "KVS_LOG (config.log_level) is \"" + out.log_level + "\"; expected debug, info or warn");
   check_positive("scheduler_threads", out.scheduler_threads, 1);
   check_positive("bigarray_bound", out.bigarray_bound, 1);
   check_positive("reduction_threads", out.reduction_threads, 1);

@@ -44,6 +44,7 @@ struct operation {
   std::vector<int64_t> rows;     // ...and together they touched these rows
   std::shared_ptr<detail::op_tracker> tracker;
   std::shared_ptr<detail::completion> done;  // set for operations the caller waits on
+  std::chrono::system_clock::time_point queued_at{};  // when traced (KVS_TIMELINE)
 
   // An array of the operation's size and dtype (the first input, else the
   // first landing array): what part planning and the dispatch window measure.

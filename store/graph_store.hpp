@@ -16,6 +16,7 @@
 #include "store/blocking_request.hpp"
 #include "store/cluster_member.hpp"
 #include "core/op_tracker.hpp"
+#include "core/telemetry.hpp"
 #include "kvs/kvstore.hpp"
 #include "actors/reducer_set.hpp"
 #include "messages/shard_actor.hpp"
@@ -39,6 +40,7 @@ protected:
   void do_save_optimizer_states(const std::string& path, bool dump_optimizer) override;
   void do_load_optimizer_states(const std::string& path) override;
   bool do_is_capable(const std::string& capability) const override;
+  store_stats do_stats() const override;
   void do_wait_all() override;
   void do_barrier() override;
   void do_send_command_to_servers(int head, const std::string& body) override;
@@ -100,6 +102,7 @@ private:
   updater_actor owned_updater_;  // the updater we spawned (function or optimizer), if any
   std::shared_ptr<const optimizer> optimizer_;  // set by set_optimizer
   std::shared_ptr<op_tracker> tracker_ = std::make_shared<op_tracker>();
+  std::shared_ptr<telemetry> telemetry_;  // counters and the timeline
   mutable std::mutex meta_mtx_;
   std::unordered_map<key, key_meta, key_hash> keys_;
   bool warned_sparse_ = false;

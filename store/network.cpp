@@ -13,7 +13,9 @@
 #include "actors/cpu_reducer.hpp"
 #include "actors/key_shard.hpp"
 #include "actors/server_node.hpp"
+#include "core/log.hpp"
 #include "core/network.hpp"
+#include "core/telemetry.hpp"
 #include "kvs/kvstore.hpp"
 #include "messages/cluster_actors.hpp"
 #include "messages/errors.hpp"
@@ -95,6 +97,7 @@ void run_server(caf::actor_system& sys, const config& cfg) {
   so.inline_bound = cfg.inline_bound;
   so.request_timeout = cfg.request_timeout;
   so.stall_warning = cfg.stall_warning;
+  so.telemetry = std::make_shared<telemetry>(cfg.timeline, "server");
   auto shard = spawn_key_shard(sys, reducer_set{reducer, {}}, so);
   auto node = spawn_server_node(sys, shard, cfg.request_timeout);
   caf::actor watcher;
@@ -114,10 +117,13 @@ void run_server(caf::actor_system& sys, const config& cfg) {
     auto coord = connect<coordinator_actor>(sys, cfg.root_uri, static_cast<uint16_t>(cfg.root_port),
                                             cfg.startup_timeout, "the scheduler");
     watcher = watch_scheduler(sys, coord, node, scheduler_name(cfg));
-    watched_request<registration>(sys, coord, cfg.startup_timeout + cfg.request_timeout,
-                                  "server registration", scheduler_name(cfg),
-                                  register_atom::value, node_info{"server", cfg.node_host, *port},
-                                  node);
+    auto reg = watched_request<registration>(
+        sys, coord, cfg.startup_timeout + cfg.request_timeout, "server registration",
+        scheduler_name(cfg), register_atom::value, node_info{"server", cfg.node_host, *port}, node);
+    so.telemetry->set_path(timeline_path(cfg.timeline, "server", reg.rank),
+                           "server " + std::to_string(reg.rank));
+    log::info("kvs server: rank " + std::to_string(reg.rank) + " serves on " + cfg.node_host +
+              ":" + std::to_string(*port));
   } catch (...) {
     stop_all();
     throw;
@@ -126,7 +132,7 @@ void run_server(caf::actor_system& sys, const config& cfg) {
   stop_all();
   if (reason && reason.category() == error_category()) {  // the scheduler is gone
     auto why = from_caf_error(reason, "server");
-    std::cerr << ("kvs server: " + std::string(why.what()) + ", stopping\n") << std::flush;
+    log::warn("kvs server: " + std::string(why.what()) + ", stopping");
     throw error(errc::peer_down, "server: " + std::string(why.what()));
   }
 }
@@ -139,6 +145,7 @@ namespace kvs {
 
 void serve(const config& given) {
   auto cfg = given.resolved_cluster();
+  detail::log::set_level(cfg.log_level);
   if (cfg.role == "worker")
     throw error(errc::invalid_config, "serve() runs a server or the scheduler, but DMLC_ROLE "
                                       "(config.role) is worker: a worker calls create()");

@@ -2,7 +2,8 @@
 # Installs the Debian packages the build needs, when they are missing.
 # CUDA (nvcc, NCCL) is optional: it is used from /usr/local/cuda when present.
 set -euo pipefail
-packages=(cmake g++ make libcaf-dev catch2 libcereal-dev libcli11-dev)
+packages=(cmake g++ make libcaf-dev catch2 libcereal-dev libcli11-dev libspdlog-dev
+          nlohmann-json3-dev zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -65,6 +65,14 @@ struct config {
   // KVS_STALL_WARNING (seconds), else 60 s.
   std::chrono::milliseconds stall_warning{0};
 
+  // Observability (docs/training.md). The log's level: "debug", "info" or
+  // "warn" (KVS_LOG; default warn); anything else is invalid_config.
+  std::string log_level;
+  // A Chrome trace of every operation's stages, written when the store or
+  // node ends (KVS_TIMELINE; empty: none). Nodes of a distributed job write
+  // the role and rank before the extension: trace.worker0.json.
+  std::string timeline;
+
   // When false, nothing is read from the environment (tests set this).
   bool read_environment = true;
 
