@@ -25,6 +25,8 @@ struct held_reply {
   item_done done;
   std::vector<array_view> outputs;  // in-process destinations
   bool remote = false;              // answer with the value instead
+  bool select_rows = false;         // answer only `rows` (pull_rows)
+  std::vector<int64_t> rows;
 };
 
 // An operation waiting for its turn on the key.
@@ -47,6 +49,9 @@ struct key_entry {
   failure round_failure;        // a worker announced it could not push: the round fails
   bool round_sparse = false;    // every push of the round was row_sparse...
   std::vector<int64_t> round_rows;  // ...touching these rows
+  // The rows of merge that may be nonzero (nullopt: any): a round that
+  // starts with a row_sparse push clears only these.
+  std::optional<std::vector<int64_t>> merge_rows;
   // Rounds opened so far (the open one's number), its deadline and stall
   // report in the shard's deadline book (0: none), and when it opened.
   uint64_t rounds = 0;

@@ -13,6 +13,7 @@
 #include "core/element.hpp"
 #include "core/log.hpp"
 #include "core/optimizer_state_layout.hpp"
+#include "core/row_ops.hpp"
 
 namespace kvs::detail {
 
@@ -106,10 +107,48 @@ void trace(shard_impl self, const key_entry& e, const char* stage, clock::time_p
 // ---- answers ---------------------------------------------------------------
 }  // namespace
 
-void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> held, failure err) {
+namespace {
+// The rows a pull of rows asked for, gathered now: into its destination in
+// process, else into the value it is answered with.
+ndarray gather_answer(const key_entry& e, const held_reply& h) {
+  auto len = row_length(e.stored.shape());
+  if (h.remote) {
+    kvs::shape s = e.stored.shape();
+    s[0] = static_cast<int64_t>(h.rows.size());
+    auto value = make_uninitialized(s, e.stored.dtype(), cpu());
+    gather_rows(e.stored, h.rows, len, value, 0);
+    return value;
+  }
+  for (auto& out : h.outputs) {
+    if (out.count != h.rows.size() * len)
+      throw kvs::error(errc::invalid_argument, "a pull of " + std::to_string(h.rows.size()) +
+                                                   " rows of " + key_name(e) + " into " +
+                                                   std::to_string(out.count) + " elements");
+    check_job(copy_job{out, {}});
+    gather_rows(e.stored, h.rows, len, out.array, out.offset);
+  }
+  return ndarray();
+}
+}  // namespace
+
+void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, failure err) {
   if (err) {
-    for (auto& h : held)
+    for (auto& h : all)
       h.done(err, ndarray());
+    done_with(e);
+    return;
+  }
+  std::vector<held_reply> held;  // those that get the whole value
+  for (auto& h : all) {
+    if (!h.select_rows) {
+      held.push_back(std::move(h));
+      continue;
+    }
+    ndarray value;
+    auto f = capture([&] { value = gather_answer(e, h); });
+    h.done(std::move(f), std::move(value));
+  }
+  if (held.empty()) {
     done_with(e);
     return;
   }
@@ -224,6 +263,7 @@ void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
     run_update(self, e);
   } else {
     std::swap(e.stored, e.merge);  // stored = sum; the old buffer serves the next round
+    e.merge_rows.reset();
     answer_held(self, e, std::nullopt);
   }
 }

@@ -6,6 +6,7 @@
 #include "actors/key_shard_state.hpp"
 #include "actors/staging.hpp"
 #include "core/array_impl.hpp"
+#include "core/row_ops.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs {
@@ -34,6 +35,14 @@ failure do_init(shard_impl self, part_request& m) {
   auto f = detail::capture([&] {
     detail::check_job(copy_job{v, {}});
     kvs::shape s = whole ? v.array.shape() : kvs::shape{static_cast<int64_t>(v.count)};
+    if (m.row_len > 0 && detail::row_length(s) != m.row_len) {  // a flat value of rows
+      if (v.count % m.row_len != 0)
+        throw kvs::error(errc::invalid_argument, "init of key " + m.id.key.to_string() +
+                                                     ": a part of " + std::to_string(v.count) +
+                                                     " elements is not whole rows of " +
+                                                     std::to_string(m.row_len));
+      s = kvs::shape{static_cast<int64_t>(v.count / m.row_len), static_cast<int64_t>(m.row_len)};
+    }
     stored = detail::make_uninitialized(s, v.array.dtype(), m.on_gpu ? gpu(m.gpu_id) : cpu());
     detail::check_job(copy_job{v, {array_view::whole(stored)}});
     detail::copy_elements(v.array, v.offset, stored, 0, v.count);
@@ -52,7 +61,7 @@ void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
     done(do_init(self, m), ndarray());
     return;
   }
-  if (m.op != part_op::push && m.op != part_op::pull) {
+  if (m.op != part_op::push && m.op != part_op::pull && m.op != part_op::pull_rows) {
     done(kvs::error(errc::invalid_argument, "unknown operation " +
                                                 std::to_string(static_cast<int>(m.op)) +
                                                 " on key " + m.id.key.to_string()),

@@ -9,6 +9,7 @@
 #include "core/array_impl.hpp"
 #include "core/element.hpp"
 #include "core/log.hpp"
+#include "core/row_ops.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs::detail {
@@ -69,7 +70,7 @@ job_runner runner(worker_impl self) {
 // Sums a push's per-device arrays here before they leave for another
 // process, so one array per part crosses the network.
 bool presum_applies(const worker_state& st, const running_op& r) {
-  return st.opts.reduce_before_send && is_push(*r.op) && r.op->inputs.size() > 1;
+  return st.opts.reduce_before_send && is_push(*r.op) && !r.op->sparse && r.op->inputs.size() > 1;
 }
 
 void presum_run(worker_impl self, const run_ptr& run) {
@@ -82,6 +83,68 @@ void presum_run(worker_impl self, const run_ptr& run) {
   run->send = {sum};
   run_reduce(self, runner(self), std::move(job), "local sum of a push",
              [self, run](failure f) { stage_finished(self, run, std::move(f)); });
+}
+
+part_options part_opts(const worker_state& st) {
+  return part_options{static_cast<uint32_t>(st.shards.size()), st.opts.rank, st.opts.split_bound,
+                      st.opts.max_part_bytes};
+}
+
+// ---- stage: rows ---------------------------------------------------------------
+// A row_sparse push: its per-device arrays summed into one set of rows (the
+// union of their ids), sent as rows. A pull of rows (row_sparse_pull, or a
+// pull into row_sparse outputs): the ids made sorted and unique, each output
+// given those ids and a rows buffer that the shards' answers fill.
+bool rows_applies(const worker_state&, const running_op& r) {
+  return !r.first_failure && (r.op->select_rows || (r.op->sparse && is_push(*r.op)));
+}
+
+void select_rows(operation& op, bool whole_rows) {
+  auto what = std::string("row_sparse_pull of key ") + op.key.to_string();
+  if (!whole_rows)
+    throw kvs::error(errc::unsupported,
+                     what + ": the key is split across servers by elements, so its rows straddle "
+                            "servers; initialize it with a row_sparse value to split it by rows");
+  auto& sample = op.sample();
+  auto total = sample.shape().at(0);
+  if (op.row_ids.is_none()) {
+    op.rows.resize(static_cast<size_t>(total));
+    for (int64_t r = 0; r < total; ++r)
+      op.rows[static_cast<size_t>(r)] = r;
+  } else {
+    op.rows = unique_row_ids(op.row_ids, total, what);
+  }
+  kvs::shape s = sample.shape();
+  s[0] = static_cast<int64_t>(op.rows.size());
+  for (size_t i = 0; i < op.outputs.size(); ++i) {
+    auto buf = make_uninitialized(s, sample.dtype(), op.outputs[i].device());
+    replace_rows(op.outputs[i], op.rows, buf);
+    op.landing[i] = buf;
+  }
+}
+
+void rows_run(worker_impl self, const run_ptr& run) {
+  auto f = capture(
+      [&] {
+        auto& op = *run->op;
+        bool whole_rows = parts_hold_whole_rows(op, part_opts(self->state));
+        if (op.select_rows)
+          return select_rows(op, whole_rows);
+        auto [ids, rows] = sum_row_sparse(op.inputs);
+        if (whole_rows) {
+          op.rows = std::move(ids);
+          run->send = {rows};
+          return;
+        }
+        // A big dense key split by elements: rows may straddle its parts,
+        // so this push travels dense.
+        auto dense = ndarray::zeros(op.sample().shape(), rows.dtype(), cpu());
+        scatter_rows(rows, 0, ids, row_length(dense.shape()), dense, false);
+        run->send = {dense};
+        op.sparse = false;
+      },
+      "rows of a row_sparse operation: ");
+  stage_finished(self, run, std::move(f));
 }
 
 // ---- stage: send to the shards ---------------------------------------------
@@ -135,9 +198,7 @@ void mark_failed(part_request& req, const kvs::error& why) {
 
 void send_run(worker_impl self, const run_ptr& run) {
   auto& st = self->state;
-  part_options po{static_cast<uint32_t>(st.shards.size()), st.opts.rank, st.opts.split_bound,
-                  st.opts.max_part_bytes};
-  auto parts = plan_parts(*run->op, run->send, po);
+  auto parts = plan_parts(*run->op, run->send, part_opts(st));
   if (announces_failure(st, *run))
     for (auto& p : parts)
       mark_failed(p.request, *run->first_failure);
@@ -187,6 +248,8 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
 // ---- stage: conversion into outputs of another dtype -------------------------
 bool convert_applies(const worker_state&, const running_op& r) {
   if (r.first_failure)
+    return false;
+  if (r.op->select_rows)  // row_sparse outputs hold their landing rows
     return false;
   for (size_t i = 0; i < r.op->outputs.size(); ++i)
     if (!r.op->outputs[i].same_storage(r.op->landing[i]))
@@ -255,6 +318,7 @@ void finish_run(worker_impl self, const run_ptr& run) {
 }
 
 const stage presum_stage{"pre-sum", &presum_applies, &presum_run};
+const stage rows_stage{"rows", &rows_applies, &rows_run};
 const stage send_stage{"send", &send_applies, &send_run};
 const stage convert_stage{"convert", &convert_applies, &convert_run};
 const stage finish_stage{"finish", &finish_applies, &finish_run};
@@ -350,6 +414,7 @@ std::vector<const stage*> make_route(const worker_options& opts) {
   std::vector<const stage*> route;
   if (opts.reduce_before_send)
     route.push_back(&presum_stage);
+  route.push_back(&rows_stage);
   route.push_back(&send_stage);
   route.push_back(&convert_stage);
   route.push_back(&finish_stage);

@@ -1,8 +1,8 @@
 #pragma once
 // The worker's state and a key's route through it. A route is data: the
 // ordered list of stages every operation of a key passes (today: pre-sum of
-// a push's per-device arrays, send to the shards, conversion into outputs of
-// another dtype, finish). An operation enters a stage only once every earlier
+// a push's per-device arrays, rows of row_sparse pushes and pulls, send to
+// the shards, conversion into outputs of another dtype, finish). An operation enters a stage only once every earlier
 // operation of its key has entered it, so no later operation of a key passes
 // an earlier one at any stage; operations of one key may still overlap
 // (a pull is sent right behind a push, both wait for the round together).

@@ -43,13 +43,16 @@ struct array_impl {
   std::shared_ptr<data_buffer> buf;   // dense values
   std::vector<int64_t> row_ids;       // row_sparse: the stored rows
   ndarray rows;                       // row_sparse: their values
+  // row_sparse: the array's readiness. Its own, not its rows buffer's, since
+  // row_sparse_pull replaces the rows (core/row_ops.hpp).
+  std::shared_ptr<sync_var> marks;
 };
 
 struct ndarray_access {
   static array_impl& impl(const ndarray& x) { return *x.impl_; }
   static ndarray make(std::shared_ptr<array_impl> p) { return ndarray(std::move(p)); }
-  // The readiness a store operation marks: the dense buffer, or for a
-  // row_sparse array the buffer of its rows.
+  // The readiness a store operation marks: the dense buffer, or a
+  // row_sparse array's own marks.
   static sync_var& var(const ndarray& x);
   // Raw bytes of a dense array, without waiting (the store's side).
   static void* raw(const ndarray& x) { return x.impl_->buf->data(); }

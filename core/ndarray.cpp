@@ -85,7 +85,7 @@ data_buffer::~data_buffer() {
 
 sync_var& ndarray_access::var(const ndarray& x) {
   auto& p = *x.impl_;
-  return p.stype == storage::dense ? p.buf->var() : p.rows.impl_->buf->var();
+  return p.stype == storage::dense ? p.buf->var() : *p.marks;
 }
 
 ndarray unmarked_alias(const ndarray& x) {
@@ -161,7 +161,7 @@ ndarray densify(const ndarray& x) {
   auto& p = ndarray_access::impl(x);
   if (p.stype == storage::dense)
     return x;
-  p.rows.wait_to_read();
+  x.wait_to_read();
   if (on_gpu(p.rows)) {  // densify on the host, then move to the rows' GPU
     auto host = ndarray::row_sparse(p.dims, p.row_ids, p.rows.copy_to(cpu()));
     return densify(host).copy_to(p.dev);
@@ -247,6 +247,7 @@ ndarray ndarray::row_sparse(kvs::shape dense_shape, std::vector<int64_t> row_ids
   p->elements = elements;
   p->row_ids = std::move(row_ids);
   p->rows = std::move(rows);
+  p->marks = std::make_shared<detail::sync_var>();
   return ndarray(std::move(p));
 }
 
@@ -266,6 +267,7 @@ std::vector<int64_t> ndarray::row_ids() const {
   auto& p = detail::checked(impl_, "row_ids()");
   if (p.stype != storage::row_sparse)
     throw kvs::error(errc::invalid_argument, "row_ids() needs a row_sparse ndarray, this one is dense");
+  wait_to_read();  // a row_sparse_pull replaces them
   return p.row_ids;
 }
 
@@ -273,6 +275,7 @@ ndarray ndarray::rows() const {
   auto& p = detail::checked(impl_, "rows()");
   if (p.stype != storage::row_sparse)
     throw kvs::error(errc::invalid_argument, "rows() needs a row_sparse ndarray, this one is dense");
+  wait_to_read();  // a row_sparse_pull replaces them
   return p.rows;
 }
 

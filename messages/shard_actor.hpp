@@ -21,20 +21,25 @@ struct part_id {
   uint32_t part = 0;  // index of this part among the key's parts
 };
 
-enum class part_op : uint8_t { init, push, pull };
+enum class part_op : uint8_t { init, push, pull, pull_rows };
 
 // One request on one key part. init: inputs[0] is the value (copied into the
 // shard's own storage). push: inputs are summed into the round; outputs, if
 // any (pushpull), get the value once the round is done. pull: outputs get
 // the value (after the worker's own open round, if it pushed in it).
+// pull_rows: as pull, but outputs[0] gets only `rows`, one after another.
+// Row ids in `rows` count from the part's first row.
 struct part_request {
   part_op op = part_op::push;
   part_id id;
   int32_t worker = 0;               // the requesting worker's rank
   std::vector<array_view> inputs;
   std::vector<array_view> outputs;  // destinations: only their size travels
-  bool sparse = false;              // push: all inputs were row_sparse, touching...
-  std::vector<int64_t> rows;        // ...these rows (whole keys only)
+  // push: sparse means inputs[0] holds only `rows` (sorted, unique), one
+  // after another; pull_rows: the rows asked for.
+  bool sparse = false;
+  std::vector<int64_t> rows;
+  uint64_t row_len = 0;             // init: the part holds whole rows of this many elements
   bool on_gpu = false;              // init: keep the value on gpu(gpu_id)
   int32_t gpu_id = 0;               //   (device stores; else host memory)
   // push: the worker could not make its input (its pre-sum failed: errc and
@@ -108,7 +113,7 @@ typename Inspector::result_type inspect(Inspector& f, part_id& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_request& x) {
   return f(caf::meta::type_name("part_request"), x.op, x.id, x.worker, x.inputs, x.outputs,
-           x.sparse, x.rows, x.on_gpu, x.gpu_id, x.failed, x.failed_code, x.failed_why);
+           x.sparse, x.rows, x.row_len, x.on_gpu, x.gpu_id, x.failed, x.failed_code, x.failed_why);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_batch& x) {

@@ -34,6 +34,7 @@ protected:
   void do_push(const key_list&, const array_lists&, int) override;
   void do_pull(const key_list&, const array_lists&, int, bool) override;
   void do_pushpull(const key_list&, const array_lists&, const array_lists&, int) override;
+  void do_row_sparse_pull(const key_list&, const array_lists&, const array_lists&, int) override;
   void do_set_optimizer(std::shared_ptr<optimizer> opt) override;
   void do_set_updater(updater fn) override;
   void do_set_updater_actor(updater_actor handle) override;
@@ -54,6 +55,7 @@ private:
   struct key_meta {
     kvs::shape dims;
     kvs::dtype type;
+    uint64_t row_split = 0;  // initialized row_sparse: split by rows of this many elements
   };
   const key_meta& meta_of(const char* op, const key& k) const;
   void check_value(const char* op, const key& k, const ndarray& v, const char* role) const;
@@ -61,6 +63,9 @@ private:
   // output's differs (the worker converts).
   void add_output(operation& op, const ndarray& out) const;
   std::shared_ptr<operation> make_op(op_kind kind, const key& k, int priority);
+  // A pull of rows into row_sparse outputs (row_ids none: every row).
+  std::shared_ptr<operation> make_rows_op(const key& k, const std::vector<ndarray>& outs,
+                                          const ndarray& row_ids, int priority);
   void submit(std::vector<std::shared_ptr<operation>> ops);
   std::chrono::milliseconds wait_limit() const;
   void install_updater(updater_setting setting, bool owned);

@@ -36,12 +36,15 @@ std::vector<kvs::shape> graph_store::part_shapes(const key& k, const key_meta& m
     elements *= static_cast<uint64_t>(d);
   auto ranges = partition(k, elements, static_cast<uint32_t>(shards_.size()),
                           static_cast<uint64_t>(cfg_.bigarray_bound),
-                          static_cast<uint64_t>(cfg_.max_message_bytes) / size_of(m.type));
+                          static_cast<uint64_t>(cfg_.max_message_bytes) / size_of(m.type),
+                          m.row_split);
   if (ranges.size() == 1)
     return {m.dims};
   std::vector<kvs::shape> out;
-  for (auto& r : ranges)
-    out.push_back(kvs::shape{static_cast<int64_t>(r.count)});
+  for (auto& r : ranges)  // parts of a key split by rows keep rows (actors/key_shard.cpp)
+    out.push_back(m.row_split == 0 ? kvs::shape{static_cast<int64_t>(r.count)}
+                                   : kvs::shape{static_cast<int64_t>(r.count / m.row_split),
+                                                static_cast<int64_t>(m.row_split)});
   return out;
 }
 
