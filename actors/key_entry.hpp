@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "kvs/key.hpp"
@@ -25,6 +26,7 @@ struct held_reply {
   item_done done;
   std::vector<array_view> outputs;  // in-process destinations
   bool remote = false;              // answer with the value instead
+  int32_t worker = 0;               // the requester's rank (its pull residual)
 };
 
 // An operation waiting for its turn on the key.
@@ -46,6 +48,11 @@ struct key_entry {
   ndarray grad;                 // the round's only input, used as its gradient (else merge)
   bool round_sparse = false;    // every push of the round was row_sparse...
   std::vector<int64_t> round_rows;  // ...touching these rows
+  // Compressed pulls: the stored value is a summed gradient (a round has
+  // completed without an updater), and each worker's residual of what was
+  // sent back to it.
+  bool summed = false;
+  std::unordered_map<int32_t, ndarray> pull_residuals;
   // Rounds opened so far (the open one's number), its deadline and stall
   // report in the shard's deadline book (0: none), and when it opened.
   uint64_t rounds = 0;

@@ -89,9 +89,11 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   int round_size = st.opts.sync ? st.opts.num_workers : 1;
   bool alone = round_size == 1;
   bool direct = alone && !st.updater.actor;  // stored = the sum: sum straight into it
-  bool as_is = alone && !direct && gradient_as_is(e, m.inputs);
   reduce_job job;
   auto why = refuse_push(self, e, m);
+  if (!why && m.codec != 0)
+    why = capture([&] { unpack_push(st, e, m); });
+  bool as_is = !why && alone && !direct && gradient_as_is(e, m.inputs);
   if (!why && !as_is)
     why = capture([&] { job = sum_job(e, std::move(m.inputs), direct); });
   if (why) {
@@ -113,7 +115,8 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     }
     guarded(self, e, &done, [&] {
       note_rows(e, sparse, rows);
-      join_round(self, e, worker, held_reply{done, std::move(outputs), remote}, round_size, direct);
+      join_round(self, e, worker, held_reply{done, std::move(outputs), remote, worker}, round_size,
+                 direct);
     });
   };
   if (as_is)
@@ -123,7 +126,7 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
 }
 
 void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done) {
-  held_reply h{std::move(done), std::move(m.outputs), remote};
+  held_reply h{std::move(done), std::move(m.outputs), remote, m.worker};
   if (e.pushed.count(m.worker) > 0) {
     // This worker's own push is in the open round: answer after it.
     e.held.push_back(std::move(h));

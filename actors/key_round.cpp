@@ -100,6 +100,12 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> held, 
     done_with(e);
     return;
   }
+  if (self->state.compression.pull && e.summed) {  // every answer packed, in process too
+    for (auto& h : held)
+      h.done(std::nullopt, h.outputs.empty() ? ndarray() : pack_answer(self->state, e, h.worker));
+    done_with(e);
+    return;
+  }
   copy_job job{array_view::whole(e.stored), {}};
   for (auto& h : held)
     if (!h.remote)
@@ -197,6 +203,7 @@ void run_update(shard_impl self, key_entry& e) {
 }
 
 void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
+  e.summed = !self->state.updater.actor;  // stored is a sum of gradients
   if (summed_into_stored) {
     answer_held(self, e, std::nullopt);
   } else if (self->state.updater.actor) {

@@ -16,11 +16,15 @@ part_op wire_op(op_kind k) {
 
 }  // namespace
 
-std::vector<planned_part> plan_parts(const operation& op, const std::vector<ndarray>& send,
-                                     const part_options& opts) {
+std::vector<part_range> plan_ranges(const operation& op, const part_options& opts) {
   auto& sample = op.sample();
   uint64_t chunk = opts.max_part_bytes == 0 ? 0 : opts.max_part_bytes / size_of(sample.dtype());
-  auto ranges = partition(op.key, sample.size(), opts.shards, opts.split_bound, chunk);
+  return partition(op.key, sample.size(), opts.shards, opts.split_bound, chunk);
+}
+
+std::vector<planned_part> plan_parts(const operation& op, const std::vector<ndarray>& send,
+                                     const part_options& opts) {
+  auto ranges = plan_ranges(op, opts);
   std::vector<planned_part> out;
   out.reserve(ranges.size());
   for (uint32_t i = 0; i < ranges.size(); ++i) {

@@ -22,6 +22,7 @@
 #include "actors/reducer_set.hpp"
 #include "actors/worker.hpp"
 #include "core/array_hazards.hpp"
+#include "core/compression.hpp"
 #include "core/dispatch_queue.hpp"
 #include "core/sharding.hpp"
 #include "messages/shard_actor.hpp"
@@ -38,6 +39,7 @@ struct running_op {
   uint64_t id = 0;                 // in call order (array hazards)
   int64_t bytes = 0;               // its place in the dispatch window
   std::vector<ndarray> send;       // what its push sends (inputs, or their local sum)
+  std::vector<std::vector<ndarray>> packed;  // compressed push: per part, per sent array
   int stage = -1;                  // the stage it entered last
   bool stage_done = true;          // that stage's work is over
   size_t parts_left = 0;           // send stage: parts not yet answered
@@ -89,10 +91,21 @@ struct worker_state {
   deadline_book deadlines;
   std::vector<bool> shard_down;
   std::vector<std::set<uint64_t>> open_requests;  // per shard, for a peer that dies
+  compression_setting compression;
+  // Compression residuals: per key, one per array a push sends (per device
+  // where the shard sums the devices, else the worker's local sum).
+  std::unordered_map<kvs::key, std::vector<ndarray>, key_hash> residuals;
 };
 
 // The route a worker with these options gives its keys.
 std::vector<const stage*> make_route(const worker_options& opts);
+// How this worker cuts operations into shard requests.
+part_options part_opts(const worker_state& st);
+
+// actors/compression_stage.cpp: packs a push's arrays per part (the
+// worker's residuals), and unpacks a packed answer of a part.
+extern const stage compress_stage;
+failure unpack_answer(const worker_state& st, const part_range& p, dtype key_type, ndarray& value);
 
 // One turn of the worker's work. Turns nest; when the outermost ends, it
 // starts what the dispatch window lets start and sends the fused batches.
