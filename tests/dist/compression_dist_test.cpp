@@ -137,8 +137,8 @@ TEST_CASE("dist_device_sync with 2bit: each worker sums its devices, then compre
       std::vector<float> half_g = grads(kv.rank(), r, n);
       for (auto& x : half_g)
         x *= 0.5f;
-      kv.push(1, {ndarray::from_vector(half_g, {50}, dtype::f32, cpu(0)),
-                  ndarray::from_vector(half_g, {50}, dtype::f32, cpu(1))});
+      kv.push(1, {ndarray::from_vector(half_g, {50}, cpu(0)),
+                  ndarray::from_vector(half_g, {50}, cpu(1))});
       std::vector<float> want(n, 0.0f);
       for (int w = 0; w < 2; ++w) {
         auto sent = ref::send("2bit", grads(w, r, n), residual[static_cast<size_t>(w)], 0.5f);

@@ -48,7 +48,7 @@ struct model {  // the reference store: residuals per device, stored = the sum
 std::vector<ndarray> device_grads(int round, size_t n) {
   std::vector<ndarray> out;
   for (int d = 0; d < devices; ++d)
-    out.push_back(ndarray::from_vector(grads(d, round, n), {static_cast<int64_t>(n)}, dtype::f32, cpu(d)));
+    out.push_back(ndarray::from_vector(grads(d, round, n), {static_cast<int64_t>(n)}, cpu(d)));
   return out;
 }
 
@@ -103,10 +103,10 @@ TEST_CASE("fp16 on a device store sends halves and sums them in float", "[store]
       g[i] = 0.1f * static_cast<float>(i + 1) / static_cast<float>(d + 3);  // not halves
     for (size_t i = 0; i < n; ++i)
       want[i] += ref::half(g[i]);
-    in.push_back(ndarray::from_vector(g, {37}, dtype::f32, cpu(d)));
+    in.push_back(ndarray::from_vector(g, {37}, cpu(d)));
   }
   auto out = ndarray::zeros({37});
-  kv->pushpull(1, in, out);
+  kv->pushpull(1, in, std::vector<ndarray>{out});
   REQUIRE(out.to_vector<float>() == want);
   REQUIRE(out.to_vector<float>()[0] != 0.1f / 3 + 0.1f / 4 + 0.1f / 5 + 0.1f / 6);
 }
@@ -125,7 +125,7 @@ TEST_CASE("compressed pulls on a device store: the store packs the sum with its 
   model m("2bit", 0.5f, n, 0.3f);
   std::vector<float> pull_residual(n, 0.0f);
   for (int round = 0; round < 5; ++round) {
-    kv->pushpull(4, device_grads(round, n), out);
+    kv->pushpull(4, device_grads(round, n), std::vector<ndarray>{out});
     m.push(round);
     auto want = ref::send("2bit", m.stored, pull_residual, 0.5f);
     INFO("round " << round);
