@@ -100,7 +100,8 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> held, 
     done_with(e);
     return;
   }
-  if (self->state.compression.pull && e.summed) {  // every answer packed, in process too
+  if (self->state.compression.pull && e.summed && e.stored.dtype() == dtype::f32) {
+    // every answer packed, in process too
     for (auto& h : held)
       h.done(std::nullopt, h.outputs.empty() ? ndarray() : pack_answer(self->state, e, h.worker));
     done_with(e);

@@ -50,7 +50,7 @@ void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
 // actors/key_compression.cpp, the shard's side of compression: a packed
 // push's inputs replaced by the values they stand for (throws kvs::error for
 // a push that does not match the shard's setting or the key); and the packed
-// answer to a worker's pull (none: answer plain).
+// answer to a worker's pull of a summed float32 key (compressed pulls on).
 void unpack_push(const shard_state& st, const key_entry& e, part_request& m);
 ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker);
 // Takes a compression setting (command 4's body); refused with compressed
