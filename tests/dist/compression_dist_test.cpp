@@ -183,3 +183,19 @@ TEST_CASE("dist_async with 2bit: each compressed push is applied by the optimize
                  {"before the first init"});
   });
 }
+
+TEST_CASE("servers check command 4 and refuse pushes packed otherwise than they were told",
+          "[dist][compression]") {
+  local_cluster cluster{1, 1};
+  cluster.run("dist_sync", [&](kvstore& kv) {
+    kv.set_gradient_compression({"2bit", 0.5});
+    kv.init(1, ndarray::zeros({40}));
+    expect_error([&] { kv.send_command_to_servers(4, "2bit"); }, errc::invalid_argument,
+                 {"<type>,<threshold>"});
+    expect_error([&] { kv.send_command_to_servers(4, "2bit,-1"); }, errc::invalid_argument,
+                 {"threshold > 0"});
+    kv.send_command_to_servers(4, "1bit,0.5");  // the servers now expect 1bit
+    kv.push(1, ndarray::full({40}, 1.0));  // its failure surfaces at the next wait
+    expect_error([&] { kv.wait_all(); }, errc::invalid_argument, {"key 1", "told \"1bit\""});
+  });
+}
