@@ -1,13 +1,13 @@
 #pragma once
 // The worker's state and a key's route through it. A route is data: the
 // ordered list of stages every operation of a key passes (today: pre-sum of
-// a push's per-device arrays, send to the shards, conversion into outputs of
+// a push's per-device arrays, compression, send to the shards, conversion into outputs of
 // another dtype, finish). An operation enters a stage only once every earlier
 // operation of its key has entered it, so no later operation of a key passes
 // an earlier one at any stage; operations of one key may still overlap
 // (a pull is sent right behind a push, both wait for the round together).
-// New stages (compression, a byte transport, row selection) are new rows
-// of the route, not special cases.
+// New stages (a byte transport, row selection) are new rows of the route,
+// not special cases, as compression is.
 #include <cstdint>
 #include <deque>
 #include <map>
