@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "kvs/key.hpp"
@@ -27,6 +28,7 @@ struct held_reply {
   bool remote = false;              // answer with the value instead
   bool select_rows = false;         // answer only `rows` (pull_rows)
   std::vector<int64_t> rows;
+  int32_t worker = 0;               // the requester's rank (its pull residual)
 };
 
 // An operation waiting for its turn on the key.
@@ -52,6 +54,11 @@ struct key_entry {
   // The rows of merge that may be nonzero (nullopt: any): a round that
   // starts with a row_sparse push clears only these.
   std::optional<std::vector<int64_t>> merge_rows;
+  // Compressed pulls: the stored value is a summed gradient (a round has
+  // completed without an updater), and each worker's residual of what was
+  // sent back to it.
+  bool summed = false;
+  std::unordered_map<int32_t, ndarray> pull_residuals;
   // Rounds opened so far (the open one's number), its deadline and stall
   // report in the shard's deadline book (0: none), and when it opened.
   uint64_t rounds = 0;

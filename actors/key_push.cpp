@@ -143,9 +143,16 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   // A push announced failed, or any push of a round that will fail: nothing
   // to sum, it only takes its place in the round.
   bool skip = m.failed || e.round_failure.has_value();
-  bool as_is = !skip && alone && !direct && gradient_as_is(e, m);
   reduce_job job;
   auto why = refuse_push(self, e, m);
+  if (!why && !skip && m.codec != 0)
+    why = capture([&] {
+      if (m.sparse)
+        throw kvs::error(errc::invalid_argument, "a packed (compressed) push of " + key_name(e) +
+                                                     " carries rows; compression is for dense values");
+      unpack_push(st, e, m);
+    });
+  bool as_is = !why && !skip && alone && !direct && gradient_as_is(e, m);
   if (!why && !skip && m.sparse)
     why = capture([&] { sum_rows(e, m, direct); });
   else if (!why && !as_is && !skip)
@@ -173,7 +180,8 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     }
     guarded(self, e, &done, [&] {
       note_rows(e, sparse, rows);
-      join_round(self, e, worker, held_reply{done, std::move(outputs), remote, false, {}}, round_size, direct);
+      join_round(self, e, worker, held_reply{done, std::move(outputs), remote, false, {}, worker},
+                 round_size, direct);
     });
   };
   if (as_is || skip || m.sparse)  // nothing left to sum
@@ -191,7 +199,7 @@ void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
       return;
     }
   }
-  held_reply h{std::move(done), std::move(m.outputs), remote, rows, std::move(m.rows)};
+  held_reply h{std::move(done), std::move(m.outputs), remote, rows, std::move(m.rows), m.worker};
   if (e.pushed.count(m.worker) > 0) {
     // This worker's own push is in the open round: answer after it.
     e.held.push_back(std::move(h));

@@ -148,6 +148,18 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, f
     auto f = capture([&] { value = gather_answer(e, h); });
     h.done(std::move(f), std::move(value));
   }
+  if (!held.empty() && self->state.compression.pull && e.summed &&
+      e.stored.dtype() == dtype::f32) {  // every answer packed, in process too
+    for (auto& h : held) {
+      ndarray value;
+      auto f = capture([&] {
+        if (!h.outputs.empty())
+          value = pack_answer(self->state, e, h.worker);
+      });
+      h.done(std::move(f), std::move(value));
+    }
+    held.clear();
+  }
   if (held.empty()) {
     done_with(e);
     return;
@@ -254,6 +266,8 @@ void run_update(shard_impl self, key_entry& e) {
 
 void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
   trace(self, e, "round", e.round_since);  // from its first push to its last
+  if (!e.round_failure)
+    e.summed = !self->state.updater.actor;  // stored is a sum of gradients
   if (e.round_failure) {  // a worker could not push: nothing was summed, nothing updates
     auto& f = *e.round_failure;
     answer_held(self, e, kvs::error(f.code(), "the round of " + key_name(e) + " failed: " + f.what()));

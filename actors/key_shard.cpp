@@ -179,6 +179,10 @@ failure set_updater(shard_impl self, updater_setting& setting) {
     return kvs::error(errc::invalid_argument,
                       "an updater setting with " + std::to_string(setting.state_arrays) +
                           " state arrays per key (at most " + std::to_string(max_state_arrays) + ")");
+  if (setting.actor && self->state.compression.pull)
+    return kvs::error(errc::invalid_argument,
+                      "this store compresses pulls (set_gradient_compression with "
+                      "compress_pull): it only sums gradients, no optimizer or updater runs in it");
   // A new updater starts from empty state, as a new MXNet updater does.
   self->state.updater = std::move(setting);
   for (auto& [id, e] : self->state.entries) {
@@ -225,6 +229,9 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
       [=](sync_atom, bool sync) -> ok_atom {
         self->state.opts.sync = sync;
         return ok_atom::value;
+      },
+      [=](compression_atom, std::string& body) -> caf::result<ok_atom> {
+        return detail::reply(detail::set_compression(self->state, body), ok_atom::value);
       },
       [=](worker_down_atom, int32_t rank) {
         if (auto f = detail::capture([&] { worker_down(self, rank); }))

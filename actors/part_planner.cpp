@@ -55,6 +55,10 @@ bool parts_hold_whole_rows(const operation& op, const part_options& opts) {
   return true;
 }
 
+std::vector<part_range> plan_ranges(const operation& op, const part_options& opts) {
+  return ranges_of(op, opts);
+}
+
 std::vector<planned_part> plan_parts(const operation& op, const std::vector<ndarray>& send,
                                      const part_options& opts) {
   auto ranges = ranges_of(op, opts);

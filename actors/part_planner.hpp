@@ -24,6 +24,9 @@ struct planned_part {
   part_request request;
 };
 
+// The ranges of the key that one operation's requests cover, in order.
+std::vector<part_range> plan_ranges(const operation& op, const part_options& opts);
+
 // `send`: the arrays a push sends (its inputs, or their local sum).
 // Outputs are the operation's landing arrays (where pulled values arrive).
 // A row_sparse push sends each shard only the rows in its range (`send`

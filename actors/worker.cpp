@@ -120,6 +120,24 @@ worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> sh
           detail::reply(rp, f, ok_atom::value);
         return rp;
       },
+      [=](compression_atom, std::string& body, bool tell_shards) -> caf::result<ok_atom> {
+        auto rp = self->make_response_promise<ok_atom>();
+        auto f = detail::capture([&] {
+          auto& st = self->state;
+          st.compression = detail::decode_compression(body);
+          st.residuals.clear();
+          if (!tell_shards) {
+            rp.deliver(ok_atom::value);
+            return;
+          }
+          to_all_shards<ok_atom>(self, "set_gradient_compression", [](ok_atom) {},
+                                 [rp](failure f) mutable { detail::reply(rp, f, ok_atom::value); },
+                                 compression_atom::value, body);
+        });
+        if (f)
+          detail::reply(rp, f, ok_atom::value);
+        return rp;
+      },
       [=](save_atom) -> caf::result<std::vector<key_state>> {
         auto rp = self->make_response_promise<std::vector<key_state>>();
         auto f = detail::capture([&] {

@@ -165,6 +165,10 @@ void part_answered(worker_impl self, const run_ptr& run, const part_range& p, pa
     part_done(self, run, std::nullopt);
     return;
   }
+  if (auto f = unpack_answer(self->state, p, run->op->landing[0].dtype(), r.value)) {
+    part_done(self, run, std::move(f));
+    return;
+  }
   copy_job job{array_view::whole(r.value), {}};
   if (auto f = capture([&] {
         for (auto& o : run->op->landing)
@@ -199,6 +203,16 @@ void mark_failed(part_request& req, const kvs::error& why) {
 void send_run(worker_impl self, const run_ptr& run) {
   auto& st = self->state;
   auto parts = plan_parts(*run->op, run->send, part_opts(st));
+  if (!run->packed.empty()) {  // the compression stage packed each part's arrays
+    for (size_t i = 0; i < parts.size(); ++i) {
+      auto& req = parts[i].request;
+      req.inputs.clear();
+      for (auto& a : run->packed.at(i))
+        req.inputs.push_back(array_view::whole(a));
+      req.codec = static_cast<uint8_t>(st.compression.type);
+    }
+    run->packed.clear();
+  }
   if (announces_failure(st, *run))
     for (auto& p : parts)
       mark_failed(p.request, *run->first_failure);
@@ -415,10 +429,16 @@ std::vector<const stage*> make_route(const worker_options& opts) {
   if (opts.reduce_before_send)
     route.push_back(&presum_stage);
   route.push_back(&rows_stage);
+  route.push_back(&compress_stage);
   route.push_back(&send_stage);
   route.push_back(&convert_stage);
   route.push_back(&finish_stage);
   return route;
+}
+
+part_options part_opts(const worker_state& st) {
+  return part_options{static_cast<uint32_t>(st.shards.size()), st.opts.rank, st.opts.split_bound,
+                      st.opts.max_part_bytes};
 }
 
 turn::turn(worker_impl self) : self_(self) { ++self_->state.depth; }

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # The distributed benchmark: kvs dist_sync pushpull with 2 workers and 2
-# servers on loopback, then OpenMPI's MPI_Allreduce with 2 ranks over TCP on
-# the same sizes (when OpenMPI is installed: apt-get install libopenmpi-dev
-# openmpi-bin, then rebuild).
+# servers on loopback (CAF's middleman: TCP), then a 16 MB key under each
+# gradient compression beside none, with the ratios, then OpenMPI's
+# MPI_Allreduce with 2 ranks over TCP on the same sizes (when OpenMPI is
+# installed: apt-get install libopenmpi-dev openmpi-bin, then rebuild).
 # Run:   bench/dist_pushpull.sh [RUNS=15]     (after tools/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-15}
-./build/tools/kvs-launch -n 2 -s 2 -- ./build/bench/dist_pushpull "$runs"
+launch="./build/tools/kvs-launch -n 2 -s 2 -- ./build/bench/dist_pushpull"
+$launch "$runs"
+echo "dist_pushpull, gradient compression: one 16 MB key, 2 workers, 2 servers, median of $runs steps"
+out=$(for mode in none 2bit 2bit+pull 1bit 1bit+pull fp16 fp16+pull; do $launch "$runs" "$mode"; done)
+echo "$out" | awk '/^16 MB / { m = $3; sub(":", "", m); ms[m] = $4; order[n++] = m }
+  END { for (i = 0; i < n; i++) { m = order[i];
+          printf "  %-10s %9.3f ms   %5.2fx faster than none\n", m, ms[m], ms["none"] / ms[m] } }'
 if [ -x build/bench/mpi_allreduce ]; then
   mpirun --allow-run-as-root --oversubscribe -np 2 --mca btl tcp,self --mca btl_tcp_if_include lo \
     ./build/bench/mpi_allreduce "$runs"

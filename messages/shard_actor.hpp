@@ -48,6 +48,9 @@ struct part_request {
   bool failed = false;
   uint8_t failed_code = 0;
   std::string failed_why;
+  // push: the inputs are packed with this codec (core/compression.hpp's
+  // numbering; 0: plain values), one packed array per input.
+  uint8_t codec = 0;
 };
 
 // Requests to one shard sent together (small keys fused into one message);
@@ -58,7 +61,9 @@ struct part_batch {
 
 // The answer to one request: ok, or an error; a requester in another process
 // gets the value of a pull or pushpull here (in process it is already in
-// the outputs).
+// the outputs). With compressed pulls the value comes packed, in process too:
+// an array of dtype u8 answering a key of f32 values (only f32 keys are
+// compressed, so no plain answer looks like that).
 struct part_result {
   bool ok = true;
   uint8_t code = 0;  // errc when !ok
@@ -113,7 +118,7 @@ typename Inspector::result_type inspect(Inspector& f, part_id& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_request& x) {
   return f(caf::meta::type_name("part_request"), x.op, x.id, x.worker, x.inputs, x.outputs,
-           x.sparse, x.rows, x.row_len, x.on_gpu, x.gpu_id, x.failed, x.failed_code, x.failed_why);
+           x.sparse, x.rows, x.row_len, x.on_gpu, x.gpu_id, x.failed, x.failed_code, x.failed_why, x.codec);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_batch& x) {
@@ -143,13 +148,16 @@ typename Inspector::result_type inspect(Inspector& f, key_state& x) {
 // the listed keys this shard owns (others start over); with the flag set,
 // their update counts too (else counts stay). sync: rounds over all workers
 // (true) or one push each (dist_async). worker_down: rounds that wait for
-// that worker fail. tick: the shard's own deadline check.
+// that worker fail. tick: the shard's own deadline check. compression: how
+// pushes arrive packed and whether pulls are answered packed (the body of
+// server command 4, "<type>,<threshold>[,pull]").
 using shard_actor =
     caf::typed_actor<caf::replies_to<batch_atom, part_batch>::with<batch_reply>,
                      caf::replies_to<updater_atom, updater_setting>::with<ok_atom>,
                      caf::replies_to<save_atom>::with<std::vector<key_state>>,
                      caf::replies_to<load_atom, std::vector<key_state>, bool>::with<ok_atom>,
                      caf::replies_to<sync_atom, bool>::with<ok_atom>,
+                     caf::replies_to<compression_atom, std::string>::with<ok_atom>,
                      caf::reacts_to<worker_down_atom, int32_t>,
                      caf::reacts_to<tick_atom>>;
 

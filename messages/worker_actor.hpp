@@ -78,6 +78,8 @@ struct op_batch {
 using worker_actor =
     caf::typed_actor<caf::reacts_to<submit_atom, op_batch>, caf::reacts_to<tick_atom>,
                      caf::replies_to<updater_atom, updater_setting>::with<ok_atom>,
+                     // compression (command 4's body); the flag: tell the shards too
+                     caf::replies_to<compression_atom, std::string, bool>::with<ok_atom>,
                      caf::replies_to<save_atom>::with<std::vector<key_state>>,
                      caf::replies_to<load_atom, std::vector<key_state>, bool>::with<ok_atom>>;
 

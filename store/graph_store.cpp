@@ -161,6 +161,7 @@ std::chrono::milliseconds graph_store::wait_limit() const {
 }
 
 void graph_store::do_set_optimizer(std::shared_ptr<optimizer> opt) {
+  check_no_compressed_pulls("set_optimizer");
   if (distributed()) {
     // The servers run the optimizer: rank 0 sends its configuration (cereal,
     // where MXNet pickles), every worker waits until all servers have it.
@@ -170,11 +171,13 @@ void graph_store::do_set_optimizer(std::shared_ptr<optimizer> opt) {
       cluster_->command(0, opt->serialize());
     cluster_->barrier();
     optimizer_ = std::move(opt);
+    has_updater_ = true;
     return;
   }
   auto handle = spawn_optimizer_updater(*system_, opt);
   install_updater(updater_setting{handle, opt->state_arrays(), opt->multi_precision()}, true);
   optimizer_ = std::move(opt);
+  has_updater_ = true;
 }
 
 void graph_store::do_set_updater(updater fn) {
@@ -187,6 +190,11 @@ void graph_store::do_set_updater_actor(updater_actor handle) {
 
 
 void graph_store::install_updater(updater_setting setting, bool owned) {
+  if (compression_.pull) {
+    if (owned)
+      caf::anon_send_exit(setting.actor, caf::exit_reason::user_shutdown);
+    check_no_compressed_pulls("set_updater");
+  }
   if (distributed()) {
     if (owned)
       caf::anon_send_exit(setting.actor, caf::exit_reason::user_shutdown);
@@ -209,12 +217,13 @@ void graph_store::install_updater(updater_setting setting, bool owned) {
     caf::anon_send_exit(owned_updater_, caf::exit_reason::user_shutdown);
   owned_updater_ = owned ? handle : updater_actor{};
   optimizer_ = nullptr;
+  has_updater_ = true;
 }
 
 store_stats graph_store::do_stats() const { return telemetry_->stats(); }
 
 bool graph_store::do_is_capable(const std::string& capability) const {
-  return capability == "optimizer";
+  return capability == "optimizer" || (capability == "gradient_compression" && compresses());
 }
 
 void graph_store::do_wait_all() { tracker_->wait_all(wait_limit()); }

@@ -15,6 +15,7 @@
 #include "actors/wait_bounds.hpp"
 #include "store/blocking_request.hpp"
 #include "store/cluster_member.hpp"
+#include "core/compression.hpp"
 #include "core/op_tracker.hpp"
 #include "core/telemetry.hpp"
 #include "kvs/kvstore.hpp"
@@ -38,6 +39,7 @@ protected:
   void do_set_optimizer(std::shared_ptr<optimizer> opt) override;
   void do_set_updater(updater fn) override;
   void do_set_updater_actor(updater_actor handle) override;
+  void do_set_gradient_compression(const compression& c) override;
   void do_save_optimizer_states(const std::string& path, bool dump_optimizer) override;
   void do_load_optimizer_states(const std::string& path) override;
   bool do_is_capable(const std::string& capability) const override;
@@ -59,6 +61,11 @@ private:
   };
   const key_meta& meta_of(const char* op, const key& k) const;
   void check_value(const char* op, const key& k, const ndarray& v, const char* role) const;
+  bool compresses() const;  // set_gradient_compression is taken (MXNet's types)
+  // A pushed value the store's compression can take (float32, dense).
+  void check_compressible(const char* op, const key& k, const ndarray& v) const;
+  // Throws when compressed pulls are set: an optimizer or updater cannot run.
+  void check_no_compressed_pulls(const char* call) const;
   // Adds a pull output, landing in an array of the key's dtype when the
   // output's differs (the worker converts).
   void add_output(operation& op, const ndarray& out) const;
@@ -106,6 +113,8 @@ private:
   worker_actor worker_;
   updater_actor owned_updater_;  // the updater we spawned (function or optimizer), if any
   std::shared_ptr<const optimizer> optimizer_;  // set by set_optimizer
+  bool has_updater_ = false;                     // set_optimizer or set_updater was called
+  compression_setting compression_;              // set_gradient_compression
   std::shared_ptr<op_tracker> tracker_ = std::make_shared<op_tracker>();
   std::shared_ptr<telemetry> telemetry_;  // counters and the timeline
   mutable std::mutex meta_mtx_;

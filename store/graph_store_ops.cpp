@@ -93,7 +93,8 @@ void graph_store::check_value(const char* op, const key& k, const ndarray& v,
   if (v.dtype() != m.type && !converts)
     throw error(errc::dtype_mismatch, std::string(op) + ": key " + k.to_string() + " has dtype " +
                                           to_string(m.type) + " but the " + role + " has dtype " +
-                                          to_string(v.dtype()));
+                                          to_string(v.dtype()));  if (std::string(role) == "value")
+    check_compressible(op, k, v);
 }
 
 void graph_store::add_output(operation& op, const ndarray& out) const {

@@ -26,9 +26,12 @@ namespace kvs {
 // A function updater runs one call at a time; it must not call the store.
 using updater = std::function<void(const key&, const ndarray& recv, ndarray& stored)>;
 
-struct compression {  // "2bit", "1bit", "fp16"
+struct compression {  // "2bit", "1bit", "fp16" (docs/compression.md)
   std::string type;
   double threshold = 0.5;
+  // Beyond MXNet: the store also compresses what pulls send back (with its
+  // own residual per key and worker); only where no optimizer runs in the store.
+  bool compress_pull = false;
 };
 
 class kvstore {

@@ -91,7 +91,7 @@ TEST_CASE("a list call is all or nothing", "[store][errors]") {
   REQUIRE(out.to_vector<float>() == std::vector<float>(2, 1.0f));
 }
 
-TEST_CASE("set_gradient_compression is unsupported for now", "[store][errors]") {
+TEST_CASE("set_gradient_compression is unsupported on local", "[store][errors]") {
   auto kv = create("local", test_config());
   kv->init(1, ndarray::zeros({4, 2}));
   require_message([&] { kv->set_gradient_compression({"2bit", 0.5}); }, errc::unsupported,
