@@ -52,8 +52,7 @@ void run_scheduler(caf::actor_system& sys, const config& cfg) {
   opts.barrier_timeout = cfg.barrier_timeout;
   opts.stall_warning = cfg.stall_warning;
   auto coord = spawn_coordinator(sys, opts);
-  auto port = sys.middleman().publish(coord, static_cast<uint16_t>(cfg.root_port),
-                                      cfg.root_uri.c_str(), true);
+  auto port = publish(coord, static_cast<uint16_t>(cfg.root_port), cfg.root_uri);
   if (!port) {
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
     throw error(errc::invalid_config, "the scheduler cannot listen on " + cfg.root_uri + ":" +
@@ -106,7 +105,7 @@ void run_server(caf::actor_system& sys, const config& cfg) {
       caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
   };
   try {
-    auto port = sys.middleman().publish(shard, 0, cfg.node_host.c_str(), true);
+    auto port = publish(shard, 0, cfg.node_host);
     if (!port)
       throw error(errc::invalid_config, "the server cannot listen on " + cfg.node_host +
                                             " (DMLC_NODE_HOST/DMLC_INTERFACE): " +
