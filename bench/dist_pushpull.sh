@@ -7,7 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-15}
-./build/tools/kvs-launch -n 2 -s 2 -- ./build/bench/dist_pushpull "$runs"
+# The same job with plain TCP and with mutual TLS (docs/security.md), side
+# by side, then the ratio of their times per line (TLS / plain).
+plain=$(./build/tools/kvs-launch -n 2 -s 2 --env KVS_SECURE:0 -- ./build/bench/dist_pushpull "$runs")
+tls=$(./build/tools/kvs-launch -n 2 -s 2 --env KVS_SECURE:1 -- ./build/bench/dist_pushpull "$runs")
+echo "$plain"
+echo "$tls"
+echo "TLS cost (time with KVS_SECURE=1 / time with KVS_SECURE=0):"
+paste -d '|' <(echo "$plain") <(echo "$tls") | awk -F'|' '
+  /ms/ { split($1, a, ":"); split(a[2], p, " "); split($2, b, ":"); split(b[2], t, " ");
+         printf "  %-20s %8.3f ms -> %8.3f ms   x%.2f\n", a[1], p[1], t[1], t[1] / p[1] }'
 if [ -x build/bench/mpi_allreduce ]; then
   mpirun --allow-run-as-root --oversubscribe -np 2 --mca btl tcp,self --mca btl_tcp_if_include lo \
     ./build/bench/mpi_allreduce "$runs"

@@ -21,6 +21,7 @@ void configure_middleman(caf::actor_system_config& sc, const config& cfg) {
   sc.set("middleman.enable-automatic-connections", false);
   if (cfg.secure == 1) {
     check_tls_files(cfg);
+    keep_tls_error_queue_fix();
     sc.load<caf::openssl::manager>();
     // CAF then requires a peer certificate signed by the authority, both
     // ways (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT).

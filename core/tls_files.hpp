@@ -12,4 +12,8 @@ namespace kvs::detail {
 // certificate, or the certificate is not signed by the authority.
 void check_tls_files(const config& cfg);
 
+// Nothing; referencing it links core/tls_error_queue.cpp, which works
+// around CAF 0.17.6's OpenSSL error queue handling (see there).
+void keep_tls_error_queue_fix();
+
 }  // namespace kvs::detail

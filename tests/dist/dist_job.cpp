@@ -5,6 +5,8 @@
 //   order:    Module's loop (per-device push, then pull) on small and split
 //             keys, exact values every round (MXNet issue 8)
 //   ranks:    prints "rank R of N"
+//   secure:   rounds-int, then rank 0 checks that a client without a
+//             certificate (plain TCP) cannot reach the scheduler
 //   exit3:    the worker of rank 1 exits with code 3
 //   ckpt-straight DIR STEPS, ckpt-save DIR N, ckpt-resume DIR N STEPS:
 //             restart from a checkpoint (checkpoint.hpp): an uninterrupted
@@ -18,6 +20,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
 #include <kvs/kvs.hpp>
 
 #include "checkpoint.hpp"
@@ -150,6 +154,22 @@ void checkpoint_job(kvs::kvstore& kv, const std::string& mode, int argc, char** 
   kv.barrier();
 }
 
+// A client of the scheduler's address without TLS: refused at connect time.
+void plain_client_refused(const kvs::kvstore& kv) {
+  if (kv.rank() != 0)
+    return;
+  caf::actor_system_config sc;
+  sc.load<caf::io::middleman>();
+  sc.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{sc};
+  auto port = static_cast<uint16_t>(std::stoi(std::getenv("DMLC_PS_ROOT_PORT")));
+  auto h = sys.middleman().remote_actor(std::getenv("DMLC_PS_ROOT_URI"), port);
+  if (h)
+    fail("a client without a certificate reached the scheduler");
+  std::cout << "rank 0: a client without a certificate is refused by the scheduler ("
+            << sys.render(h.error()) << ")" << std::endl;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -171,6 +191,9 @@ int main(int argc, char** argv) {
   }
   if (mode == "rounds-int") {
     rounds(*kv, {1, 2, 3});
+  } else if (mode == "secure") {
+    rounds(*kv, {1, 2, 3});
+    plain_client_refused(*kv);
   } else if (mode == "rounds-string") {
     rounds(*kv, {"embedding", "fc1", "fc2"});
   } else if (mode == "async") {
