@@ -1,7 +1,8 @@
-# FindCAF: locates the C++ Actor Framework (core, io and openssl), which ships
-# no CMake package on Debian. Defines CAF_FOUND, CAF_VERSION and the imported
-# targets CAF::core, CAF::io and CAF::openssl (CAF's TLS transport, which
-# links OpenSSL, found with CMake's FindOpenSSL). Hints: CAF_ROOT_DIR (a prefix with include/ and lib/).
+# FindCAF: locates the C++ Actor Framework (core, io and openssl), which
+# ships no CMake package on Debian. Defines CAF_FOUND, CAF_VERSION and the
+# imported targets CAF::core, CAF::io and CAF::openssl (CAF's TLS
+# transport, which links OpenSSL, found with CMake's FindOpenSSL).
+# Hints: CAF_ROOT_DIR (a prefix with include/ and lib/).
 include(FindPackageHandleStandardArgs)
 
 find_path(CAF_INCLUDE_DIR NAMES caf/config.hpp

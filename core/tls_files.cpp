@@ -73,7 +73,8 @@ void check_tls_files(const config& cfg) {
             openssl_reason() + ")");
   store_ptr store{X509_STORE_new()};
   if (!store || X509_STORE_load_file(store.get(), cfg.tls_ca.c_str()) != 1)
-    bad("KVS_TLS_CA", cfg.tls_ca, "holds no PEM certificate of an authority (" + openssl_reason() + ")");
+    bad("KVS_TLS_CA", cfg.tls_ca,
+        "holds no PEM certificate of an authority (" + openssl_reason() + ")");
   store_ctx_ptr ctx{X509_STORE_CTX_new()};
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1)
     bad("KVS_TLS_CA", cfg.tls_ca, "cannot be used to verify (" + openssl_reason() + ")");
