@@ -17,6 +17,8 @@
 using namespace kvs;
 
 int main(int argc, char** argv) {
+  // Lines go out as printed: a job that fails while it ends keeps its figures.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   int runs = argc > 1 ? std::max(10, std::atoi(argv[1])) : 15;
   auto kv = create("dist_sync");
   bool print = kv->rank() == 0;
