@@ -336,6 +336,7 @@ coordinator_actor::behavior_type coordinator(impl self, coordinator_options opts
         self->state.done_workers.insert(rank);
         release_barrier(self);
         maybe_finish(self);
+        return ok_atom::value;
       },
       [=](tick_atom) { on_tick(self); },
   };

@@ -50,13 +50,16 @@ int compressed_step(const std::string& mode, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Lines go out as printed: a job that fails while it ends keeps its figures.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   int runs = argc > 1 ? std::max(10, std::atoi(argv[1])) : 15;
   if (argc > 2)
     return compressed_step(argv[2], runs);
   auto kv = create("dist_sync");
   bool print = kv->rank() == 0;
   if (print)
-    std::printf("dist_pushpull: %d workers, dist_sync, median of %d steps\n", kv->num_workers(), runs);
+    std::printf("dist_pushpull: %d workers, dist_sync, median of %d steps, KVS_SECURE=%s\n",
+                kv->num_workers(), runs, std::getenv("KVS_SECURE") ? std::getenv("KVS_SECURE") : "");
   int64_t next_key = 0;
   for (int64_t bytes : {int64_t{4} << 10, int64_t{1} << 20, int64_t{16} << 20, int64_t{64} << 20}) {
     int64_t n = bytes / 4;

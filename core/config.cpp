@@ -111,6 +111,24 @@ void resolve_waits(config& out) {
                 std::chrono::milliseconds(60000));
 }
 
+bool is_loopback(const std::string& host) {
+  return host.empty() || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// KVS_SECURE, else on when the node binds or reaches beyond loopback; the
+// certificate files are checked when the node starts its network.
+void resolve_security(config& out) {
+  if (out.secure < -1 || out.secure > 1)
+    throw error(errc::invalid_config, "config.secure = " + std::to_string(out.secure) +
+                                          " must be 1 (on), 0 (off) or -1 (KVS_SECURE, else "
+                                          "on beyond loopback)");
+  bool beyond_loopback = !is_loopback(out.node_host) || !is_loopback(out.root_uri);
+  fill(out.secure, -1, out, "KVS_SECURE", beyond_loopback ? 1 : 0, 0, 1);
+  fill_text(out.tls_cert, out, "KVS_TLS_CERT");
+  fill_text(out.tls_key, out, "KVS_TLS_KEY");
+  fill_text(out.tls_ca, out, "KVS_TLS_CA");
+}
+
 [[noreturn]] void missing(const char* var, const char* field, const std::string& why) {
   throw error(errc::invalid_config, std::string(var) + " (config." + field + ") " + why);
 }
@@ -146,6 +164,7 @@ config config::resolved() const {
   fill_text(out.node_host, out, "DMLC_NODE_HOST");
   if (out.node_host.empty())
     out.node_host = out.interface.empty() ? "127.0.0.1" : interface_address(out.interface);
+  resolve_security(out);
   if (out.heartbeat_interval.count() == 0)
     out.heartbeat_interval = seconds_var(out, "PS_HEARTBEAT_INTERVAL", 1000);
   if (out.heartbeat_timeout.count() == 0)
@@ -184,6 +203,19 @@ config config::resolved_cluster() const {
     missing("DMLC_NUM_WORKER", "num_workers", "is not set: the number of workers (>= 1)");
   if (out.num_servers < 1)
     missing("DMLC_NUM_SERVER", "num_servers", "is not set: the number of servers (>= 1)");
+  if (out.secure == 1) {
+    const std::string why =
+        "is not set, but the cluster is secure (KVS_SECURE=1, the default when a node binds or "
+        "reaches an address other than loopback; here " + out.node_host + " and " +
+        out.root_uri + "): kvs-launch sets it, or name your own files (docs/security.md), or "
+        "set KVS_SECURE=0 on a trusted network";
+    if (out.tls_cert.empty())
+      missing("KVS_TLS_CERT", "tls_cert", "(this node's certificate) " + why);
+    if (out.tls_key.empty())
+      missing("KVS_TLS_KEY", "tls_key", "(this node's private key) " + why);
+    if (out.tls_ca.empty())
+      missing("KVS_TLS_CA", "tls_ca", "(the job's authority) " + why);
+  }
   return out;
 }
 

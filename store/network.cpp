@@ -41,6 +41,16 @@ caf::error await_end(const Handle& handle) {
   return f.get();
 }
 
+// Waits up to `limit` for `handle` (a remote actor: its proxy ends when the
+// connection does) to terminate.
+template <class Handle>
+void await_end_for(const Handle& handle, std::chrono::milliseconds limit) {
+  auto ended = std::make_shared<std::promise<void>>();
+  auto f = ended->get_future();
+  handle->attach_functor([ended](const caf::error&) { ended->set_value(); });
+  f.wait_for(limit);
+}
+
 std::string scheduler_name(const config& cfg) {
   return "the scheduler (" + cfg.root_uri + ":" + std::to_string(cfg.root_port) + ")";
 }
@@ -54,8 +64,7 @@ void run_scheduler(caf::actor_system& sys, const config& cfg) {
   opts.barrier_timeout = cfg.barrier_timeout;
   opts.stall_warning = cfg.stall_warning;
   auto coord = spawn_coordinator(sys, opts);
-  auto port = sys.middleman().publish(coord, static_cast<uint16_t>(cfg.root_port),
-                                      cfg.root_uri.c_str(), true);
+  auto port = publish(coord, static_cast<uint16_t>(cfg.root_port), cfg.root_uri);
   if (!port) {
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
     throw error(errc::invalid_config, "the scheduler cannot listen on " + cfg.root_uri + ":" +
@@ -101,6 +110,7 @@ void run_server(caf::actor_system& sys, const config& cfg) {
   auto shard = spawn_key_shard(sys, reducer_set{reducer, {}}, so);
   auto node = spawn_server_node(sys, shard, cfg.request_timeout);
   caf::actor watcher;
+  coordinator_actor coord;
   auto stop_all = [&] {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
@@ -109,12 +119,12 @@ void run_server(caf::actor_system& sys, const config& cfg) {
       caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
   };
   try {
-    auto port = sys.middleman().publish(shard, 0, cfg.node_host.c_str(), true);
+    auto port = publish(shard, 0, cfg.node_host);
     if (!port)
       throw error(errc::invalid_config, "the server cannot listen on " + cfg.node_host +
                                             " (DMLC_NODE_HOST/DMLC_INTERFACE): " +
                                             sys.render(port.error()));
-    auto coord = connect<coordinator_actor>(sys, cfg.root_uri, static_cast<uint16_t>(cfg.root_port),
+    coord = connect<coordinator_actor>(sys, cfg.root_uri, static_cast<uint16_t>(cfg.root_port),
                                             cfg.startup_timeout, "the scheduler");
     watcher = watch_scheduler(sys, coord, node, scheduler_name(cfg));
     auto reg = watched_request<registration>(
@@ -129,6 +139,11 @@ void run_server(caf::actor_system& sys, const config& cfg) {
     throw;
   }
   auto reason = await_end(node);
+  // Stopped by the scheduler: it ends once every server answered the stop,
+  // so wait for it to go before closing our connections (over TLS, CAF
+  // drops what is still unsent when a system ends, our answer too).
+  if (!reason || reason == caf::exit_reason::normal || reason == caf::exit_reason::user_shutdown)
+    await_end_for(coord, cfg.request_timeout);
   stop_all();
   if (reason && reason.category() == error_category()) {  // the scheduler is gone
     auto why = from_caf_error(reason, "server");

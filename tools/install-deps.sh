@@ -2,7 +2,9 @@
 # Installs the Debian packages the build needs, when they are missing.
 # CUDA (nvcc, NCCL) is optional: it is used from /usr/local/cuda when present.
 set -euo pipefail
-packages=(cmake g++ make libcaf-dev catch2 libcereal-dev libcli11-dev libspdlog-dev
+# libcaf-dev brings libcaf-openssl0.17 (TLS between nodes); libssl-dev is
+# OpenSSL's headers, for the certificate checks and kvs-launch's authority.
+packages=(cmake g++ make libcaf-dev libssl-dev catch2 libcereal-dev libcli11-dev libspdlog-dev
           nlohmann-json3-dev zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do

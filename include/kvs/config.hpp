@@ -73,6 +73,19 @@ struct config {
   // the role and rank before the extension: trace.worker0.json.
   std::string timeline;
 
+  // Mutual TLS on every connection between the nodes of a job
+  // (docs/security.md). 1: on, 0: off; -1 (unset): KVS_SECURE, else on
+  // whenever this node binds or reaches an address other than loopback
+  // (node_host or root_uri outside 127.0.0.0/8, ::1 and localhost).
+  int secure = -1;
+  // With secure on, all three are required: this node's certificate and
+  // its private key (PEM files, KVS_TLS_CERT, KVS_TLS_KEY), and the job's
+  // authority (KVS_TLS_CA): only peers holding a certificate it signed may
+  // connect. kvs-launch creates them for every job.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+
   // When false, nothing is read from the environment (tests set this).
   bool read_environment = true;
 

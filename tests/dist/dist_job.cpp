@@ -7,6 +7,8 @@
 //   compression: 2bit with compressed pulls on a key split across the
 //             servers, exact against the reference every round
 //   ranks:    prints "rank R of N"
+//   secure:   rounds-int, then rank 0 checks that a client without a
+//             certificate (plain TCP) cannot reach the scheduler
 //   exit3:    the worker of rank 1 exits with code 3
 //   ckpt-straight DIR STEPS, ckpt-save DIR N, ckpt-resume DIR N STEPS:
 //             restart from a checkpoint (checkpoint.hpp): an uninterrupted
@@ -20,6 +22,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
 #include <kvs/kvs.hpp>
 
 #include "../compression_reference.hpp"
@@ -153,6 +157,23 @@ void checkpoint_job(kvs::kvstore& kv, const std::string& mode, int argc, char** 
   kv.barrier();
 }
 
+// A client of the scheduler's address without TLS: refused at connect time.
+void plain_client_refused(const kvs::kvstore& kv) {
+  if (kv.rank() != 0)
+    return;
+  caf::actor_system_config sc;
+  sc.load<caf::io::middleman>();
+  sc.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{sc};
+  auto port = static_cast<uint16_t>(std::stoi(std::getenv("DMLC_PS_ROOT_PORT")));
+  auto h = sys.middleman().remote_actor(std::getenv("DMLC_PS_ROOT_URI"), port);
+  // A wrong interface means the handshake went through: it got in.
+  if (h || h.error() == caf::sec::unexpected_actor_messaging_interface)
+    fail("a client without a certificate reached the scheduler");
+  std::cout << "rank 0: a client without a certificate is refused by the scheduler ("
+            << sys.render(h.error()) << ")" << std::endl;
+}
+
 }  // namespace
 
 // Each worker pushes values of mixed signs around the threshold 0.5 (exact
@@ -211,6 +232,9 @@ int main(int argc, char** argv) {
   }
   if (mode == "rounds-int") {
     rounds(*kv, {1, 2, 3});
+  } else if (mode == "secure") {
+    rounds(*kv, {1, 2, 3});
+    plain_client_refused(*kv);
   } else if (mode == "rounds-string") {
     rounds(*kv, {"embedding", "fc1", "fc2"});
   } else if (mode == "async") {
