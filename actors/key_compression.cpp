@@ -44,6 +44,8 @@ void unpack_push(const shard_state& st, const key_entry& e, part_request& m) {
 }
 
 ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker) {
+  if (auto it = e.pull_packed.find(worker); it != e.pull_packed.end())
+    return it->second;  // this sum was sent to this worker already
   auto& c = st.compression;
   auto n = e.stored.size();
   auto& r = e.pull_residuals[worker];
@@ -54,6 +56,7 @@ ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker) {
   compress(c.type, static_cast<const float*>(ndarray_access::raw(host)),
            static_cast<float*>(ndarray_access::raw(r)), n, c.threshold,
            static_cast<uint8_t*>(ndarray_access::raw(out)));
+  e.pull_packed[worker] = out;
   return out;
 }
 
@@ -65,8 +68,10 @@ failure set_compression(shard_state& st, const std::string& body) {
                        "compressed pulls send back the summed gradient; an optimizer or updater "
                        "runs in this store, so its pulls are weights: not compressed");
     st.compression = s;
-    for (auto& [id, e] : st.entries)
+    for (auto& [id, e] : st.entries) {
       e.pull_residuals.clear();
+      e.pull_packed.clear();
+    }
   });
 }
 

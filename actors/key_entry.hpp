@@ -59,6 +59,10 @@ struct key_entry {
   // sent back to it.
   bool summed = false;
   std::unordered_map<int32_t, ndarray> pull_residuals;
+  // What each worker was sent for the current sum: a pull is a read, so a
+  // second pull of the same sum gets the same bytes and leaves the residual
+  // alone (cleared when a round completes).
+  std::unordered_map<int32_t, ndarray> pull_packed;
   // Rounds opened so far (the open one's number), its deadline and stall
   // report in the shard's deadline book (0: none), and when it opened.
   uint64_t rounds = 0;

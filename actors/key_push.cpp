@@ -54,9 +54,7 @@ failure refuse_push(shard_impl self, key_entry& e, const part_request& m) {
     return kvs::error(errc::invalid_argument, "dist_async applies each push with the optimizer: "
                                               "call set_optimizer before pushing " +
                                                   key_name(e));
-  if (m.sparse)
-    return check_rows(e, m);
-  return std::nullopt;
+  return std::nullopt;  // what the push carries is checked next (a failed round then)
 }
 
 // Tracks whether the whole round's gradient was row_sparse, and its rows.
@@ -144,7 +142,14 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   // to sum, it only takes its place in the round.
   bool skip = m.failed || e.round_failure.has_value();
   reduce_job job;
-  auto why = refuse_push(self, e, m);
+  if (auto refused = refuse_push(self, e, m)) {  // not a push of this round at all
+    done(std::move(refused), ndarray());
+    done_with(e);
+    return;
+  }
+  failure why;
+  if (!skip && m.sparse)
+    why = check_rows(e, m);
   if (!why && !skip && m.codec != 0)
     why = capture([&] {
       if (m.sparse)
@@ -157,13 +162,23 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     why = capture([&] { sum_rows(e, m, direct); });
   else if (!why && !as_is && !skip)
     why = capture([&] { job = sum_job(e, std::move(m.inputs), direct); });
-  if (why) {
+  if (why && alone) {
     done(std::move(why), ndarray());
     done_with(e);
     return;
   }
+  if (why) {  // in a round of several workers the push still takes its place,
+    // failed, so every worker of the round learns why instead of waiting
+    if (!e.round_failure)
+      e.round_failure = kvs::error(why->code(), "the push of worker rank " +
+                                                    std::to_string(m.worker) + ": " + why->what());
+    skip = true;
+    as_is = false;
+  }
   if (m.failed && !e.round_failure)
-    e.round_failure = kvs::error(static_cast<errc>(m.failed_code),
+    e.round_failure = kvs::error(m.failed_code <= static_cast<uint8_t>(errc::timeout)
+                                     ? static_cast<errc>(m.failed_code)
+                                     : errc::invalid_argument,  // a code from outside: checked
                                  "worker rank " + std::to_string(m.worker) + " could not push " +
                                      key_name(e) + ": " + m.failed_why);
   if (as_is)
@@ -173,11 +188,14 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   auto joined = [self, &e, done, outputs = std::move(m.outputs), worker = m.worker,
                  sparse = m.sparse, rows = std::move(m.rows), remote, round_size,
                  direct](failure f) mutable {
-    if (f) {  // the sum failed: the push does not join the round
+    if (f && round_size == 1) {  // the sum failed: the push does not join the round
       done(std::move(f), ndarray());
       done_with(e);
       return;
     }
+    if (f && !e.round_failure)  // several workers: the round fails for all, naming why
+      e.round_failure = kvs::error(f->code(), "the sum of worker rank " + std::to_string(worker) +
+                                                  "'s push: " + f->what());
     guarded(self, e, &done, [&] {
       note_rows(e, sparse, rows);
       join_round(self, e, worker, held_reply{done, std::move(outputs), remote, false, {}, worker},

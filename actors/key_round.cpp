@@ -266,8 +266,10 @@ void run_update(shard_impl self, key_entry& e) {
 
 void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
   trace(self, e, "round", e.round_since);  // from its first push to its last
-  if (!e.round_failure)
+  if (!e.round_failure) {
     e.summed = !self->state.updater.actor;  // stored is a sum of gradients
+    e.pull_packed.clear();                  // a new sum: pulls pack it afresh
+  }
   if (e.round_failure) {  // a worker could not push: nothing was summed, nothing updates
     auto& f = *e.round_failure;
     answer_held(self, e, kvs::error(f.code(), "the round of " + key_name(e) + " failed: " + f.what()));

@@ -64,6 +64,9 @@ std::vector<planned_part> plan_parts(const operation& op, const std::vector<ndar
   auto ranges = ranges_of(op, opts);
   auto row_len = row_length(op.sample().shape());
   bool sparse_push = op.sparse && op.kind != op_kind::init && op.kind != op_kind::pull;
+  bool whole_rows = row_len > 0;
+  for (auto& p : ranges)
+    whole_rows = whole_rows && p.offset % row_len == 0 && p.count % row_len == 0;
   std::vector<planned_part> out;
   out.reserve(ranges.size());
   for (uint32_t i = 0; i < ranges.size(); ++i) {
@@ -75,8 +78,9 @@ std::vector<planned_part> plan_parts(const operation& op, const std::vector<ndar
     req.on_gpu = op.target.kind == device::gpu_kind;
     req.gpu_id = op.target.id;
     // The shard keeps rows where the part holds whole ones (a value from
-    // another process arrives flat).
-    if (op.kind == op_kind::init && (op.row_split != 0 || ranges.size() == 1))
+    // another process arrives flat), so rows can be pushed and pulled by id
+    // also on a dense key cut between rows.
+    if (op.kind == op_kind::init && whole_rows)
       req.row_len = row_len;
     if (op.select_rows) {
       // Ask each shard only for the rows it holds; they land one after

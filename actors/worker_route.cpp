@@ -26,12 +26,6 @@ int64_t op_bytes(const operation& op) {
 }
 
 // ---- the timeline and the counters (core/telemetry.hpp) -------------------
-uint64_t bytes_of(const std::vector<ndarray>& arrays) {
-  uint64_t n = 0;
-  for (auto& a : arrays)
-    n += a.size() * size_of(a.dtype());
-  return n;
-}
 
 bool tracing(const worker_state& st) { return st.opts.telemetry && st.opts.telemetry->tracing(); }
 
@@ -57,8 +51,9 @@ void count(const worker_state& st, const running_op& r) {
     return;
   bool push = is_push(*r.op);
   bool pull = r.op->kind == op_kind::pull || r.op->kind == op_kind::pushpull;
-  st.opts.telemetry->count(r.op->key, push || r.op->kind == op_kind::init ? bytes_of(r.send) : 0,
-                           pull ? bytes_of(r.op->landing) : 0, push);
+  // What crossed to and from the shards: packed bytes under compression.
+  st.opts.telemetry->count(r.op->key, push || r.op->kind == op_kind::init ? r.wire_out : 0,
+                           pull ? r.wire_in : 0, push);
 }
 
 job_runner runner(worker_impl self) {
@@ -161,10 +156,16 @@ void part_answered(worker_impl self, const run_ptr& run, const part_range& p, pa
     part_done(self, run, std::move(f));
     return;
   }
-  if (r.value.is_none() || run->op->landing.empty()) {
+  if (run->op->landing.empty()) {
     part_done(self, run, std::nullopt);
     return;
   }
+  if (r.value.is_none()) {  // written into the outputs in this process
+    run->wire_in += p.count * size_of(run->op->landing[0].dtype()) * run->op->landing.size();
+    part_done(self, run, std::nullopt);
+    return;
+  }
+  run->wire_in += r.value.size() * size_of(r.value.dtype());
   if (auto f = unpack_answer(self->state, p, run->op->landing[0].dtype(), r.value)) {
     part_done(self, run, std::move(f));
     return;
@@ -195,6 +196,8 @@ bool send_applies(const worker_state& st, const running_op& r) {
 
 void mark_failed(part_request& req, const kvs::error& why) {
   req.inputs.clear();
+  req.sparse = false;  // no rows either: only the failure travels
+  req.rows.clear();
   req.failed = true;
   req.failed_code = static_cast<uint8_t>(why.code());
   req.failed_why = why.what();
@@ -216,6 +219,9 @@ void send_run(worker_impl self, const run_ptr& run) {
   if (announces_failure(st, *run))
     for (auto& p : parts)
       mark_failed(p.request, *run->first_failure);
+  for (auto& p : parts)
+    for (auto& v : p.request.inputs)
+      run->wire_out += v.count * size_of(v.array.dtype());
   run->parts_left = parts.size();
   if (parts.empty()) {  // nothing to send (no elements)
     stage_finished(self, run);

@@ -46,17 +46,14 @@ struct shard {
       std::free(p);
     }
   }
-
-  ~shard() {
-    for (auto& [size, list] : free)
-      for (auto* p : list)
-        give_back(p, size);
-  }
 };
 
 shard& shard_of(size_t size) {
-  static std::array<shard, shard_count> shards;
-  return shards[std::hash<size_t>{}(size / 64) % shard_count];
+  // Never destroyed: a buffer may come back while statics are torn down at
+  // exit (an array held by another static, a thread still ending), and the
+  // CUDA runtime may be gone by then; the process's end frees the memory.
+  static auto* shards = new std::array<shard, shard_count>;
+  return (*shards)[std::hash<size_t>{}(size / 64) % shard_count];
 }
 
 size_t rounded(size_t bytes) { return bytes < 64 ? 64 : (bytes + 63) / 64 * 64; }

@@ -62,6 +62,12 @@ void telemetry::span(const kvs::key& k, const char* stage, clock::time_point beg
                      int64_t bytes) {
   auto now = clock::now();
   std::lock_guard<std::mutex> lock{mtx_};
+  if (events_.size() >= max_events) {
+    if (dropped_++ == 0)
+      log::warn("kvs: the timeline of " + process_ + " is full (" + std::to_string(max_events) +
+                " events); later events are not recorded");
+    return;
+  }
   events_.push_back(event{index_of(k), stage, micros(begin), micros(now) - micros(begin), bytes});
 }
 
@@ -84,7 +90,8 @@ void telemetry::write() const {
   if (!out)
     throw kvs::error(errc::io_error, "cannot write the timeline \"" + path_ + "\"");
   log::info("kvs: timeline of " + process_ + " written to " + path_ + " (" +
-            std::to_string(events_.size()) + " events)");
+            std::to_string(events_.size()) + " events" +
+            (dropped_ > 0 ? ", " + std::to_string(dropped_) + " more not recorded" : "") + ")");
 }
 
 std::string timeline_path(const std::string& path, const std::string& role, int rank) {

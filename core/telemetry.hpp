@@ -49,6 +49,10 @@ private:
   std::unordered_map<kvs::key, size_t, kvs::key_hash> index_;
   kvs::key_stats total_;
   std::vector<event> events_;
+  // The trace is kept in memory until the end: capped, so a long job's
+  // memory stays bounded (the first events are kept, the rest counted).
+  static constexpr size_t max_events = 2'000'000;  // about 80 MB
+  size_t dropped_ = 0;
 };
 
 // The timeline file of a node: `path` itself for a local store, else the

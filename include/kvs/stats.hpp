@@ -14,8 +14,10 @@ namespace kvs {
 
 struct key_stats {
   uint64_t operations = 0;
-  uint64_t bytes_out = 0;  // pushed (after the per-device sum, where it is summed here)
-  uint64_t bytes_in = 0;   // pulled, once per output array
+  uint64_t bytes_out = 0;  // sent to the shards (after the per-device sum where summed
+                           // here; packed under gradient compression)
+  uint64_t bytes_in = 0;   // the shards' answers (once per answer from another process,
+                           // once per output written in this process; packed if compressed)
   uint64_t rounds = 0;
 };
 

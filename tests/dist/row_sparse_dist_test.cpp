@@ -141,3 +141,37 @@ TEST_CASE("dist_sync lazy sgd on the servers updates only the rows pushed in the
     kv.barrier();
   });
 }
+
+TEST_CASE("dist_sync dense key split between rows across 2 servers: row_sparse pushes and row_sparse_pull", "[dist][sparse]") {
+  // 40 x 3 = 120 elements over 2 servers: cut at element 60, row 20, so
+  // each server holds whole rows of a key that was initialized dense.
+  local_cluster cluster{2, 2};
+  cluster.settings = [](config& c) { c = split_small(c); };
+  cluster.run("dist_sync", [](kvstore& kv) {
+    constexpr int64_t n = 40;
+    std::vector<float> model(n * cols);
+    for (size_t i = 0; i < model.size(); ++i)
+      model[i] = static_cast<float>(i);
+    kv.init(9, ndarray::from_vector(model, {n, cols}));
+    kv.set_optimizer(create_optimizer("test", {{"rescale_grad", 1.0}}));
+    // Each worker pushes rows on both servers; one row (19) from both.
+    auto ids = kv.rank() == 0 ? std::vector<int64_t>{1, 19, 30} : std::vector<int64_t>{19, 20, 39};
+    auto m = static_cast<int64_t>(ids.size());
+    kv.push(9, ndarray::row_sparse({n, cols}, ids, ndarray::full({m, cols}, 1.0)));
+    for (auto r : std::vector<int64_t>{1, 19, 30, 19, 20, 39})
+      for (int64_t c = 0; c < cols; ++c)
+        model[static_cast<size_t>(r * cols + c)] += 1.0f;
+    auto out = ndarray::row_sparse({n, cols}, {}, ndarray::zeros({0, cols}));
+    kv.row_sparse_pull(9, out, ndarray::from_vector<int64_t>({39, 19, 0, 20}, {4}));
+    EXPECT(out.row_ids() == (std::vector<int64_t>{0, 19, 20, 39}));
+    std::vector<float> want;
+    for (auto r : {0, 19, 20, 39})
+      for (int64_t c = 0; c < cols; ++c)
+        want.push_back(model[static_cast<size_t>(r * cols + c)]);
+    EXPECT(out.rows().to_vector<float>() == want);
+    auto dense = ndarray::zeros({n, cols});
+    kv.pull(9, dense);
+    EXPECT(dense.to_vector<float>() == model);
+    kv.barrier();
+  });
+}

@@ -30,6 +30,22 @@ std::multiset<std::string> stages_of(const nlohmann::json& trace, const std::str
 
 }  // namespace
 
+TEST_CASE("stats count the packed bytes under gradient compression", "[telemetry][compression]") {
+  auto kv = create("device", test_config());
+  compression c{"2bit", 0.5};
+  c.compress_pull = true;
+  kv->set_gradient_compression(c);
+  kv->init(1, ndarray::zeros({32}));  // 128 bytes, never compressed
+  std::vector<ndarray> grads;
+  for (int d = 0; d < 4; ++d)
+    grads.push_back(ndarray::full({32}, 1.0, dtype::f32, cpu(d)));
+  kv->pushpull(1, grads, std::vector<ndarray>{ndarray::zeros({32})});
+  kv->wait_all();
+  auto k = kv->stats().keys.at(0).second;
+  REQUIRE(k.bytes_out == 128 + 4 * 8);  // 32 values in 2 bits: 8 bytes per device
+  REQUIRE(k.bytes_in == 8);             // the packed sum
+}
+
 TEST_CASE("stats count operations, bytes and rounds per key and in total", "[telemetry]") {
   auto kv = create("local", test_config());
   REQUIRE(kv->stats().total.operations == 0);
