@@ -168,7 +168,7 @@ config config::resolved() const {
   if (out.heartbeat_interval.count() == 0)
     out.heartbeat_interval = seconds_var(out, "PS_HEARTBEAT_INTERVAL", 1000);
   if (out.heartbeat_timeout.count() == 0)
-    out.heartbeat_timeout = seconds_var(out, "PS_HEARTBEAT_TIMEOUT", 5000);
+    out.heartbeat_timeout = seconds_var(out, "PS_HEARTBEAT_TIMEOUT", 30000);
   resolve_waits(out);
   fill_text(out.log_level, out, "KVS_LOG");
   fill_text(out.timeline, out, "KVS_TIMELINE");

@@ -23,7 +23,10 @@ struct config {
   std::string interface;      // network interface to bind (DMLC_INTERFACE), e.g. "lo"
   // Middleman heartbeat between nodes; a peer silent for heartbeat_timeout
   // is declared down. 0: PS_HEARTBEAT_INTERVAL / PS_HEARTBEAT_TIMEOUT
-  // (seconds, as ps-lite reads them) or 1 s and 5 s.
+  // (seconds, as ps-lite reads them) or 1 s and 30 s. A killed peer is
+  // noticed at once (its connections close); the timeout only finds frozen
+  // ones, so it must be generous: a busy peer (its middleman thread
+  // (de)serializing big messages on a loaded machine) is silent for seconds.
   std::chrono::milliseconds heartbeat_interval{0};
   std::chrono::milliseconds heartbeat_timeout{0};
   // Messages carry at most this many tensor bytes; bigger parts go in
