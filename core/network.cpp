@@ -13,6 +13,8 @@ void configure_middleman(caf::actor_system_config& sc, const config& cfg) {
   sc.set("middleman.heartbeat-interval", caf::timespan{cfg.heartbeat_interval});
   sc.set("middleman.connection-timeout", caf::timespan{cfg.heartbeat_timeout});
   sc.set("middleman.workers", size_t{0});
+  // Not a CAF option (set() would refuse the name): read by the deserializers.
+  caf::put(sc.content, receive_limit_setting, cfg.max_receive_bytes);
 }
 
 }  // namespace kvs::detail

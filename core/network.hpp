@@ -14,8 +14,12 @@
 
 namespace kvs::detail {
 
-// Loads the middleman and sets the heartbeat and scheduler from `cfg`
-// (resolved).
+// Where configure_middleman stores config.max_receive_bytes in the actor
+// system's settings, for the deserializers (serialization/receive_limit.hpp).
+constexpr char receive_limit_setting[] = "kvs.max-receive-bytes";
+
+// Loads the middleman and sets the heartbeat, the scheduler and the receive
+// cap from `cfg` (resolved).
 void configure_middleman(caf::actor_system_config& sys_cfg, const config& cfg);
 
 // Connects to the actor published at host:port, retrying until `limit`
