@@ -79,8 +79,8 @@ caf::error load_ndarray_checked(caf::deserializer& source, ndarray& x) {
     if (auto err = source(bytes))
       return err;
     auto type = static_cast<dtype>(t);
-    auto want = detail::checked_byte_count(detail::checked_element_count(dims, "ndarray: shape"),
-                                           type, "ndarray: an array");
+    auto want = detail::checked_byte_count(detail::checked_element_count(dims, "shape"),
+                                           type, "an array");
     if (bytes != want)
       return to_caf_error(errc::corrupt_file, "ndarray: " + std::to_string(bytes) +
                                                   " bytes do not match shape " + to_string(dims) +
@@ -168,11 +168,11 @@ caf::error load_view_checked(caf::deserializer& source, array_view& x) {
     return err;
   uint64_t bytes = 0;
   try {
-    if (detail::checked_element_count(dims, "array_view: shape") != count)
+    if (detail::checked_element_count(dims, "shape") != count)
       return to_caf_error(errc::corrupt_file, "array_view: shape " + to_string(dims) +
                                                   " does not hold its " + std::to_string(count) +
                                                   " elements");
-    bytes = detail::checked_byte_count(count, static_cast<dtype>(t), "array_view: a range");
+    bytes = detail::checked_byte_count(count, static_cast<dtype>(t), "a range");
     if (auto err = detail::check_present(source, bytes, "array_view: a range"))
       return err;
     x.refused = detail::above_cap(source, bytes, "array_view: a range");

@@ -3,6 +3,10 @@
 # CUDA (nvcc, NCCL) is optional: it is used from /usr/local/cuda when present.
 set -euo pipefail
 packages=(cmake g++ make libcaf-dev catch2 libcereal-dev libcli11-dev)
+# tools/fuzz.sh (libFuzzer, ASan, UBSan with clang 14): KVS_FUZZ_DEPS=1.
+if [ "${KVS_FUZZ_DEPS:-0}" = 1 ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
