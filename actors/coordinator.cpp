@@ -106,10 +106,44 @@ registration answer_for(const coordinator_state& st, bool is_server, int32_t ran
   return r;
 }
 
+// Why a node's introduction is malformed, if it is: the role it registers
+// as, and (for a server) an address its workers can connect to.
+std::optional<kvs::error> check_node_info(const node_info& info, bool is_server) {
+  const char* role = is_server ? "server" : "worker";
+  auto bad = [&](const std::string& why) {
+    return kvs::error(errc::invalid_argument, std::string("register as ") + role + ": " + why);
+  };
+  if (info.role != role)
+    return bad("the message says role \"" + info.role.substr(0, 32) + "\"");
+  if (info.host.size() > 255)
+    return bad("a host name of " + std::to_string(info.host.size()) + " characters (at most 255)");
+  for (unsigned char c : info.host)
+    if (c <= ' ' || c >= 127)
+      return bad("the host name has the character code " + std::to_string(c));
+  if (is_server && (info.host.empty() || info.port == 0))
+    return bad("a server needs a host and a port, got \"" + info.host + "\":" +
+               std::to_string(info.port));
+  return std::nullopt;
+}
+
+// Why a rank in a worker's message is not one of the job's workers, if not.
+std::optional<kvs::error> check_worker_rank(const coordinator_state& st, int32_t rank,
+                                            const char* what) {
+  if (rank >= 0 && rank < st.opts.num_workers)
+    return std::nullopt;
+  return kvs::error(errc::invalid_argument, std::string(what) + ": worker rank " +
+                                                std::to_string(rank) + " is not one of the " +
+                                                std::to_string(st.opts.num_workers) + " workers");
+}
+
 template <class Handle>
 caf::result<registration> enroll(impl self, node_info& info, const Handle& handle,
                                  bool is_server) {
   auto& st = self->state;
+  if (auto f = check_node_info(info, is_server)) {
+    log(std::string(f->what()) + " (refused)");
+    return detail::reply(f, registration{});
+  }
   auto& list = is_server ? st.servers : st.workers;
   int limit = is_server ? st.opts.num_servers : st.opts.num_workers;
   if (static_cast<int>(list.size()) >= limit)
@@ -169,6 +203,10 @@ void release_barrier(impl self) {
 
 caf::result<ok_atom> on_barrier(impl self, int32_t rank) {
   auto& st = self->state;
+  if (auto f = check_worker_rank(st, rank, "barrier")) {
+    log(std::string(f->what()) + " (refused)");
+    return detail::reply(f, ok_atom::value);
+  }
   if (st.barrier_waiting.empty())
     st.barrier_since = st.barrier_warned = clock::now();
   auto rp = self->make_response_promise<ok_atom>();
@@ -333,6 +371,10 @@ coordinator_actor::behavior_type coordinator(impl self, coordinator_options opts
         return fan_out_command(self, head, body);
       },
       [=](done_atom, int32_t rank) {
+        if (auto f = check_worker_rank(self->state, rank, "done")) {
+          log(std::string(f->what()) + " (ignored)");
+          return;
+        }
         self->state.done_workers.insert(rank);
         release_barrier(self);
         maybe_finish(self);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/checked_size.hpp"
 #include "core/sync_var.hpp"
 #include "kvs/ndarray.hpp"
 
@@ -75,7 +76,9 @@ inline const void* storage_id(const ndarray& x) {
 // wait for marks of later operations on that array.
 ndarray unmarked_alias(const ndarray& x);
 
-size_t element_count(const kvs::shape& s);  // throws invalid_argument on a negative dim
+// Elements of a shape: checked_element_count (core/checked_size.hpp), which
+// throws invalid_argument on a negative dimension or an overflow.
+size_t element_count(const kvs::shape& s);
 // A dense array with the values of any array (row_sparse densified), waiting
 // for pending writes first.
 ndarray densify(const ndarray& x);

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -111,6 +112,20 @@ void resolve_waits(config& out) {
                 std::chrono::milliseconds(60000));
 }
 
+// A host name or address as the network takes it: 1 to 255 printable
+// characters, no spaces (what a peer is told to connect to).
+void check_host(const char* var, const char* field, const std::string& host) {
+  if (host.empty())
+    return;
+  bool printable = host.size() <= 255;
+  for (unsigned char c : host)
+    printable = printable && c > ' ' && c < 127;
+  if (!printable)
+    throw error(errc::invalid_config, std::string(var) + " (config." + field + ") '" +
+                                          host.substr(0, 64) + "' is not a host name or address " +
+                                          "(1 to 255 printable characters without spaces)");
+}
+
 bool is_loopback(const std::string& host) {
   return host.empty() || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -153,6 +168,14 @@ config config::resolved() const {
   fill(out.inline_bound, int64_t{-1}, out, "KVS_INLINE_BOUND", int64_t{16384}, 0, INT64_MAX);
   fill(out.max_message_bytes, int64_t{0}, out, "KVS_MAX_MESSAGE_BYTES", int64_t{16} << 20,
        int64_t{1} << 10, int64_t{1} << 31);
+  fill(out.max_receive_bytes, int64_t{0}, out, "KVS_MAX_RECEIVE_BYTES",
+       std::max(int64_t{1} << 30, out.max_message_bytes), int64_t{1} << 10, int64_t{1} << 40);
+  if (out.max_receive_bytes < out.max_message_bytes)
+    throw error(errc::invalid_config,
+                "config.max_receive_bytes (KVS_MAX_RECEIVE_BYTES) = " +
+                    std::to_string(out.max_receive_bytes) + " is below max_message_bytes = " +
+                    std::to_string(out.max_message_bytes) + ": a node could not receive what " +
+                    "its peers send");
   fill(out.max_inflight_bytes, int64_t{0}, out, "KVS_MAX_INFLIGHT_BYTES", int64_t{128} << 20, 1,
        INT64_MAX);
   fill_text(out.role, out, "DMLC_ROLE");
@@ -162,6 +185,8 @@ config config::resolved() const {
   fill(out.num_servers, 0, out, "DMLC_NUM_SERVER", 0, 1, 1 << 16);
   fill_text(out.interface, out, "DMLC_INTERFACE");
   fill_text(out.node_host, out, "DMLC_NODE_HOST");
+  check_host("DMLC_PS_ROOT_URI", "root_uri", out.root_uri);
+  check_host("DMLC_NODE_HOST", "node_host", out.node_host);
   if (out.node_host.empty())
     out.node_host = out.interface.empty() ? "127.0.0.1" : interface_address(out.interface);
   resolve_security(out);

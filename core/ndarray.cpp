@@ -97,15 +97,7 @@ ndarray unmarked_alias(const ndarray& x) {
   return ndarray_access::make(std::move(alias));
 }
 
-size_t element_count(const kvs::shape& s) {
-  size_t n = 1;
-  for (auto d : s) {
-    if (d < 0)
-      throw kvs::error(errc::invalid_argument, "shape " + to_string(s) + " has a negative dimension");
-    n *= static_cast<size_t>(d);
-  }
-  return n;
-}
+size_t element_count(const kvs::shape& s) { return checked_element_count(s); }
 
 void cuda_or_memcpy(void* dst, device dd, const void* src, device sd, size_t bytes) {
   if (dd.kind == device::cpu_kind && sd.kind == device::cpu_kind)
@@ -140,8 +132,9 @@ std::shared_ptr<array_impl> make_dense(const shape& s, dtype t, device d, bool z
   p->dims = s;
   p->type = t;
   p->dev = d;
-  p->elements = element_count(s);
-  p->buf = std::make_shared<data_buffer>(d, p->elements * size_of(t), zeroed);
+  p->elements = checked_element_count(s);
+  auto bytes = checked_byte_count(p->elements, t, "an array of shape " + to_string(s));
+  p->buf = std::make_shared<data_buffer>(d, bytes, zeroed);
   return p;
 }
 

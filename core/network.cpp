@@ -29,6 +29,8 @@ void configure_middleman(caf::actor_system_config& sc, const config& cfg) {
     sc.openssl_key = cfg.tls_key;
     sc.openssl_cafile = cfg.tls_ca;
   }
+  // Not a CAF option (set() would refuse the name): read by the deserializers.
+  caf::put(sc.content, receive_limit_setting, cfg.max_receive_bytes);
 }
 
 }  // namespace kvs::detail

@@ -16,8 +16,12 @@
 
 namespace kvs::detail {
 
-// Loads the middleman and sets the heartbeat and scheduler from `cfg`
-// (resolved). With cfg.secure, checks the certificate files (throws
+// Where configure_middleman stores config.max_receive_bytes in the actor
+// system's settings, for the deserializers (serialization/receive_limit.hpp).
+constexpr char receive_limit_setting[] = "kvs.max-receive-bytes";
+
+// Loads the middleman and sets the heartbeat, the scheduler and the receive
+// cap from `cfg` (resolved). With cfg.secure, checks the certificate files (throws
 // invalid_config) and loads CAF's OpenSSL module: publish and connect below
 // then speak mutual TLS only.
 void configure_middleman(caf::actor_system_config& sys_cfg, const config& cfg);

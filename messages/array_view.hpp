@@ -4,6 +4,7 @@
 // only the range's bytes travel, in one block; a view that is only a
 // destination (carries_data false) sends its size alone.
 #include <cstdint>
+#include <string>
 
 #include <caf/deserializer.hpp>
 #include <caf/meta/type_name.hpp>
@@ -18,6 +19,10 @@ struct array_view {
   uint64_t offset = 0;  // first element
   uint64_t count = 0;   // elements
   bool carries_data = true;
+  // Set on arrival when the range was above the receiver's cap
+  // (serialization/receive_limit.hpp): its bytes were skipped, and the
+  // request that carries it is answered with this error.
+  std::string refused = {};
 
   static array_view whole(const ndarray& a) { return array_view{a, 0, a.size(), true}; }
   static array_view destination(const ndarray& a, uint64_t offset, uint64_t count) {

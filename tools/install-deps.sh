@@ -6,6 +6,10 @@ set -euo pipefail
 # OpenSSL's headers, for the certificate checks and kvs-launch's authority.
 packages=(cmake g++ make libcaf-dev libssl-dev catch2 libcereal-dev libcli11-dev libspdlog-dev
           nlohmann-json3-dev zlib1g-dev)
+# tools/fuzz.sh (libFuzzer, ASan, UBSan with clang 14): KVS_FUZZ_DEPS=1.
+if [ "${KVS_FUZZ_DEPS:-0}" = 1 ]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

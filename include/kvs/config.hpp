@@ -32,6 +32,10 @@ struct config {
   // Messages carry at most this many tensor bytes; bigger parts go in
   // chunks. 0: KVS_MAX_MESSAGE_BYTES or 16 MiB.
   int64_t max_message_bytes = 0;
+  // The most bytes one array in a message from another process may claim;
+  // a bigger claim is refused before anything is allocated for it.
+  // 0: KVS_MAX_RECEIVE_BYTES or 1 GiB (at least max_message_bytes).
+  int64_t max_receive_bytes = 0;
   // Bytes of operations in flight per worker (one bigger operation may still
   // go alone). 0: KVS_MAX_INFLIGHT_BYTES or 128 MiB.
   int64_t max_inflight_bytes = 0;
