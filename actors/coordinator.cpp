@@ -370,10 +370,10 @@ coordinator_actor::behavior_type coordinator(impl self, coordinator_options opts
       [=](command_atom, int32_t head, std::string& body) {
         return fan_out_command(self, head, body);
       },
-      [=](done_atom, int32_t rank) {
+      [=](done_atom, int32_t rank) -> caf::result<ok_atom> {
         if (auto f = check_worker_rank(self->state, rank, "done")) {
           log(std::string(f->what()) + " (ignored)");
-          return;
+          return to_caf_error(*f);
         }
         self->state.done_workers.insert(rank);
         release_barrier(self);

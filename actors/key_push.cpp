@@ -54,7 +54,9 @@ failure refuse_push(shard_impl self, key_entry& e, const part_request& m) {
     return kvs::error(errc::invalid_argument, "dist_async applies each push with the optimizer: "
                                               "call set_optimizer before pushing " +
                                                   key_name(e));
-  return std::nullopt;  // what the push carries is checked next (a failed round then)
+  if (m.sparse)
+    return check_rows(e, m);
+  return std::nullopt;
 }
 
 // Tracks whether the whole round's gradient was row_sparse, and its rows.
@@ -148,9 +150,7 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     return;
   }
   failure why;
-  if (!skip && m.sparse)
-    why = check_rows(e, m);
-  if (!why && !skip && m.codec != 0)
+  if (!skip && m.codec != 0)
     why = capture([&] {
       if (m.sparse)
         throw kvs::error(errc::invalid_argument, "a packed (compressed) push of " + key_name(e) +
@@ -162,18 +162,10 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     why = capture([&] { sum_rows(e, m, direct); });
   else if (!why && !as_is && !skip)
     why = capture([&] { job = sum_job(e, std::move(m.inputs), direct); });
-  if (why && alone) {
+  if (why) {
     done(std::move(why), ndarray());
     done_with(e);
     return;
-  }
-  if (why) {  // in a round of several workers the push still takes its place,
-    // failed, so every worker of the round learns why instead of waiting
-    if (!e.round_failure)
-      e.round_failure = kvs::error(why->code(), "the push of worker rank " +
-                                                    std::to_string(m.worker) + ": " + why->what());
-    skip = true;
-    as_is = false;
   }
   if (m.failed && !e.round_failure)
     e.round_failure = kvs::error(m.failed_code <= static_cast<uint8_t>(errc::timeout)
@@ -188,14 +180,11 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   auto joined = [self, &e, done, outputs = std::move(m.outputs), worker = m.worker,
                  sparse = m.sparse, rows = std::move(m.rows), remote, round_size,
                  direct](failure f) mutable {
-    if (f && round_size == 1) {  // the sum failed: the push does not join the round
+    if (f) {  // the sum failed: the push does not join the round
       done(std::move(f), ndarray());
       done_with(e);
       return;
     }
-    if (f && !e.round_failure)  // several workers: the round fails for all, naming why
-      e.round_failure = kvs::error(f->code(), "the sum of worker rank " + std::to_string(worker) +
-                                                  "'s push: " + f->what());
     guarded(self, e, &done, [&] {
       note_rows(e, sparse, rows);
       join_round(self, e, worker, held_reply{done, std::move(outputs), remote, false, {}, worker},

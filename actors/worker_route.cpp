@@ -80,11 +80,6 @@ void presum_run(worker_impl self, const run_ptr& run) {
              [self, run](failure f) { stage_finished(self, run, std::move(f)); });
 }
 
-part_options part_opts(const worker_state& st) {
-  return part_options{static_cast<uint32_t>(st.shards.size()), st.opts.rank, st.opts.split_bound,
-                      st.opts.max_part_bytes};
-}
-
 // ---- stage: rows ---------------------------------------------------------------
 // A row_sparse push: its per-device arrays summed into one set of rows (the
 // union of their ids), sent as rows. A pull of rows (row_sparse_pull, or a

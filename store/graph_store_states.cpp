@@ -40,11 +40,24 @@ std::vector<kvs::shape> graph_store::part_shapes(const key& k, const key_meta& m
                           m.row_split);
   if (ranges.size() == 1)
     return {m.dims};
+  // Parts that hold whole rows keep rows on their shard, as the part planner
+  // sends them (actors/part_planner.cpp, actors/key_shard.cpp); others are flat.
+  uint64_t row_len = m.row_split;
+  if (row_len == 0) {
+    row_len = 1;
+    for (size_t i = 1; i < m.dims.size(); ++i)
+      row_len *= static_cast<uint64_t>(m.dims[i]);
+    bool kept = m.dims.size() >= 2 && row_len > 1;
+    for (auto& r : ranges)
+      kept = kept && r.offset % row_len == 0 && r.count % row_len == 0;
+    if (!kept)
+      row_len = 1;
+  }
   std::vector<kvs::shape> out;
-  for (auto& r : ranges)  // parts of a key split by rows keep rows (actors/key_shard.cpp)
-    out.push_back(m.row_split == 0 ? kvs::shape{static_cast<int64_t>(r.count)}
-                                   : kvs::shape{static_cast<int64_t>(r.count / m.row_split),
-                                                static_cast<int64_t>(m.row_split)});
+  for (auto& r : ranges)
+    out.push_back(row_len <= 1 ? kvs::shape{static_cast<int64_t>(r.count)}
+                               : kvs::shape{static_cast<int64_t>(r.count / row_len),
+                                            static_cast<int64_t>(row_len)});
   return out;
 }
 
