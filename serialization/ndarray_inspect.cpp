@@ -43,7 +43,10 @@ caf::error save_ndarray(caf::serializer& sink, const ndarray& x) {
 
 namespace {
 
-caf::error load_ndarray_checked(caf::deserializer& source, ndarray& x) {
+// `allow_sparse`: false for a row_sparse array's rows, which are dense: a
+// message cannot nest sparse headers (each level a recursion) to overflow
+// the stack.
+caf::error load_ndarray_checked(caf::deserializer& source, ndarray& x, bool allow_sparse = true) {
   uint8_t tag = 0;
   if (auto err = source(tag))
     return err;
@@ -53,6 +56,8 @@ caf::error load_ndarray_checked(caf::deserializer& source, ndarray& x) {
   }
   if (tag != dense_tag && tag != sparse_tag)
     return to_caf_error(errc::corrupt_file, "ndarray: unknown storage tag");
+  if (tag == sparse_tag && !allow_sparse)
+    return to_caf_error(errc::corrupt_file, "ndarray: the rows of a row_sparse array are not dense");
   uint8_t t = 0, kind = 0;
   int32_t id = 0;
   kvs::shape dims;
@@ -66,7 +71,7 @@ caf::error load_ndarray_checked(caf::deserializer& source, ndarray& x) {
       ndarray rows;
       if (auto err = source(ids))
         return err;
-      if (auto err = load_ndarray_checked(source, rows))
+      if (auto err = load_ndarray_checked(source, rows, false))
         return err;
       if (rows.is_none())
         return to_caf_error(errc::corrupt_file, "ndarray: a row_sparse array without rows");

@@ -90,6 +90,16 @@ TEST_CASE("a received array whose shape overflows, or whose byte count lies, is 
   auto rows = bytes_of(sys, ndarray::full({1, 1}, 1.0));
   sparse.insert(sparse.end(), rows.begin(), rows.end());
   REQUIRE(read_error(sys, sparse, out).find("outside [0, 3)") != std::string::npos);
+  // Sparse headers nested as each other's rows (each level a recursion in a
+  // reader that allowed it): refused at the first nested one.
+  std::vector<char> nested;
+  for (int level = 0; level < 100000; ++level) {
+    auto head = bytes_of(sys, uint8_t{2}, static_cast<uint8_t>(dtype::f32), uint8_t{0}, int32_t{0},
+                         shape{}, std::vector<int64_t>{});
+    nested.insert(nested.end(), head.begin(), head.end());
+  }
+  REQUIRE(read_error(sys, nested, out).find("rows of a row_sparse array are not dense") !=
+          std::string::npos);
   // A view claiming more elements than its shape holds, and one whose bytes are missing.
   array_view v;
   auto view = bytes_of(sys, true, static_cast<uint8_t>(dtype::f32), uint64_t{8}, shape{2});
