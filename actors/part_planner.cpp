@@ -18,12 +18,6 @@ part_op wire_op(const operation& op) {
   return part_op::push;
 }
 
-std::vector<part_range> ranges_of(const operation& op, const part_options& opts) {
-  auto& sample = op.sample();
-  uint64_t chunk = opts.max_part_bytes == 0 ? 0 : opts.max_part_bytes / size_of(sample.dtype());
-  return partition(op.key, sample.size(), opts.shards, opts.split_bound, chunk, op.row_split);
-}
-
 // The operation's rows that fall in part p, counted from the part's first
 // row, and where they start among all of the operation's rows.
 struct part_rows {
@@ -45,28 +39,22 @@ part_rows rows_in(const std::vector<int64_t>& rows, const part_range& p, uint64_
 
 }  // namespace
 
-bool parts_hold_whole_rows(const operation& op, const part_options& opts) {
-  auto len = row_length(op.sample().shape());
-  if (len == 0)
-    return false;
-  for (auto& p : ranges_of(op, opts))
-    if (p.offset % len != 0 || p.count % len != 0)
-      return false;
-  return true;
+std::vector<part_range> plan_ranges(const operation& op, const part_options& opts) {
+  auto& sample = op.sample();
+  uint64_t chunk = opts.max_part_bytes == 0 ? 0 : opts.max_part_bytes / size_of(sample.dtype());
+  return partition(op.key, sample.size(), opts.shards, opts.split_bound, chunk, op.row_split);
 }
 
-std::vector<part_range> plan_ranges(const operation& op, const part_options& opts) {
-  return ranges_of(op, opts);
+bool parts_hold_whole_rows(const operation& op, const part_options& opts) {
+  return cuts_between_rows(plan_ranges(op, opts), row_length(op.sample().shape()));
 }
 
 std::vector<planned_part> plan_parts(const operation& op, const std::vector<ndarray>& send,
                                      const part_options& opts) {
-  auto ranges = ranges_of(op, opts);
+  auto ranges = plan_ranges(op, opts);
   auto row_len = row_length(op.sample().shape());
   bool sparse_push = op.sparse && op.kind != op_kind::init && op.kind != op_kind::pull;
-  bool whole_rows = row_len > 0;
-  for (auto& p : ranges)
-    whole_rows = whole_rows && p.offset % row_len == 0 && p.count % row_len == 0;
+  bool whole_rows = cuts_between_rows(ranges, row_len);
   std::vector<planned_part> out;
   out.reserve(ranges.size());
   for (uint32_t i = 0; i < ranges.size(); ++i) {

@@ -48,4 +48,13 @@ std::vector<part_range> partition(const key& k, uint64_t elements, uint32_t shar
   return out;
 }
 
+bool cuts_between_rows(const std::vector<part_range>& parts, uint64_t row_len) {
+  if (row_len == 0)
+    return false;
+  for (auto& p : parts)
+    if (p.offset % row_len != 0 || p.count % row_len != 0)
+      return false;
+  return true;
+}
+
 }  // namespace kvs::detail

@@ -31,4 +31,8 @@ std::vector<part_range> partition(const key& k, uint64_t elements, uint32_t shar
                                   uint64_t split_bound, uint64_t max_part = 0,
                                   uint64_t row_len = 0);
 
+// Whether every part holds whole rows of row_len elements (false for
+// row_len 0): such parts are kept as rows on their shards.
+bool cuts_between_rows(const std::vector<part_range>& parts, uint64_t row_len);
+
 }  // namespace kvs::detail

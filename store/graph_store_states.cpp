@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "core/optimizer_state_layout.hpp"
+#include "core/row_ops.hpp"
 #include "core/sharding.hpp"
 #include "store/graph_store.hpp"
 #include "messages/errors.hpp"
@@ -44,13 +45,8 @@ std::vector<kvs::shape> graph_store::part_shapes(const key& k, const key_meta& m
   // sends them (actors/part_planner.cpp, actors/key_shard.cpp); others are flat.
   uint64_t row_len = m.row_split;
   if (row_len == 0) {
-    row_len = 1;
-    for (size_t i = 1; i < m.dims.size(); ++i)
-      row_len *= static_cast<uint64_t>(m.dims[i]);
-    bool kept = m.dims.size() >= 2 && row_len > 1;
-    for (auto& r : ranges)
-      kept = kept && r.offset % row_len == 0 && r.count % row_len == 0;
-    if (!kept)
+    row_len = row_length(m.dims);  // 1 for a 1-D key: flat parts
+    if (!cuts_between_rows(ranges, row_len))
       row_len = 1;
   }
   std::vector<kvs::shape> out;
