@@ -1,6 +1,8 @@
 // bench/quantize: the quantizers of gradient compression on one core, beside
 // a plain copy of the same input: GB/s of float32 input (64 MB, reused
-// buffers, median of RUNS after 2 warm-ups).
+// buffers, median of RUNS after 2 warm-ups). Where the CPU has AVX2/F16C the
+// portable loops are timed too, marked "portable"; decompress+add is the
+// shard's fused unpack-and-sum of a push.
 //
 // Run:    ./build/bench/quantize [RUNS=15]
 // Prints: one line per operation: ms, GB/s of input, and the ratio to memcpy.
@@ -30,17 +32,28 @@ int main(int argc, char** argv) {
     return bench::quantile(bench::time_runs(2, runs, body), 0.5);
   };
   double base = timed([&] { std::memcpy(copy.data(), g.data(), n * sizeof(float)); });
-  std::printf("quantize: one core, %zu MB of float32 input, median of %d runs\n",
-              n * sizeof(float) >> 20, runs);
+  std::printf("quantize: one core, %zu MB of float32 input, median of %d runs, loops: %s\n",
+              n * sizeof(float) >> 20, runs,
+              detail::simd_quantizers() ? "AVX2/F16C (and portable, marked)" : "portable");
   auto line = [&](const std::string& what, double s) {
-    std::printf("  %-18s %7.2f ms  %6.2f GB/s  %5.2fx memcpy's time\n", what.c_str(), s * 1e3,
+    std::printf("  %-28s %7.2f ms  %6.2f GB/s  %5.2fx memcpy's time\n", what.c_str(), s * 1e3,
                 bytes / s / 1e9, s / base);
   };
   line("memcpy", base);
-  for (auto c : {codec::two_bit, codec::one_bit, codec::fp16}) {
-    std::string name = detail::codec_name(c);
-    line(name + " compress", timed([&] { detail::compress(c, g.data(), r.data(), n, 0.5f, packed.data()); }));
-    line(name + " decompress", timed([&] { detail::decompress(c, packed.data(), n, 0.5f, back.data()); }));
-  }
+  // The loops that run (AVX2/F16C where the CPU has them), then the portable ones.
+  using detail::quantizer_loops;
+  std::vector<std::pair<const char*, quantizer_loops>> loops{{"", quantizer_loops::fastest}};
+  if (detail::simd_quantizers())
+    loops.emplace_back(" portable", quantizer_loops::portable);
+  for (auto c : {codec::two_bit, codec::one_bit, codec::fp16})
+    for (auto [suffix, l] : loops) {
+      std::string name = detail::codec_name(c);
+      line(name + " compress" + suffix,
+           timed([&, l = l] { detail::compress(c, g.data(), r.data(), n, 0.5f, packed.data(), l); }));
+      line(name + " decompress" + suffix,
+           timed([&, l = l] { detail::decompress(c, packed.data(), n, 0.5f, back.data(), l); }));
+      line(name + " decompress+add" + suffix,
+           timed([&, l = l] { detail::decompress_add(c, packed.data(), n, 0.5f, back.data(), l); }));
+    }
   return 0;
 }

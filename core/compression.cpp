@@ -5,10 +5,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/compression_avx2.hpp"
 #include "kvs/error.hpp"
 
-// The loops below have no branches per element (comparisons become 0/1
-// factors), so the compiler vectorizes them; this file is built with -O3.
+// The portable loops: no branches per element (comparisons become selects
+// or 0/1 factors), so the compiler vectorizes them for the baseline ISA;
+// this file is built with -O3. Where the CPU has AVX2 and F16C, the loops
+// of core/compression_avx2.cpp do all but a last partial group of 8.
 // The packing multiplies read codes as little-endian words.
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "core/compression.cpp packs codes assuming a little-endian host"
@@ -19,6 +22,8 @@ namespace kvs::detail {
 namespace {
 
 size_t words(size_t n, size_t per_word) { return (n + per_word - 1) / per_word; }
+
+[[noreturn]] void bad(const std::string& what) { throw kvs::error(errc::invalid_argument, what); }
 
 // Codes are computed a block at a time in a plain loop the compiler
 // vectorizes (compare, select, store a byte), then packed 4 to a byte.
@@ -42,8 +47,8 @@ void compress_2bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
     float* rb = r + base;
     for (size_t k = 0; k < m; ++k) {
       float a = gb[k] + rb[k];
-      int pos = a >= t, neg = a <= -t;  // 0 or 1: factors, not branches
-      rb[k] = a - t * static_cast<float>(pos) + t * static_cast<float>(neg);  // exact: x - 0 == x
+      int pos = a >= t, neg = a <= -t;
+      rb[k] = pos ? a - t : neg ? a + t : a;  // selects: r = a exactly when nothing is sent
       code[k] = static_cast<uint8_t>(3 * pos + 2 * neg);
     }
     for (size_t k = m; k < (m + 3) / 4 * 4; ++k)
@@ -55,19 +60,27 @@ void compress_2bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
 }
 
 // Code c of a value: c >> 1 says sent (0: zero), c & 1 the sign (1: +t).
+// `Add`: out += the values (a push summed as it is unpacked), else out = them.
+template <bool Add>
+inline void put(float& out, float v) {
+  out = Add ? out + v : v;
+}
+
+template <bool Add>
 inline void unpack4_2bit(uint8_t byte, float t, float* out, size_t count) {
   for (size_t k = 0; k < count; ++k) {
     int c = (byte >> (6 - 2 * k)) & 3;
-    out[k] = static_cast<float>((c >> 1) * (2 * (c & 1) - 1)) * t;
+    put<Add>(out[k], static_cast<float>((c >> 1) * (2 * (c & 1) - 1)) * t);
   }
 }
 
+template <bool Add>
 void decompress_2bit(const uint8_t* in, size_t n, float t, float* out) {
   size_t full = n / 4;
   for (size_t b = 0; b < full; ++b)
-    unpack4_2bit(in[b], t, out + 4 * b, 4);
+    unpack4_2bit<Add>(in[b], t, out + 4 * b, 4);
   if (n % 4 != 0)
-    unpack4_2bit(in[full], t, out + 4 * full, n % 4);
+    unpack4_2bit<Add>(in[full], t, out + 4 * full, n % 4);
 }
 
 // Packs the bits of 8 bytes (0 or 1) into one byte, the first on top: one
@@ -99,17 +112,19 @@ void compress_1bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
   }
 }
 
+template <bool Add>
 inline void unpack8_1bit(uint8_t byte, float* out, size_t count) {
   for (size_t k = 0; k < count; ++k)
-    out[k] = static_cast<float>(2 * ((byte >> (7 - k)) & 1) - 1);
+    put<Add>(out[k], static_cast<float>(2 * ((byte >> (7 - k)) & 1) - 1));
 }
 
+template <bool Add>
 void decompress_1bit(const uint8_t* in, size_t n, float* out) {
   size_t full = n / 8;
   for (size_t b = 0; b < full; ++b)
-    unpack8_1bit(in[b], out + 8 * b, 8);
+    unpack8_1bit<Add>(in[b], out + 8 * b, 8);
   if (n % 8 != 0)
-    unpack8_1bit(in[full], out + 8 * full, n % 8);
+    unpack8_1bit<Add>(in[full], out + 8 * full, n % 8);
 }
 
 // IEEE half conversions in integer arithmetic with selects only (no branch
@@ -160,15 +175,40 @@ void compress_fp16(const float* g, size_t n, uint8_t* out) {
     h[i] = to_half(g[i]);
 }
 
+template <bool Add>
 void decompress_fp16(const uint8_t* in, size_t n, float* out) {
   auto* h = reinterpret_cast<const uint16_t*>(in);
   for (size_t i = 0; i < n; ++i)
-    out[i] = from_half(h[i]);
+    put<Add>(out[i], from_half(h[i]));
 }
 
-[[noreturn]] void bad(const std::string& what) { throw kvs::error(errc::invalid_argument, what); }
+// Unpacks with the AVX2 loops where allowed, the rest (or all) portably;
+// SIMD loops stop at a multiple of 8 values: a whole byte of 2bit or 1bit.
+template <bool Add>
+void unpack(codec c, const uint8_t* in, size_t n, float t, float* out, bool simd) {
+  size_t i = 0;
+  switch (c) {
+    case codec::two_bit:
+      i = simd ? avx2::decompress_2bit(in, n, t, out, Add) : 0;
+      return decompress_2bit<Add>(in + i / 4, n - i, t, out + i);
+    case codec::one_bit:
+      i = simd ? avx2::decompress_1bit(in, n, out, Add) : 0;
+      return decompress_1bit<Add>(in + i / 8, n - i, out + i);
+    case codec::fp16:
+      i = simd ? avx2::decompress_fp16(in, n, out, Add) : 0;
+      return decompress_fp16<Add>(in + 2 * i, n - i, out + i);
+    case codec::none: break;
+  }
+  bad("decompress: no codec");
+}
+
+bool use_simd(quantizer_loops loops) {
+  return loops == quantizer_loops::fastest && avx2::available();
+}
 
 }  // namespace
+
+bool simd_quantizers() { return avx2::available(); }
 
 const char* codec_name(codec c) {
   switch (c) {
@@ -236,25 +276,40 @@ size_t packed_bytes(codec c, size_t n) {
   return 4 * n;
 }
 
-void compress(codec c, const float* g, float* r, size_t n, float threshold, uint8_t* out) {
-  std::memset(out, 0, packed_bytes(c, n));  // the unused tail of the last word
+void compress(codec c, const float* g, float* r, size_t n, float threshold, uint8_t* out,
+              quantizer_loops loops) {
+  bool simd = use_simd(loops);
+  size_t i = 0, written = 0;  // values done by the SIMD loop; bytes the loops write
   switch (c) {
-    case codec::two_bit: compress_2bit(g, r, n, threshold, out); return;
-    case codec::one_bit: compress_1bit(g, r, n, threshold, out); return;
-    case codec::fp16: compress_fp16(g, n, out); return;
-    case codec::none: break;
+    case codec::two_bit:
+      i = simd ? avx2::compress_2bit(g, r, n, threshold, out) : 0;
+      compress_2bit(g + i, r + i, n - i, threshold, out + i / 4);
+      written = (n + 3) / 4;
+      break;
+    case codec::one_bit:
+      i = simd ? avx2::compress_1bit(g, r, n, threshold, out) : 0;
+      compress_1bit(g + i, r + i, n - i, threshold, out + i / 8);
+      written = (n + 7) / 8;
+      break;
+    case codec::fp16:
+      i = simd ? avx2::compress_fp16(g, n, out) : 0;
+      compress_fp16(g + i, n - i, out + 2 * i);
+      written = 2 * n;
+      break;
+    case codec::none: bad("compress: no codec");
   }
-  bad("compress: no codec");
+  // The unused tail of the last 32-bit word (the loops write every byte before it).
+  std::memset(out + written, 0, packed_bytes(c, n) - written);
 }
 
-void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* out) {
-  switch (c) {
-    case codec::two_bit: decompress_2bit(in, n, threshold, out); return;
-    case codec::one_bit: decompress_1bit(in, n, out); return;
-    case codec::fp16: decompress_fp16(in, n, out); return;
-    case codec::none: break;
-  }
-  bad("decompress: no codec");
+void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* out,
+                quantizer_loops loops) {
+  unpack<false>(c, in, n, threshold, out, use_simd(loops));
+}
+
+void decompress_add(codec c, const uint8_t* in, size_t n, float threshold, float* out,
+                    quantizer_loops loops) {
+  unpack<true>(c, in, n, threshold, out, use_simd(loops));
 }
 
 }  // namespace kvs::detail

@@ -38,10 +38,23 @@ const char* codec_name(codec c);
 // Bytes of `n` values packed with `c` (whole 32-bit words for 2bit and 1bit).
 size_t packed_bytes(codec c, size_t n);
 
+// Which loops run: the fastest this CPU has (AVX2 and F16C where present,
+// checked once at run time; core/compression_avx2.hpp), or the portable
+// ones. Both give the same bytes and floats; tests compare them.
+enum class quantizer_loops { fastest, portable };
+// Whether `fastest` runs the AVX2/F16C loops on this machine.
+bool simd_quantizers();
+
 // Packs `n` values `g` into `out` (packed_bytes(c, n) bytes), updating the
 // residual `r` (n floats; unused by fp16). `c` is not none.
-void compress(codec c, const float* g, float* r, size_t n, float threshold, uint8_t* out);
+void compress(codec c, const float* g, float* r, size_t n, float threshold, uint8_t* out,
+              quantizer_loops loops = quantizer_loops::fastest);
 // The values a packed buffer stands for, into `out` (n floats).
-void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* out);
+void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* out,
+                quantizer_loops loops = quantizer_loops::fastest);
+// out += those values, in one pass: a packed push summed as it is unpacked
+// (the same floats as unpacking, then adding).
+void decompress_add(codec c, const uint8_t* in, size_t n, float threshold, float* out,
+                    quantizer_loops loops = quantizer_loops::fastest);
 
 }  // namespace kvs::detail

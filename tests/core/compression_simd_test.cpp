@@ -1,0 +1,116 @@
+// The quantizers' AVX2/F16C loops against their portable loops, byte for
+// byte and bit for bit (packed bytes, unpacked floats; residuals and sums
+// too, except which NaN a sum of two NaNs is), over
+// random inputs mixed with the awkward ones: NaNs with payloads, infinities,
+// denormals, signed zeros, values at and next to the thresholds and at the
+// edges of the half range; sizes with every tail length. Skipped where the
+// CPU has no AVX2/F16C (there only the portable loops run).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "core/compression.hpp"
+
+using namespace kvs;
+using kvs::detail::codec;
+using kvs::detail::quantizer_loops;
+
+namespace {
+
+float from_bits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Bitwise equality of float arrays: NaNs compare by their bits too.
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), 4 * a.size()) == 0;
+}
+
+// Bitwise equality, but any NaN equals any NaN: for sums, where both
+// operands can be NaNs. Which payload an add of two NaNs keeps is the
+// hardware's and the compiler's choice (x86 keeps the first operand's, and
+// a compiler may order the operands of + either way; the portable loop's
+// vectorized body and its scalar tail already differ).
+bool same_or_both_nan(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::memcmp(&a[i], &b[i], 4) != 0 && !(std::isnan(a[i]) && std::isnan(b[i])))
+      return false;
+  return true;
+}
+
+// Random values, about a third of them awkward ones.
+std::vector<float> awkward_values(std::mt19937& gen, size_t n, float t) {
+  std::uniform_real_distribution<float> plain(-2.5f * t, 2.5f * t);
+  std::uniform_int_distribution<uint32_t> bits;
+  const float edges[] = {
+      t, -t, std::nextafter(t, 0.0f), std::nextafter(-t, 0.0f), std::nextafter(t, 10.0f * t),
+      std::nextafter(-t, -10.0f * t), 0.0f, -0.0f, 1.0f, -1.0f,
+      std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+      from_bits(0x7fc00000u), from_bits(0xffc00000u), from_bits(0x7f800001u),  // quiet, signaling
+      from_bits(0x7fbfffffu), from_bits(0x7fd55555u), from_bits(0x00000001u),  // NaN payloads; denormal
+      from_bits(0x807fffffu), std::numeric_limits<float>::min(), 65504.0f, 65519.996f, 65520.0f,
+      -65520.0f, 5.9604645e-8f, 2.9802322e-8f, 8.940697e-8f, 6.1035156e-5f, 6.097555e-5f,
+      1.00048828125f,  // a half tie (rounds to even)
+      1.00146484375f};
+  std::vector<float> out(n);
+  for (auto& x : out) {
+    auto pick = bits(gen) % 6;
+    if (pick == 0)
+      x = edges[bits(gen) % (sizeof(edges) / sizeof(edges[0]))];
+    else if (pick == 1)
+      x = from_bits(bits(gen));  // any pattern
+    else
+      x = plain(gen);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the AVX2/F16C quantizer loops give the portable loops' bytes and floats",
+          "[compression]") {
+  if (!detail::simd_quantizers()) {
+    WARN("this CPU has no AVX2/F16C: only the portable loops run here");
+    return;
+  }
+  std::mt19937 gen(2026);
+  std::uniform_int_distribution<uint32_t> byte(0, 255);
+  const auto simd = quantizer_loops::fastest, portable = quantizer_loops::portable;
+  for (auto c : {codec::two_bit, codec::one_bit, codec::fp16})
+    for (size_t n : {0u, 1u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 33u, 64u, 1000u, 4099u})
+      for (float t : {0.5f, 0.3f, 1.7f, 1e-40f}) {
+        INFO(detail::codec_name(c) << " n " << n << " t " << t);
+        std::vector<float> r_simd(n, 0.0f), r_portable(n, 0.0f);
+        for (int round = 0; round < 4; ++round) {  // the residuals carry over
+          auto g = awkward_values(gen, n, t);
+          auto bytes = detail::packed_bytes(c, n);
+          std::vector<uint8_t> a(bytes, 0xAB), b(bytes, 0xCD);
+          detail::compress(c, g.data(), r_simd.data(), n, t, a.data(), simd);
+          detail::compress(c, g.data(), r_portable.data(), n, t, b.data(), portable);
+          REQUIRE(a == b);
+          REQUIRE(same_or_both_nan(r_simd, r_portable));  // a = g + r: both may be NaNs
+          if (round % 2 == 1)  // any bytes, not only packed ones: every code, every half
+            for (auto& x : a)
+              x = static_cast<uint8_t>(byte(gen));
+          std::vector<float> x(n, 42.0f), y(n, -42.0f);
+          detail::decompress(c, a.data(), n, t, x.data(), simd);
+          detail::decompress(c, a.data(), n, t, y.data(), portable);
+          REQUIRE(same_bits(x, y));
+          auto acc = awkward_values(gen, n, t), acc2 = acc, plain_sum = acc;
+          detail::decompress_add(c, a.data(), n, t, acc.data(), simd);
+          detail::decompress_add(c, a.data(), n, t, acc2.data(), portable);
+          REQUIRE(same_or_both_nan(acc, acc2));  // acc + value: both may be NaNs
+          for (size_t i = 0; i < n; ++i)  // unpacking and then adding: the same floats
+            plain_sum[i] += y[i];
+          REQUIRE(same_or_both_nan(acc, plain_sum));
+        }
+      }
+}
