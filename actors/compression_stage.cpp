@@ -2,11 +2,15 @@
 // packed part by part, each with the worker's residual for that key and
 // array, so a key split across servers is compressed per part and each
 // server unpacks its part alone. Answers that come back packed (compressed
-// pulls) are unpacked before they are copied into the outputs.
+// pulls) are unpacked straight into host outputs (into a float buffer to be
+// copied, for outputs on a GPU).
 #include "actors/worker_route.hpp"
+
+#include <algorithm>
 
 #include <caf/all.hpp>
 
+#include "actors/cpu_kernels.hpp"
 #include "core/array_impl.hpp"
 #include "messages/errors.hpp"
 
@@ -62,8 +66,10 @@ void compress_run(worker_impl self, const run_ptr& run) {
 
 const stage compress_stage{"compress", &compress_applies, &compress_run};
 
-failure unpack_answer(const worker_state& st, const part_range& p, dtype key_type, ndarray& value) {
-  if (value.dtype() != dtype::u8 || key_type != dtype::f32 || !st.compression.pull)
+failure unpack_answer(const worker_state& st, const part_range& p,
+                      const std::vector<ndarray>& landing, ndarray& value) {
+  if (value.dtype() != dtype::u8 || landing.empty() || landing[0].dtype() != dtype::f32 ||
+      !st.compression.pull)
     return std::nullopt;  // a plain value
   auto c = st.compression;
   if (value.size() != packed_bytes(c.type, p.count))
@@ -73,9 +79,23 @@ failure unpack_answer(const worker_state& st, const part_range& p, dtype key_typ
                           std::to_string(packed_bytes(c.type, p.count)) + ")");
   return capture([&] {
     auto host = on_gpu(value) ? value.copy_to(cpu()) : value;
+    auto bytes = static_cast<const uint8_t*>(ndarray_access::raw(host));
+    bool on_host = std::none_of(landing.begin(), landing.end(),
+                                [](const ndarray& o) { return on_gpu(o); });
+    if (on_host) {  // unpacked straight into the outputs: one pass, no float copy
+      for (auto& o : landing) {
+        if (o.dtype() != dtype::f32)
+          throw kvs::error(errc::dtype_mismatch, std::string("a pull of a float32 key into a ") +
+                                                     to_string(o.dtype()) + " output");
+        check_job(copy_job{array_view{o, p.offset, p.count, true}, {}});  // dense, the part within it
+        decompress(c.type, bytes, p.count, c.threshold,
+                   static_cast<float*>(ndarray_access::raw(o)) + p.offset);
+      }
+      value = ndarray();
+      return;
+    }
     auto plain = make_uninitialized({static_cast<int64_t>(p.count)}, dtype::f32, cpu());
-    decompress(c.type, static_cast<const uint8_t*>(ndarray_access::raw(host)), p.count,
-               c.threshold, static_cast<float*>(ndarray_access::raw(plain)));
+    decompress(c.type, bytes, p.count, c.threshold, static_cast<float*>(ndarray_access::raw(plain)));
     value = plain;
   });
 }

@@ -1,6 +1,7 @@
 // The shard's step matching the worker's compression stage
-// (docs/compression.md): packed pushes are unpacked and then summed as plain
-// pushes; with compressed pulls, what is sent back to each worker is packed
+// (docs/compression.md): a packed push is summed as it is unpacked, straight
+// into the round's buffer (or, with several inputs or a GPU, unpacked and
+// then summed as a plain push); with compressed pulls, what is sent back to each worker is packed
 // with the shard's own residual for that key and worker.
 #include "actors/key_shard_state.hpp"
 #include "core/array_impl.hpp"
@@ -15,7 +16,7 @@ namespace {
 
 }  // namespace
 
-void unpack_push(const shard_state& st, const key_entry& e, part_request& m) {
+void check_packed(const shard_state& st, const key_entry& e, const part_request& m) {
   auto c = static_cast<codec>(m.codec);
   if (c != st.compression.type)
     refuse(e, std::string("packed with codec ") + std::to_string(m.codec) + ", but this shard was " +
@@ -24,13 +25,38 @@ void unpack_push(const shard_state& st, const key_entry& e, part_request& m) {
   if (e.stored.dtype() != dtype::f32)
     refuse(e, "only float32 keys are compressed");
   auto n = e.stored.size();
-  std::vector<array_view> plain;
   for (auto& v : m.inputs) {
     bool whole = v.offset == 0 && v.count == v.array.size();
     if (!whole || v.array.dtype() != dtype::u8 || v.array.size() != packed_bytes(c, n))
       refuse(e, "an input of " + std::to_string(v.count) + " elements; " + codec_name(c) +
                     " packs " + std::to_string(n) + " values into " +
                     std::to_string(packed_bytes(c, n)) + " bytes");
+  }
+}
+
+bool sums_packed(const key_entry& e, const part_request& m) {
+  // One input: summing it alone gives sum_range's floats (dest = v or
+  // dest += v); several are unpacked first, to be summed in its order.
+  return m.inputs.size() == 1 && !on_gpu(m.inputs[0].array) && !on_gpu(e.stored);
+}
+
+void sum_packed(const shard_state& st, const reduce_job& job) {
+  auto& in = job.inputs.at(0);
+  auto& d = job.dest;
+  auto* bytes = static_cast<const uint8_t*>(ndarray_access::raw(in.array));
+  auto* out = static_cast<float*>(ndarray_access::raw(d.array)) + d.offset;
+  auto& c = st.compression;
+  if (job.accumulate)
+    decompress_add(c.type, bytes, d.count, c.threshold, out);
+  else
+    decompress(c.type, bytes, d.count, c.threshold, out);
+}
+
+void unpack_push(const shard_state& st, const key_entry& e, part_request& m) {
+  auto c = static_cast<codec>(m.codec);
+  auto n = e.stored.size();
+  std::vector<array_view> plain;
+  for (auto& v : m.inputs) {
     auto host = on_gpu(v.array) ? v.array.copy_to(cpu()) : v.array;
     auto out = make_uninitialized(e.stored.shape(), dtype::f32, cpu());
     decompress(c, static_cast<const uint8_t*>(ndarray_access::raw(host)), n,

@@ -150,18 +150,26 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     return;
   }
   failure why;
+  bool packed = false;  // summed as it is unpacked (actors/key_compression.cpp)
   if (!skip && m.codec != 0)
     why = capture([&] {
       if (m.sparse)
         throw kvs::error(errc::invalid_argument, "a packed (compressed) push of " + key_name(e) +
                                                      " carries rows; compression is for dense values");
-      unpack_push(st, e, m);
+      check_packed(st, e, m);
+      packed = sums_packed(e, m);
+      if (!packed)
+        unpack_push(st, e, m);
     });
-  bool as_is = !why && !skip && alone && !direct && gradient_as_is(e, m);
+  bool as_is = !why && !skip && !packed && alone && !direct && gradient_as_is(e, m);
   if (!why && !skip && m.sparse)
     why = capture([&] { sum_rows(e, m, direct); });
   else if (!why && !as_is && !skip)
-    why = capture([&] { job = sum_job(e, std::move(m.inputs), direct); });
+    why = capture([&] {
+      job = sum_job(e, std::move(m.inputs), direct);
+      if (packed)
+        sum_packed(st, job);
+    });
   if (why) {
     done(std::move(why), ndarray());
     done_with(e);
@@ -191,7 +199,7 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
                  round_size, direct);
     });
   };
-  if (as_is || skip || m.sparse)  // nothing left to sum
+  if (as_is || skip || m.sparse || packed)  // nothing left to sum
     joined(std::nullopt);
   else
     run_reduce(self, runner(self), std::move(job), "reduce", std::move(joined));

@@ -47,10 +47,17 @@ void done_with(key_entry& e);
 void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
 void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
 
-// actors/key_compression.cpp, the shard's side of compression: a packed
-// push's inputs replaced by the values they stand for (throws kvs::error for
-// a push that does not match the shard's setting or the key); and the packed
-// answer to a worker's pull of a summed float32 key (compressed pulls on).
+// actors/key_compression.cpp, the shard's side of compression. A packed
+// push is checked against the shard's setting and the key (throws
+// kvs::error naming what is wrong); then either summed as it is unpacked,
+// in one pass (sums_packed: one host input; sum_packed runs the push's
+// reduce_job, whose input is the packed bytes), or its inputs replaced by
+// the values they stand for (unpack_push), to be summed as plain inputs.
+// And the packed answer to a worker's pull of a summed float32 key
+// (compressed pulls on).
+void check_packed(const shard_state& st, const key_entry& e, const part_request& m);
+bool sums_packed(const key_entry& e, const part_request& m);
+void sum_packed(const shard_state& st, const reduce_job& job);
 void unpack_push(const shard_state& st, const key_entry& e, part_request& m);
 ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker);
 // Takes a compression setting (command 4's body); refused with compressed

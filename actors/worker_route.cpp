@@ -161,8 +161,12 @@ void part_answered(worker_impl self, const run_ptr& run, const part_range& p, pa
     return;
   }
   run->wire_in += r.value.size() * size_of(r.value.dtype());
-  if (auto f = unpack_answer(self->state, p, run->op->landing[0].dtype(), r.value)) {
+  if (auto f = unpack_answer(self->state, p, run->op->landing, r.value)) {
     part_done(self, run, std::move(f));
+    return;
+  }
+  if (r.value.is_none()) {  // unpacked into the landing arrays
+    part_done(self, run, std::nullopt);
     return;
   }
   copy_job job{array_view::whole(r.value), {}};

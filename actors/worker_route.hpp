@@ -107,9 +107,12 @@ std::vector<const stage*> make_route(const worker_options& opts);
 part_options part_opts(const worker_state& st);
 
 // actors/compression_stage.cpp: packs a push's arrays per part (the
-// worker's residuals), and unpacks a packed answer of a part.
+// worker's residuals), and unpacks a packed answer of a part: into the
+// landing arrays when they are on the host (`value` is then none), else
+// into `value`, to be copied there.
 extern const stage compress_stage;
-failure unpack_answer(const worker_state& st, const part_range& p, dtype key_type, ndarray& value);
+failure unpack_answer(const worker_state& st, const part_range& p,
+                      const std::vector<ndarray>& landing, ndarray& value);
 
 // One turn of the worker's work. Turns nest; when the outermost ends, it
 // starts what the dispatch window lets start and sends the fused batches.
