@@ -25,6 +25,20 @@ size_t words(size_t n, size_t per_word) { return (n + per_word - 1) / per_word; 
 
 [[noreturn]] void bad(const std::string& what) { throw kvs::error(errc::invalid_argument, what); }
 
+inline uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float float_of(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// All ones when c holds, else 0: a select without a branch.
+inline uint32_t mask(bool c) { return 0u - static_cast<uint32_t>(c); }
+
 // Codes are computed a block at a time in a plain loop the compiler
 // vectorizes (compare, select, store a byte), then packed 4 to a byte.
 constexpr size_t block = 256;
@@ -48,7 +62,11 @@ void compress_2bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
     for (size_t k = 0; k < m; ++k) {
       float a = gb[k] + rb[k];
       int pos = a >= t, neg = a <= -t;
-      rb[k] = pos ? a - t : neg ? a + t : a;  // selects: r = a exactly when nothing is sent
+      // r = a - t, a - (-t), or exactly a: selects by masks (ternaries here
+      // would not vectorize; 0/1 factors would turn -0 into +0)
+      uint32_t sent = mask(pos | neg);
+      float d = float_of(bits_of(t) ^ (mask(neg) & 0x80000000u));  // +t or -t
+      rb[k] = float_of((bits_of(a - d) & sent) | (bits_of(a) & ~sent));
       code[k] = static_cast<uint8_t>(3 * pos + 2 * neg);
     }
     for (size_t k = m; k < (m + 3) / 4 * 4; ++k)
@@ -130,20 +148,6 @@ void decompress_1bit(const uint8_t* in, size_t n, float* out) {
 // IEEE half conversions in integer arithmetic with selects only (no branch
 // per value), so they vectorize; the same results as core/element.hpp's
 // float_to_half (nearest even; NaN as a quiet NaN) and half_to_float.
-inline uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-inline float float_of(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-// All ones when c holds, else 0: a select without a branch.
-inline uint32_t mask(bool c) { return 0u - static_cast<uint32_t>(c); }
-
 inline uint16_t to_half(float value) {
   uint32_t u = bits_of(value);
   uint32_t sign = (u >> 16) & 0x8000u;
