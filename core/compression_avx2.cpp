@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <array>
@@ -54,7 +55,11 @@ KVS_AVX2 inline void put(float* out, __m256 v, bool add) {
 bool available() {
   static const bool yes = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    // avx2 also says the OS saves the AVX registers; F16C by its CPUID bit
+    // (clang's __builtin_cpu_supports does not know "f16c")
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __builtin_cpu_supports("avx2") && __get_cpuid(1, &a, &b, &c, &d) != 0 &&
+           (c & bit_F16C) != 0;
   }();
   return yes;
 }
