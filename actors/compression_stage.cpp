@@ -78,19 +78,22 @@ failure unpack_answer(const worker_state& st, const part_range& p,
                           std::to_string(p.count) + " values (" + codec_name(c.type) + " needs " +
                           std::to_string(packed_bytes(c.type, p.count)) + ")");
   return capture([&] {
+    // the answer came from outside: a dense array of its bytes, or nothing is read
+    check_job(copy_job{array_view::whole(value), {}});
     auto host = on_gpu(value) ? value.copy_to(cpu()) : value;
     auto bytes = static_cast<const uint8_t*>(ndarray_access::raw(host));
     bool on_host = std::none_of(landing.begin(), landing.end(),
                                 [](const ndarray& o) { return on_gpu(o); });
     if (on_host) {  // unpacked straight into the outputs: one pass, no float copy
-      for (auto& o : landing) {
+      for (auto& o : landing) {  // every output checked before any is written
         if (o.dtype() != dtype::f32)
           throw kvs::error(errc::dtype_mismatch, std::string("a pull of a float32 key into a ") +
                                                      to_string(o.dtype()) + " output");
         check_job(copy_job{array_view{o, p.offset, p.count, true}, {}});  // dense, the part within it
+      }
+      for (auto& o : landing)
         decompress(c.type, bytes, p.count, c.threshold,
                    static_cast<float*>(ndarray_access::raw(o)) + p.offset);
-      }
       value = ndarray();
       return;
     }

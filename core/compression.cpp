@@ -174,16 +174,19 @@ inline float from_half(uint16_t h) {
 }
 
 void compress_fp16(const float* g, size_t n, uint8_t* out) {
-  auto* h = reinterpret_cast<uint16_t*>(out);  // buffers come from the allocator: aligned
-  for (size_t i = 0; i < n; ++i)
-    h[i] = to_half(g[i]);
+  for (size_t i = 0; i < n; ++i) {  // memcpy: no alignment or aliasing assumed of the bytes
+    uint16_t h = to_half(g[i]);
+    std::memcpy(out + 2 * i, &h, sizeof h);
+  }
 }
 
 template <bool Add>
 void decompress_fp16(const uint8_t* in, size_t n, float* out) {
-  auto* h = reinterpret_cast<const uint16_t*>(in);
-  for (size_t i = 0; i < n; ++i)
-    put<Add>(out[i], from_half(h[i]));
+  for (size_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, in + 2 * i, sizeof h);
+    put<Add>(out[i], from_half(h));
+  }
 }
 
 // Unpacks with the AVX2 loops where allowed, the rest (or all) portably;

@@ -57,9 +57,15 @@ bool available() {
     __builtin_cpu_init();
     // avx2 also says the OS saves the AVX registers; F16C by its CPUID bit
     // (clang's __builtin_cpu_supports does not know "f16c")
+    // and the OS must save the YMM registers (OSXSAVE, then XCR0 bits 1-2),
+    // checked here too rather than trusting every toolchain's avx2 test
     unsigned a = 0, b = 0, c = 0, d = 0;
-    return __builtin_cpu_supports("avx2") && __get_cpuid(1, &a, &b, &c, &d) != 0 &&
-           (c & bit_F16C) != 0;
+    if (!__builtin_cpu_supports("avx2") || __get_cpuid(1, &a, &b, &c, &d) == 0 ||
+        (c & bit_F16C) == 0 || (c & bit_OSXSAVE) == 0)
+      return false;
+    unsigned lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 6u) == 6u;
   }();
   return yes;
 }

@@ -2,10 +2,10 @@
 // The AVX2/F16C loops of the quantizers (core/compression_avx2.cpp), for
 // core/compression.cpp only. The library is built without -march, so these
 // are compiled for AVX2 and F16C alone and run only where the CPU has them
-// (avx2_quantizers, checked once at run time). Each handles a prefix of
+// (available(), checked once at run time). Each handles a prefix of
 // whole groups of 8 values and returns how many values it did; the portable
 // loops do the rest, byte-aligned in the packed buffer. Results are the
-// portable loops' bit for bit (tests/core/compression_test.cpp compares).
+// portable loops' bit for bit (tests/core/compression_simd_test.cpp compares).
 #include <cstddef>
 #include <cstdint>
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -120,6 +121,27 @@ TEST_CASE("2bit and 1bit over several rounds match the reference, residuals incl
           REQUIRE(run_decompress(c, got, n, t) == sent);
         }
       }
+}
+
+TEST_CASE("2bit keeps the residual bit for bit where nothing is sent (-0, an infinite threshold)",
+          "[compression]") {
+  // MXNet: r = a when |a| < t; a factor form (r = a - 0*t) turns -0 into +0
+  // and gives NaN for t = inf
+  auto bits = [](float x) {
+    uint32_t b;
+    std::memcpy(&b, &x, sizeof b);
+    return b;
+  };
+  for (float t : {0.5f, std::numeric_limits<float>::infinity()}) {
+    std::vector<float> g{-0.0f, 0.25f, -0.25f, 3.0f}, r{-0.0f, 0.0f, 0.0f, 0.0f};
+    std::vector<float> ref_r = r, sent;
+    auto want = ref_pack(codec::two_bit, g, ref_r, t, sent);
+    auto got = run_compress(codec::two_bit, g, r, t);
+    INFO("t " << t);
+    REQUIRE(got == want);
+    for (size_t i = 0; i < r.size(); ++i)
+      REQUIRE(bits(r[i]) == bits(ref_r[i]));
+  }
 }
 
 TEST_CASE("compression settings: known types, thresholds above 0, command 4 bodies",
