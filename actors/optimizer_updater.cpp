@@ -17,6 +17,9 @@ updater_actor::behavior_type optimizer_updater(updater_actor::pointer,
         });
         if (f)
           f = kvs::error(f->code(), "update of key " + req.key.to_string() + ": " + f->what());
+        // Let go of the arrays before answering: the message outlives the
+        // answer, and a shard copies a whole value it does not hold alone.
+        req = update_request{};
         return detail::reply(f);
       },
   };
