@@ -106,8 +106,7 @@ void sum_rows(key_entry& e, const part_request& m, bool direct) {
   auto& src = m.inputs[0];
   if (direct) {
     make_exclusive(e.stored);
-    copy_elements(ndarray::zeros(e.stored.shape(), e.stored.dtype(), e.stored.device()), 0,
-                  e.stored, 0, e.stored.size());
+    zero_all(e.stored);
     scatter_rows(src.array, src.offset, m.rows, len, e.stored, false);
     return;
   }
@@ -120,8 +119,7 @@ void sum_rows(key_entry& e, const part_request& m, bool direct) {
     if (e.merge_rows)
       zero_rows(e.merge, *e.merge_rows, len);
     else
-      copy_elements(ndarray::zeros(e.merge.shape(), e.merge.dtype(), e.merge.device()), 0, e.merge,
-                    0, e.merge.size());
+      zero_all(e.merge);
     e.merge_rows = std::vector<int64_t>{};
   }
   scatter_rows(src.array, src.offset, m.rows, len, e.merge, true);
