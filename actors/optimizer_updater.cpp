@@ -27,6 +27,13 @@ updater_actor::behavior_type optimizer_updater(updater_actor::pointer,
 
 }  // namespace
 
+updater_setting optimizer_setting(updater_actor handle, const optimizer& opt) {
+  auto& n = opt.numbers();
+  auto lazy = n.find("lazy_update");  // only the optimizers with lazy rows have it
+  return updater_setting{std::move(handle), opt.state_arrays(), opt.multi_precision(),
+                         lazy != n.end() && lazy->second != 0};
+}
+
 updater_actor spawn_optimizer_updater(caf::actor_system& sys,
                                                 std::shared_ptr<const optimizer> opt) {
   return sys.spawn<caf::detached>(optimizer_updater, std::move(opt));
