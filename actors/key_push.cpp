@@ -87,11 +87,13 @@ bool gradient_as_is(const key_entry& e, const part_request& m) {
 
 // A round of one row_sparse push, for an updater that takes rows as they
 // are (updater_setting::takes_rows): the pushed rows are the round's
-// gradient, with no dense merge buffer to clear, fill and read. Host values
-// only (GPU values keep the merge path).
+// gradient, with no dense merge buffer to clear, fill and read. Host float
+// and double values only: elsewhere the optimizer would densify the rows
+// every round (GPU and 16-bit values keep the merge path).
 bool rows_as_is(const shard_state& st, const key_entry& e, const part_request& m, bool alone) {
-  return m.sparse && alone && st.updater.actor && st.updater.takes_rows && !on_gpu(e.stored) &&
-         !on_gpu(m.inputs[0].array);
+  auto t = e.stored.dtype();
+  return m.sparse && alone && st.updater.actor && st.updater.takes_rows &&
+         (t == dtype::f32 || t == dtype::f64) && !on_gpu(e.stored) && !on_gpu(m.inputs[0].array);
 }
 
 // The pushed rows as a row_sparse gradient of the key's shape: the pushed
