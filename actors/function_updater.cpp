@@ -11,9 +11,10 @@ namespace {
 updater_actor::behavior_type function_updater(updater_actor::pointer, updater fn) {
   return {
       [fn](update_atom, update_request& req) -> caf::result<void> {
-        return detail::reply(
-            detail::capture([&] { fn(req.key, req.grad, req.weight); },
-                            "the updater for key " + req.key.to_string() + " threw: "));
+        auto f = detail::capture([&] { fn(req.key, req.grad, req.weight); },
+                                 "the updater for key " + req.key.to_string() + " threw: ");
+        req = update_request{};  // as the optimizer updater: no copy of the value next round
+        return detail::reply(f);
       },
   };
 }

@@ -85,6 +85,34 @@ bool gradient_as_is(const key_entry& e, const part_request& m) {
          in[0].array.storage() == storage::dense;
 }
 
+// A round of one row_sparse push, for an updater that takes rows as they
+// are (updater_setting::takes_rows): the pushed rows are the round's
+// gradient, with no dense merge buffer to clear, fill and read. Host float
+// and double values only: elsewhere the optimizer would densify the rows
+// every round (GPU and 16-bit values keep the merge path).
+bool rows_as_is(const shard_state& st, const key_entry& e, const part_request& m, bool alone) {
+  auto t = e.stored.dtype();
+  return m.sparse && alone && st.updater.actor && st.updater.takes_rows &&
+         (t == dtype::f32 || t == dtype::f64) && !on_gpu(e.stored) && !on_gpu(m.inputs[0].array);
+}
+
+// The pushed rows as a row_sparse gradient of the key's shape: the pushed
+// buffer itself when it is exactly those rows, else a compact copy (a value
+// from another process arrives flat; a part may start inside a buffer).
+ndarray rows_gradient(const key_entry& e, const part_request& m) {
+  auto& in = m.inputs[0];
+  kvs::shape s = e.stored.shape();
+  s[0] = static_cast<int64_t>(m.rows.size());
+  ndarray rows;
+  if (in.offset == 0 && in.array.shape() == s && in.array.storage() == storage::dense) {
+    rows = unmarked_alias(in.array);
+  } else {
+    rows = make_uninitialized(s, e.stored.dtype(), cpu());
+    copy_elements(in.array, in.offset, rows, 0, in.count);
+  }
+  return ndarray::row_sparse(e.stored.shape(), m.rows, rows);
+}
+
 // The job that sums the push into the round: into stored (`direct`) or into
 // the round's merge buffer (added to it after the round's first push).
 reduce_job sum_job(key_entry& e, std::vector<array_view> in, bool direct) {
@@ -106,8 +134,7 @@ void sum_rows(key_entry& e, const part_request& m, bool direct) {
   auto& src = m.inputs[0];
   if (direct) {
     make_exclusive(e.stored);
-    copy_elements(ndarray::zeros(e.stored.shape(), e.stored.dtype(), e.stored.device()), 0,
-                  e.stored, 0, e.stored.size());
+    zero_all(e.stored);
     scatter_rows(src.array, src.offset, m.rows, len, e.stored, false);
     return;
   }
@@ -120,8 +147,7 @@ void sum_rows(key_entry& e, const part_request& m, bool direct) {
     if (e.merge_rows)
       zero_rows(e.merge, *e.merge_rows, len);
     else
-      copy_elements(ndarray::zeros(e.merge.shape(), e.merge.dtype(), e.merge.device()), 0, e.merge,
-                    0, e.merge.size());
+      zero_all(e.merge);
     e.merge_rows = std::vector<int64_t>{};
   }
   scatter_rows(src.array, src.offset, m.rows, len, e.merge, true);
@@ -162,7 +188,9 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
         unpack_push(st, e, m);
     });
   bool as_is = !why && !skip && !packed && alone && !direct && gradient_as_is(e, m);
-  if (!why && !skip && m.sparse)
+  if (!why && !skip && rows_as_is(st, e, m, alone))
+    why = capture([&] { e.grad = rows_gradient(e, m); });
+  else if (!why && !skip && m.sparse)
     why = capture([&] { sum_rows(e, m, direct); });
   else if (!why && !as_is && !skip)
     why = capture([&] {

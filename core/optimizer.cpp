@@ -141,16 +141,28 @@ detail::opt_scalars scalars_of(const optimizer& o, double lr, uint64_t t) {
 }
 
 // Runs the rule on T arrays (float or double) over all elements or rows.
+// `compact`: g holds only the rows, one after another (a row_sparse
+// gradient's), so the rule gets pointers to each row's start.
 template <class T>
 void run_rule(const detail::opt_rule& rule, const detail::opt_scalars& p, T* w, const T* g,
-              std::vector<T*>& s, size_t n, const std::vector<int64_t>* rows, size_t row_len) {
+              std::vector<T*>& s, size_t n, const std::vector<int64_t>* rows, size_t row_len,
+              bool compact = false) {
   auto fn = rule.fn<T>();
   if (rows == nullptr) {
     fn(p, w, g, s.data(), 0, n);
     return;
   }
-  for (auto r : *rows)
-    fn(p, w, g, s.data(), static_cast<size_t>(r) * row_len, static_cast<size_t>(r + 1) * row_len);
+  std::vector<T*> at(s.size());
+  for (size_t i = 0; i < rows->size(); ++i) {
+    auto first = static_cast<size_t>((*rows)[i]) * row_len;
+    if (!compact) {
+      fn(p, w, g, s.data(), first, first + row_len);
+      continue;
+    }
+    for (size_t k = 0; k < s.size(); ++k)
+      at[k] = s[k] + first;
+    fn(p, w + first, g + i * row_len, at.data(), 0, row_len);
+  }
 }
 
 template <class T>
@@ -233,6 +245,25 @@ bool optimizer::multi_precision() const { return numbers_.at("multi_precision") 
 
 void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray>& state,
                        uint64_t t, const std::vector<int64_t>* rows) const {
+  auto& rule = detail::rule_of(specs().at(name_).kind);
+  auto wt = weight.dtype();
+  // A row_sparse gradient brings its rows: a lazy rule on host float or
+  // double weights runs on its compact rows (no dense gradient to make or
+  // read); anything else runs on its dense form, zero in the other rows.
+  bool compact = !grad.is_none() && grad.storage() == storage::row_sparse;
+  const ndarray* grad_rows = nullptr;
+  if (compact) {
+    auto& sparse = detail::ndarray_access::impl(grad);
+    bool lazy_here = rule.lazy_rows && numbers_.at("lazy_update") != 0 &&
+                     (wt == dtype::f32 || wt == dtype::f64) && grad.dtype() == wt &&
+                     !detail::on_gpu(weight) && !detail::on_gpu(sparse.rows);
+    if (!lazy_here) {
+      update(detail::densify(grad), weight, state, t, &sparse.row_ids);
+      return;
+    }
+    rows = &sparse.row_ids;
+    grad_rows = &sparse.rows;
+  }
   if (detail::on_gpu(weight) || detail::on_gpu(grad)) {
     // A GPU-resident key (device store): the rule runs on host copies; the
     // state lives on the host.
@@ -242,8 +273,6 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
                            detail::ndarray_access::raw(w), cpu(), w.size() * size_of(w.dtype()));
     return;
   }
-  auto& rule = detail::rule_of(specs().at(name_).kind);
-  auto wt = weight.dtype();
   if (wt == dtype::i32 || wt == dtype::i64 || wt == dtype::u8)
     throw error(errc::unsupported, "optimizer \"" + name_ + "\" cannot update " +
                                        to_string(wt) + " weights");
@@ -266,16 +295,17 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
   check_state(name_, layout, state);
   bool master = layout.size() > ns;
   auto raw = [](const ndarray& a) { return detail::ndarray_access::raw(a); };
+  const void* g_raw = raw(compact ? *grad_rows : grad);
   if (wt == dtype::f32) {
     auto s = pointers<float>(state, ns);
-    run_rule<float>(rule, p, static_cast<float*>(raw(weight)), static_cast<const float*>(raw(grad)),
-                    s, n, use_rows, row_len);
+    run_rule<float>(rule, p, static_cast<float*>(raw(weight)), static_cast<const float*>(g_raw), s,
+                    n, use_rows, row_len, compact);
     return;
   }
   if (wt == dtype::f64) {
     auto s = pointers<double>(state, ns);
     run_rule<double>(rule, p, static_cast<double*>(raw(weight)),
-                     static_cast<const double*>(raw(grad)), s, n, use_rows, row_len);
+                     static_cast<const double*>(g_raw), s, n, use_rows, row_len, compact);
     return;
   }
   // 16-bit weights: the rule runs in float. With multi_precision the fp32

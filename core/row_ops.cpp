@@ -6,6 +6,7 @@
 
 #include "core/array_impl.hpp"
 #include "core/element.hpp"
+#include "gpu/gpu_runtime.hpp"
 #include "kvs/error.hpp"
 
 namespace kvs::detail {
@@ -98,7 +99,8 @@ std::vector<int64_t> unique_row_ids(const ndarray& ids, int64_t rows, const std:
   for (size_t i = 0; i < out.size(); ++i)
     out[i] = t == dtype::i64 ? static_cast<const int64_t*>(raw)[i]
                              : static_cast<int64_t>(load_element(raw, t, i));
-  std::sort(out.begin(), out.end());
+  if (!std::is_sorted(out.begin(), out.end()))  // ids are often sorted already
+    std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   if (!out.empty() && (out.front() < 0 || out.back() >= rows))
     throw kvs::error(errc::invalid_argument,
@@ -153,6 +155,14 @@ void zero_rows(const ndarray& a, const std::vector<int64_t>& ids, uint64_t row_l
   for (auto r : ids)
     std::memset(p + static_cast<uint64_t>(r) * bytes, 0, bytes);  // 0 bits = 0 in every dtype
   h.write_back();
+}
+
+void zero_all(const ndarray& a) {
+  auto bytes = a.size() * size_of(a.dtype());
+  if (on_gpu(a))
+    cuda::zero(ndarray_access::raw(a), a.device().id, bytes);
+  else
+    std::memset(ndarray_access::raw(a), 0, bytes);  // 0 bits = 0 in every dtype
 }
 
 std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarray>& arrays) {

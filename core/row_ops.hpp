@@ -33,6 +33,8 @@ void gather_rows(const ndarray& src, const std::vector<int64_t>& ids, uint64_t r
                  const ndarray& dst, uint64_t dst_first);
 // src's rows ids[i] = 0.
 void zero_rows(const ndarray& a, const std::vector<int64_t>& ids, uint64_t row_len);
+// Every element of a dense array = 0, in place (no zero array to copy from).
+void zero_all(const ndarray& a);
 
 // Several row_sparse arrays (same dense shape and dtype) summed into one:
 // the union of their row ids, and a dense buffer of those rows on the host.

@@ -101,6 +101,10 @@ struct updater_setting {
   updater_actor actor;  // invalid: no updater (stored = sum)
   uint32_t state_arrays = 0;
   bool multi_precision = false;
+  // The updater updates only a row_sparse gradient's rows and takes them as
+  // they are (the built-in lazy optimizers): a round of one row_sparse push
+  // then hands over its rows, with no dense merge buffer to clear and fill.
+  bool takes_rows = false;
 };
 
 // One key part's optimizer state, as saved and loaded.
@@ -134,7 +138,8 @@ typename Inspector::result_type inspect(Inspector& f, batch_reply& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, updater_setting& x) {
-  return f(caf::meta::type_name("updater_setting"), x.actor, x.state_arrays, x.multi_precision);
+  return f(caf::meta::type_name("updater_setting"), x.actor, x.state_arrays, x.multi_precision,
+           x.takes_rows);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, key_state& x) {

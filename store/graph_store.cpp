@@ -13,6 +13,7 @@
 #include "actors/nccl_reducer.hpp"
 #include "gpu/gpu_runtime.hpp"
 #include "actors/function_updater.hpp"
+#include "actors/optimizer_updater.hpp"
 #include "actors/key_shard.hpp"
 #include "actors/worker.hpp"
 #include "core/array_impl.hpp"
@@ -175,7 +176,7 @@ void graph_store::do_set_optimizer(std::shared_ptr<optimizer> opt) {
     return;
   }
   auto handle = spawn_optimizer_updater(*system_, opt);
-  install_updater(updater_setting{handle, opt->state_arrays(), opt->multi_precision()}, true);
+  install_updater(optimizer_setting(handle, *opt), true);
   optimizer_ = std::move(opt);
   has_updater_ = true;
 }

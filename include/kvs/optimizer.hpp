@@ -43,7 +43,8 @@ public:
   // One update in place. `t`: this key's update count (1 at its first).
   // `state`: state_arrays() arrays, then the master copy when the weight is
   // 16-bit and multi_precision is set. `rows`: for a row_sparse gradient
-  // with lazy_update, the rows to update (nullptr: all).
+  // with lazy_update, the rows to update (nullptr: all). `grad` may itself
+  // be row_sparse: its rows are then the rows (and the others are zero).
   void update(const ndarray& grad, ndarray& weight, std::vector<ndarray>& state, uint64_t t,
               const std::vector<int64_t>* rows = nullptr) const;
 

@@ -118,6 +118,32 @@ TEST_CASE("dist_async applies every worker's row_sparse pushes", "[dist][sparse]
   cluster.run("dist_async", [](kvstore& kv) { sparse_rounds(kv, false); });
 }
 
+TEST_CASE("dist_async lazy sgd with momentum steps each pushed row exactly on both servers", "[dist][sparse][optimizer]") {
+  // Each push is its round: the server updates with the pushed rows as they
+  // came (no merge buffer); row 9 sits at an offset of server 1's part and
+  // of its momentum. With g = 1: 1 -> .25 -> -.6875 (optimizer_steps_test);
+  // row 9 gets g = 2 first: 1 -> -.25 (mom -1.25) -> -1.3125.
+  local_cluster cluster{1, 2};
+  cluster.settings = [](config& c) { c = split_small(c); };
+  cluster.run("dist_async", [](kvstore& kv) {
+    kv.init(1, ndarray::row_sparse({rows, cols}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
+                                   ndarray::full({rows, cols}, 1.0)));
+    kv.set_optimizer(
+        create_optimizer("sgd", {{"learning_rate", 0.5}, {"momentum", 0.5}, {"wd", 0.5}}));
+    kv.push(1, ndarray::row_sparse({rows, cols}, {0, 9},
+                                   ndarray::from_vector<float>({1, 1, 1, 2, 2, 2}, {2, cols})));
+    kv.push(1, ndarray::row_sparse({rows, cols}, {9}, ndarray::full({1, cols}, 1.0)));
+    auto out = ndarray::zeros({rows, cols});
+    kv.pull(1, out);
+    auto v = out.to_vector<float>();
+    for (int64_t r = 0; r < rows; ++r) {
+      float want = r == 0 ? .25f : r == 9 ? -1.3125f : 1.0f;
+      for (int64_t c = 0; c < cols; ++c)
+        EXPECT(v[static_cast<size_t>(r * cols + c)] == want);
+    }
+  });
+}
+
 TEST_CASE("dist_sync lazy sgd on the servers updates only the rows pushed in the round", "[dist][sparse][optimizer]") {
   local_cluster cluster{2, 3};
   cluster.settings = [](config& c) { c = split_small(c); };

@@ -180,6 +180,25 @@ TEST_CASE("lazy_update touches only the rows of a row_sparse gradient", "[optimi
   REQUIRE(out.to_vector<float>() == std::vector<float>{.75f, .75f, .25f, .25f, .75f, .75f, .25f, .25f});
 }
 
+TEST_CASE("update takes a row_sparse gradient as its rows, lazily or (lazy_update 0) as its dense form", "[optimizer][sparse]") {
+  // As above, called directly: rows 1 and 3 of a 4x2 weight of ones step to
+  // .25 with momentum -.75; the others stay 1 (lazy) or get wd (.75, -.25).
+  for (int lazy : {1, 0}) {
+    INFO("lazy_update " << lazy);
+    auto opt = create_optimizer("sgd", {{"learning_rate", 0.5}, {"momentum", 0.5}, {"wd", 0.5},
+                                        {"lazy_update", static_cast<double>(lazy)}});
+    auto w = ndarray::full({4, 2}, 1.0);
+    std::vector<ndarray> state{ndarray::zeros({4, 2})};
+    auto g = ndarray::row_sparse({4, 2}, {1, 3}, ndarray::from_vector<float>({1, 1, 1, 1}, {2, 2}));
+    opt->update(g, w, state, 1);
+    float w_other = lazy ? 1.0f : .75f, mom_other = lazy ? 0.0f : -.25f;
+    REQUIRE(w.to_vector<float>() ==
+            std::vector<float>{w_other, w_other, .25f, .25f, w_other, w_other, .25f, .25f});
+    REQUIRE(state[0].to_vector<float>() ==
+            std::vector<float>{mom_other, mom_other, -.75f, -.75f, mom_other, mom_other, -.75f, -.75f});
+  }
+}
+
 TEST_CASE("state is per key: two keys step independently", "[optimizer]") {
   auto kv = create("local", test_config());
   kv->init(std::vector<key>{"a", "b"}, {ndarray::full({1}, 1.0), ndarray::full({1}, 1.0)});

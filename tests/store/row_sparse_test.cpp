@@ -177,6 +177,33 @@ TEST_CASE("lazy sgd updates only the pushed rows, and every row without lazy_upd
   }
 }
 
+TEST_CASE("lazy sgd with momentum on a key split by rows across local shards steps each pushed row exactly", "[store][sparse][optimizer]") {
+  // The shards take each round's pushed rows as the gradient (no merge
+  // buffer); a part's rows sit at an offset of the pushed rows and of the
+  // momentum state. Steps as in optimizer_steps_test: with g = 1, 1 -> .25
+  // -> -.6875; row 4 gets g = 2 first: 1 -> -.25 (mom -1.25) -> -1.3125.
+  auto cfg = test_config();
+  cfg.bigarray_bound = 16;
+  cfg.local_shards = 3;
+  auto kv = create("local", cfg);
+  std::vector<int64_t> all{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  kv->init(0, ndarray::row_sparse({10, 4}, all, ndarray::full({10, 4}, 1.0)));
+  kv->set_optimizer(create_optimizer("sgd", {{"learning_rate", 0.5}, {"momentum", 0.5}, {"wd", 0.5}}));
+  std::vector<float> g(12, 1.0f);
+  std::fill(g.begin() + 4, g.begin() + 8, 2.0f);  // row 4
+  kv->push(0, ndarray::row_sparse({10, 4}, {0, 4, 9}, ndarray::from_vector(g, {3, 4})));
+  kv->push(0, ndarray::row_sparse({10, 4}, {4, 9}, ndarray::full({2, 4}, 1.0)));
+  auto out = empty_rsp(10, 4);
+  kv->row_sparse_pull(0, out, ndarray::from_vector(all, {10}));
+  std::vector<float> want(40, 1.0f);
+  for (int c = 0; c < 4; ++c) {
+    want[static_cast<size_t>(c)] = .25f;
+    want[static_cast<size_t>(16 + c)] = -1.3125f;
+    want[static_cast<size_t>(36 + c)] = -.6875f;
+  }
+  REQUIRE(out.to_vector<float>() == want);
+}
+
 TEST_CASE("lazy adam on row_sparse pushes matches adam on the same dense gradient in the pushed rows", "[store][sparse][optimizer]") {
   auto opts = std::map<std::string, double>{{"learning_rate", 0.125}, {"wd", 0.0}};
   auto sparse = create("local", test_config());
