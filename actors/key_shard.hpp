@@ -7,10 +7,12 @@
 // process gets them written into its arrays.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
 #include <caf/actor_system.hpp>
 
 #include "actors/reducer_set.hpp"
+#include "core/ucx_plane.hpp"
 #include "messages/shard_actor.hpp"
 
 namespace kvs {
@@ -25,6 +27,11 @@ struct shard_options {
   // A round open this long is reported on stderr (its key, the ranks it
   // waits for), again each time as long again passes; 0: never.
   std::chrono::milliseconds stall_warning{60000};
+  // The UCX data plane (docs/distributed.md, "Two planes"): big parts of
+  // workers that shook hands are read from, and answered into, their
+  // registered memory (actors/shard_transfers.hpp). nullptr: all in band.
+  std::shared_ptr<detail::ucx_plane> data_plane;
+  bool data_plane_network = false;  // workers on other hosts may use it too
 };
 
 shard_actor spawn_key_shard(caf::actor_system& sys, reducer_set reducers, shard_options opts);

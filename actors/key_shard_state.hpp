@@ -11,6 +11,7 @@
 #include "actors/device_job.hpp"
 #include "actors/key_entry.hpp"
 #include "actors/key_shard.hpp"
+#include "actors/shard_transfers.hpp"
 
 namespace kvs::detail {
 
@@ -31,6 +32,7 @@ struct shard_state {
   std::unordered_map<entry_id, key_entry, entry_id_hash> entries;
   std::set<int32_t> dead_workers;
   deadline_book deadlines;
+  shard_transfers transfers;  // the data plane's side of the shard
 };
 
 using shard_impl = shard_actor::stateful_pointer<shard_state>;

@@ -32,7 +32,7 @@ std::vector<planned_part> plan_parts(const operation& op, const std::vector<ndar
     const auto& src = op.kind == op_kind::init ? op.inputs : send;
     if (op.kind != op_kind::pull)
       for (auto& a : src)
-        req.inputs.push_back(array_view{a, p.offset, p.count, true});
+        req.inputs.push_back(array_view{a, p.offset, p.count, true, {}});
     for (auto& o : op.landing)
       req.outputs.push_back(array_view::destination(o, p.offset, p.count));
     req.on_gpu = op.target.kind == device::gpu_kind;

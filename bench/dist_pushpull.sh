@@ -1,16 +1,67 @@
 #!/usr/bin/env bash
-# The distributed benchmark: kvs dist_sync pushpull with 2 workers and 2
-# servers on loopback, then OpenMPI's MPI_Allreduce with 2 ranks over TCP on
-# the same sizes (when OpenMPI is installed: apt-get install libopenmpi-dev
-# openmpi-bin, then rebuild).
-# Run:   bench/dist_pushpull.sh [RUNS=15]     (after tools/build.sh)
+# The distributed benchmark, every transport in one run: kvs dist_sync
+# pushpull with 2 workers and 2 servers on this host, with tensor bytes
+#   caf      in CAF's messages (KVS_TRANSPORT=caf)
+#   ucx-tcp  over the UCX data plane restricted to TCP (UCX_TLS=tcp,self)
+#   ucx      over the UCX data plane with UCX's own choice (shared memory, CMA)
+# then OpenMPI's MPI_Allreduce with 2 ranks over TCP and over shared memory
+# (--mca btl vader,self), same sizes (when OpenMPI is installed:
+# apt-get install libopenmpi-dev openmpi-bin, then rebuild).
+# Run:    bench/dist_pushpull.sh [RUNS=15]     (after tools/build.sh)
+# Prints each run's own lines, then a table of medians (ms per step, per
+# worker) and the ratios the goals of docs/benchmarks.md are stated in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-15}
-./build/tools/kvs-launch -n 2 -s 2 -- ./build/bench/dist_pushpull "$runs"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+run_kvs() {  # name, then environment assignments
+  local name=$1
+  shift
+  echo "== kvs $name: $*"
+  env "$@" ./build/tools/kvs-launch -n 2 -s 2 -- ./build/bench/dist_pushpull "$runs" 2>&1 |
+    tee "$out/$name.txt" | grep -v "data plane:" || true
+}
+run_kvs caf KVS_TRANSPORT=caf
+run_kvs ucx-tcp KVS_TRANSPORT=ucx UCX_TLS=tcp,self
+run_kvs ucx KVS_TRANSPORT=ucx
+
+run_mpi() {  # name, btl list
+  echo "== MPI_Allreduce $1 (--mca btl $2)"
+  mpirun --allow-run-as-root --oversubscribe -np 2 --mca btl "$2" --mca btl_tcp_if_include lo \
+    ./build/bench/mpi_allreduce "$runs" 2>&1 | tee "$out/mpi-$1.txt"
+}
 if [ -x build/bench/mpi_allreduce ]; then
-  mpirun --allow-run-as-root --oversubscribe -np 2 --mca btl tcp,self --mca btl_tcp_if_include lo \
-    ./build/bench/mpi_allreduce "$runs"
+  run_mpi tcp tcp,self
+  run_mpi shm vader,self
 else
   echo "mpi_allreduce: not built (OpenMPI not found)"
 fi
+
+# ms of a size ("4 KB", "16384 KB", "1000 keys") in one run's output.
+ms() {
+  local file=$out/$1.txt
+  [ -f "$file" ] || { echo "-"; return; }
+  case $2 in
+    keys) awk '/1000 (keys of 4 KB|x 4 KB)/ { for (i = 1; i <= NF; ++i) if ($(i + 1) == "ms") { print $i; exit } }' "$file" ;;
+    *) awk -v kb="$2" '($0 ~ "key of +" kb " KB") || ($1 == kb && $2 == "KB:") {
+         for (i = 1; i <= NF; ++i) if ($(i + 1) == "ms") { print $i; exit } }' "$file" ;;
+  esac
+}
+echo
+echo "== medians, ms per step per worker (2 workers x 2 servers; MPI: 2 ranks)"
+printf "%-12s %10s %10s %10s %10s %12s\n" run "4 KB" "1 MB" "16 MB" "64 MB" "1000x4KB"
+for r in caf ucx-tcp ucx mpi-tcp mpi-shm; do
+  printf "%-12s %10s %10s %10s %10s %12s\n" "$r" "$(ms $r 4)" "$(ms $r 1024)" "$(ms $r 16384)" \
+    "$(ms $r 65536)" "$(ms $r keys)"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+echo
+echo "== goals (issue 11)"
+echo "16 MB ucx / MPI shm:      $(ratio "$(ms ucx 16384)" "$(ms mpi-shm 16384)")   (goal <= 1.5)"
+echo "16 MB ucx-tcp / MPI tcp:  $(ratio "$(ms ucx-tcp 16384)" "$(ms mpi-tcp 16384)")   (goal <= 1.0)"
+echo "64 MB / 16 MB, ucx:       $(ratio "$(ms ucx 65536)" "$(ms ucx 16384)")   (goal <= 4.4)"
+echo "4 KB ucx:                 $(ms ucx 4) ms   (goal <= 0.100)"
+echo "1000 x 4 KB ucx:          $(awk -v t="$(ms ucx keys)" 'BEGIN { if (t == "-") print "-"; else printf "%.0f", 1000 / (t / 1000) }') keys/s   (goal >= 100000)"
+echo "16 MB caf / ucx:          $(ratio "$(ms caf 16384)" "$(ms ucx 16384)")   (speed-up of the data plane)"

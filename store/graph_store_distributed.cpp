@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/worker.hpp"
+#include "store/data_plane.hpp"
 #include "store/graph_store.hpp"
 #include "store/network.hpp"
 #include "store/store_kind.hpp"
@@ -51,6 +52,12 @@ void graph_store::start_distributed(const config& cfg) {
   wopts.one_push_per_round = sync;
   wopts.reduce_before_send = true;
   wopts.shard_names = cluster_->shard_names();
+  auto who = "worker " + std::to_string(wopts.rank);
+  if (auto plane = start_data_plane(cfg_, who)) {
+    wopts.data_plane_peers = shake_hands(*system_, *plane, cfg_, shards_, wopts.shard_names, who);
+    wopts.data_plane = std::move(plane);
+    wopts.data_plane_min_bytes = static_cast<uint64_t>(cfg_.ucx_min_bytes);
+  }
   worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
   // Rank 0 tells the servers how to run rounds; nobody pushes before that.
   if (cluster_->info().rank == 0)

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, when they are missing.
 # CUDA (nvcc, NCCL) is optional: it is used from /usr/local/cuda when present.
+# libucx-dev is the UCX data plane (docs/distributed.md, "Two planes"): the
+# library MPI and NCCL use to move bytes over shared memory, CMA, TCP, verbs.
 set -euo pipefail
-packages=(cmake g++ make libcaf-dev catch2 libcereal-dev libcli11-dev)
+packages=(cmake g++ make libcaf-dev catch2 libcereal-dev libcli11-dev libucx-dev ucx-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
