@@ -300,19 +300,19 @@ private:
     done(std::move(f));
   }
 
-  // Spins while transfers are in flight (their completions are what the
-  // actors wait for); otherwise sleeps on the worker's event fd.
+  // Drives UCX until it has nothing to do, then sleeps on the worker's event
+  // fd: never a busy loop (the processes of a job share the cores). While
+  // transfers are in flight it wakes every millisecond, for transports
+  // whose progress raises no event.
   void run_progress() {
     while (!stop_) {
-      auto did = ucp_worker_progress(worker_);
+      while (ucp_worker_progress(worker_) != 0) {
+      }
       cancel_lost();
-      if (did != 0 || in_flight_ > 0)
-        continue;
-      auto s = ucp_worker_arm(worker_);
-      if (s == UCS_ERR_BUSY)
+      if (ucp_worker_arm(worker_) == UCS_ERR_BUSY)
         continue;
       pollfd pfd{efd_, POLLIN, 0};
-      poll(&pfd, 1, 100);
+      poll(&pfd, 1, in_flight_ > 0 ? 1 : 100);
     }
   }
 
