@@ -122,7 +122,7 @@ public:
   std::string transports() const override {
     const char* tls = std::getenv("UCX_TLS");
     return std::string("UCX ") + ucp_get_version_string() + ", UCX_TLS=" +
-           (tls && *tls ? tls : "all (shared memory and CMA on one host, TCP or verbs between)");
+           (tls && *tls ? tls : "unset (UCX picks among the transports with peer failure handling)");
   }
 
   uint64_t new_tag(int32_t rank) override {
