@@ -8,6 +8,8 @@
 #include <caf/all.hpp>
 
 #include "actors/timed_request.hpp"
+#include "actors/wait_bounds.hpp"
+#include "core/log.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs {
@@ -38,8 +40,9 @@ struct coordinator_state {
 
 using impl = coordinator_actor::stateful_pointer<coordinator_state>;
 
-// One line on stderr, written at once (nodes share the stream in tests).
-void log(const std::string& line) { std::cerr << ("kvs scheduler: " + line + "\n") << std::flush; }
+// The scheduler's lines (core/log.hpp): trouble is a warning, progress info.
+void log(const std::string& line) { detail::log::warn("kvs scheduler: " + line); }
+void note(const std::string& line) { detail::log::info("kvs scheduler: " + line); }
 
 std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + " ms"; }
 
@@ -103,10 +106,44 @@ registration answer_for(const coordinator_state& st, bool is_server, int32_t ran
   return r;
 }
 
+// Why a node's introduction is malformed, if it is: the role it registers
+// as, and (for a server) an address its workers can connect to.
+std::optional<kvs::error> check_node_info(const node_info& info, bool is_server) {
+  const char* role = is_server ? "server" : "worker";
+  auto bad = [&](const std::string& why) {
+    return kvs::error(errc::invalid_argument, std::string("register as ") + role + ": " + why);
+  };
+  if (info.role != role)
+    return bad("the message says role \"" + info.role.substr(0, 32) + "\"");
+  if (info.host.size() > 255)
+    return bad("a host name of " + std::to_string(info.host.size()) + " characters (at most 255)");
+  for (unsigned char c : info.host)
+    if (c <= ' ' || c >= 127)
+      return bad("the host name has the character code " + std::to_string(c));
+  if (is_server && (info.host.empty() || info.port == 0))
+    return bad("a server needs a host and a port, got \"" + info.host + "\":" +
+               std::to_string(info.port));
+  return std::nullopt;
+}
+
+// Why a rank in a worker's message is not one of the job's workers, if not.
+std::optional<kvs::error> check_worker_rank(const coordinator_state& st, int32_t rank,
+                                            const char* what) {
+  if (rank >= 0 && rank < st.opts.num_workers)
+    return std::nullopt;
+  return kvs::error(errc::invalid_argument, std::string(what) + ": worker rank " +
+                                                std::to_string(rank) + " is not one of the " +
+                                                std::to_string(st.opts.num_workers) + " workers");
+}
+
 template <class Handle>
 caf::result<registration> enroll(impl self, node_info& info, const Handle& handle,
                                  bool is_server) {
   auto& st = self->state;
+  if (auto f = check_node_info(info, is_server)) {
+    log(std::string(f->what()) + " (refused)");
+    return detail::reply(f, registration{});
+  }
   auto& list = is_server ? st.servers : st.workers;
   int limit = is_server ? st.opts.num_servers : st.opts.num_workers;
   if (static_cast<int>(list.size()) >= limit)
@@ -122,9 +159,12 @@ caf::result<registration> enroll(impl self, node_info& info, const Handle& handl
     st.server_requests.emplace_back();
   }
   self->monitor(handle);
+  note(std::string(is_server ? "server " : "worker rank ") + std::to_string(rank) + " joined (" +
+       info.host + ")");
   auto rp = self->make_response_promise<registration>();
   st.waiting_registrations.emplace_back(rp, std::make_pair(is_server, rank));
   if (complete(st)) {
+    note("cluster complete: " + registered_nodes(st));
     for (auto& [p, who] : st.waiting_registrations)
       p.deliver(answer_for(st, who.first, who.second));
     st.waiting_registrations.clear();
@@ -163,6 +203,10 @@ void release_barrier(impl self) {
 
 caf::result<ok_atom> on_barrier(impl self, int32_t rank) {
   auto& st = self->state;
+  if (auto f = check_worker_rank(st, rank, "barrier")) {
+    log(std::string(f->what()) + " (refused)");
+    return detail::reply(f, ok_atom::value);
+  }
   if (st.barrier_waiting.empty())
     st.barrier_since = st.barrier_warned = clock::now();
   auto rp = self->make_response_promise<ok_atom>();
@@ -183,7 +227,8 @@ void maybe_finish(impl self) {
     return;
   st.finishing = true;
   detail::fan_out<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, st.server_handles,
+      self, st.deadlines, detail::wait_bounds::coordinator_to_server(st.opts.request_timeout),
+      st.server_handles,
       [self](size_t i) { return "stopping " + server_name(self->state, i); },
       [self](size_t i, uint64_t id) { self->state.server_requests[i].insert(id); },
       [](ok_atom) {}, [self](std::optional<kvs::error>) { self->quit(); }, command_atom::value,
@@ -231,7 +276,8 @@ caf::result<ok_atom> fan_out_command(impl self, int32_t head, const std::string&
   auto& st = self->state;
   auto rp = self->make_response_promise<ok_atom>();
   detail::fan_out<ok_atom>(
-      self, st.deadlines, st.opts.request_timeout, st.server_handles,
+      self, st.deadlines, detail::wait_bounds::coordinator_to_server(st.opts.request_timeout),
+      st.server_handles,
       [self, head](size_t i) {
         return "command " + std::to_string(head) + " on " + server_name(self->state, i);
       },
@@ -324,10 +370,15 @@ coordinator_actor::behavior_type coordinator(impl self, coordinator_options opts
       [=](command_atom, int32_t head, std::string& body) {
         return fan_out_command(self, head, body);
       },
-      [=](done_atom, int32_t rank) {
+      [=](done_atom, int32_t rank) -> caf::result<ok_atom> {
+        if (auto f = check_worker_rank(self->state, rank, "done")) {
+          log(std::string(f->what()) + " (ignored)");
+          return to_caf_error(*f);
+        }
         self->state.done_workers.insert(rank);
         release_barrier(self);
         maybe_finish(self);
+        return ok_atom::value;
       },
       [=](tick_atom) { on_tick(self); },
   };

@@ -15,7 +15,7 @@ void check_view(const array_view& v, const char* role) {
     throw kvs::error(errc::invalid_argument, std::string(role) + " is a none ndarray");
   if (v.array.storage() != storage::dense)
     throw kvs::error(errc::invalid_argument, std::string(role) + " must be dense");
-  if (v.offset + v.count > v.array.size())
+  if (!range_within(v.offset, v.count, v.array.size()))
     throw kvs::error(errc::invalid_argument,
                      std::string(role) + " range [" + std::to_string(v.offset) + ", " +
                          std::to_string(v.offset + v.count) + ") is outside its " +

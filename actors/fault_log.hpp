@@ -3,16 +3,15 @@
 // answered with (it came from the actor's own bookkeeping) is one line on
 // stderr, and the actor serves on. Errors that belong to a request are
 // answered through messages/errors.hpp instead.
-#include <cstdio>
 #include <string>
 
+#include "core/log.hpp"
 #include "kvs/error.hpp"
 
 namespace kvs::detail {
 
 inline void log_fault(const std::string& where, const kvs::error& err) {
-  auto line = "kvs: " + where + ": " + err.what() + " (it serves on)\n";
-  std::fputs(line.c_str(), stderr);
+  log::warn("kvs: " + where + ": " + err.what() + " (it serves on)");
 }
 
 }  // namespace kvs::detail

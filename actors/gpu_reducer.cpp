@@ -16,6 +16,7 @@ namespace {
 struct gpu_state {
   int device = 0;
   std::unique_ptr<cuda::stream> stream;
+  bool peers_enabled = false;  // on the first job: a reducer never used creates no CUDA context
 };
 
 using impl = reducer_actor::stateful_pointer<gpu_state>;
@@ -32,6 +33,7 @@ char* at(const array_view& v) {
 }  // namespace
 
 void reduce_on_gpu(cuda::stream& s, const reduce_job& job) {
+  cuda::stream_scope scope(s);
   detail::check_job(job);
   auto here = gpu(s.device());
   if (job.dest.array.device() != here)
@@ -53,7 +55,8 @@ void reduce_on_gpu(cuda::stream& s, const reduce_job& job) {
   cuda::sum(s, job.dest.array.dtype(), at(job.dest), srcs, job.dest.count, job.accumulate);
 }
 
-void copy_from_gpu(const copy_job& job) {
+void copy_from_gpu(cuda::stream& s, const copy_job& job) {
+  cuda::stream_scope scope(s);
   detail::check_job(job);
   auto& src = job.source;
   for (auto& d : job.dests)
@@ -64,25 +67,34 @@ void copy_from_gpu(const copy_job& job) {
 
 namespace {
 
+void enable_peers(gpu_state& st) {
+  if (st.peers_enabled)
+    return;
+  st.peers_enabled = true;
+  for (int peer = 0; peer < cuda::device_count(); ++peer)
+    if (peer != st.device)
+      cuda::enable_peer_access(st.device, peer);
+}
+
 reducer_actor::behavior_type gpu_reducer(impl self, int device) {
   self->state.device = device;
   self->state.stream = std::make_unique<cuda::stream>(device);
-  for (int peer = 0; peer < cuda::device_count(); ++peer)
-    if (peer != device)
-      cuda::enable_peer_access(device, peer);
   return {
       [=](reduce_atom, const reduce_job& job) -> caf::result<ok_atom> {
-        auto& s = *self->state.stream;
+        auto& st = self->state;
         return detail::reply(detail::capture([&] {
                                detail::claim_job(job);
-                               detail::reduce_on_gpu(s, job);
+                               enable_peers(st);
+                               detail::reduce_on_gpu(*st.stream, job);
                              }),
                              ok_atom::value);
       },
       [=](copy_atom, const copy_job& job) -> caf::result<ok_atom> {
+        auto& st = self->state;
         return detail::reply(detail::capture([&] {
                                detail::claim_job(job);
-                               detail::copy_from_gpu(job);
+                               enable_peers(st);
+                               detail::copy_from_gpu(*st.stream, job);
                              }),
                              ok_atom::value);
       },

@@ -18,9 +18,11 @@ class stream;
 
 namespace detail {
 // The reducer's work, shared with the NCCL reducer's fallback: a sum into a
-// destination on the stream's GPU; a copy from a GPU to anywhere.
+// destination on the stream's GPU; a copy from a GPU to anywhere. All of a
+// job's device work (copies of inputs from other devices, the sum, copies
+// out) is ordered on `s`, and done when the call returns.
 void reduce_on_gpu(cuda::stream& s, const reduce_job& job);
-void copy_from_gpu(const copy_job& job);
+void copy_from_gpu(cuda::stream& s, const copy_job& job);
 }  // namespace detail
 
 }  // namespace kvs

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "kvs/key.hpp"
@@ -25,6 +26,9 @@ struct held_reply {
   item_done done;
   std::vector<array_view> outputs;  // in-process destinations
   bool remote = false;              // answer with the value instead
+  bool select_rows = false;         // answer only `rows` (pull_rows)
+  std::vector<int64_t> rows;
+  int32_t worker = 0;               // the requester's rank (its pull residual)
 };
 
 // An operation waiting for its turn on the key.
@@ -44,8 +48,21 @@ struct key_entry {
   std::set<int32_t> pushed;     // workers that pushed in the open round
   std::vector<held_reply> held;
   ndarray grad;                 // the round's only input, used as its gradient (else merge)
+  failure round_failure;        // a worker announced it could not push: the round fails
   bool round_sparse = false;    // every push of the round was row_sparse...
   std::vector<int64_t> round_rows;  // ...touching these rows
+  // The rows of merge that may be nonzero (nullopt: any): a round that
+  // starts with a row_sparse push clears only these.
+  std::optional<std::vector<int64_t>> merge_rows;
+  // Compressed pulls: the stored value is a summed gradient (a round has
+  // completed without an updater), and each worker's residual of what was
+  // sent back to it.
+  bool summed = false;
+  std::unordered_map<int32_t, ndarray> pull_residuals;
+  // What each worker was sent for the current sum: a pull is a read, so a
+  // second pull of the same sum gets the same bytes and leaves the residual
+  // alone (cleared when a round completes).
+  std::unordered_map<int32_t, ndarray> pull_packed;
   // Rounds opened so far (the open one's number), its deadline and stall
   // report in the shard's deadline book (0: none), and when it opened.
   uint64_t rounds = 0;

@@ -6,24 +6,34 @@
 
 #include "actors/key_shard_state.hpp"
 #include "core/array_impl.hpp"
+#include "core/row_ops.hpp"
 
 namespace kvs::detail {
 
 namespace {
 
-// The row ids of a row_sparse push: sorted, unique, rows of the key.
+int64_t rows_of(const key_entry& e) {
+  return e.stored.shape().empty() ? 0 : e.stored.shape()[0];
+}
+
+// A row_sparse push or a pull of rows, before anything is written: row ids
+// sorted, unique, rows of this part; a push's one input holds exactly them.
 failure check_rows(const key_entry& e, const part_request& m) {
-  int64_t rows = e.stored.shape().empty() ? 0 : e.stored.shape()[0];
-  int64_t previous = -1;
-  for (auto r : m.rows) {
-    if (r <= previous || r >= rows)
-      return kvs::error(errc::invalid_argument,
-                        "the row ids of a row_sparse push of " + key_name(e) +
-                            " must be sorted, unique and below " + std::to_string(rows) +
-                            "; got " + std::to_string(r) + " after " + std::to_string(previous));
-    previous = r;
-  }
-  return std::nullopt;
+  return capture([&] {
+    bool push = m.op == part_op::push;
+    check_row_ids(m.rows, rows_of(e),
+                  std::string(push ? "a row_sparse push of " : "a pull of rows of ") + key_name(e));
+    if (!push)
+      return;
+    auto len = row_length(e.stored.shape());
+    if (m.inputs.size() != 1 || m.inputs[0].count != m.rows.size() * len ||
+        m.inputs[0].array.dtype() != e.stored.dtype())
+      throw kvs::error(errc::invalid_argument,
+                       "a row_sparse push of " + key_name(e) + " must carry one " +
+                           to_string(e.stored.dtype()) + " input of " + std::to_string(m.rows.size()) +
+                           " rows of " + std::to_string(len) + " elements");
+    check_job(copy_job{m.inputs[0], {}});
+  });
 }
 
 // Why a push cannot join a round, if it cannot.
@@ -66,7 +76,10 @@ void note_rows(key_entry& e, bool sparse, const std::vector<int64_t>& rows) {
 // One push per round, one whole input of the key's size and dtype: with an
 // updater, the input is the round's gradient as it is (the requester's
 // array stays marked until the push is answered).
-bool gradient_as_is(const key_entry& e, const std::vector<array_view>& in) {
+bool gradient_as_is(const key_entry& e, const part_request& m) {
+  auto& in = m.inputs;
+  if (m.sparse)
+    return false;
   return in.size() == 1 && in[0].offset == 0 && in[0].count == in[0].array.size() &&
          in[0].array.size() == e.stored.size() && in[0].array.dtype() == e.stored.dtype() &&
          in[0].array.storage() == storage::dense;
@@ -79,7 +92,45 @@ reduce_job sum_job(key_entry& e, std::vector<array_view> in, bool direct) {
     e.merge = make_uninitialized(e.stored.shape(), e.stored.dtype(), e.stored.device());
   auto& dest = direct ? e.stored : e.merge;
   make_exclusive(dest);
+  if (!direct)
+    e.merge_rows.reset();  // a dense sum may write any row
   return reduce_job{std::move(in), array_view::whole(dest), !direct && !e.pushed.empty()};
+}
+
+// A row_sparse push summed into the round, here (only its rows are touched):
+// `direct`, stored = the pushed rows, zero elsewhere; else added to the
+// merge buffer, which the round's first push clears (only the rows that may
+// be nonzero, when known).
+void sum_rows(key_entry& e, const part_request& m, bool direct) {
+  auto len = row_length(e.stored.shape());
+  auto& src = m.inputs[0];
+  if (direct) {
+    make_exclusive(e.stored);
+    copy_elements(ndarray::zeros(e.stored.shape(), e.stored.dtype(), e.stored.device()), 0,
+                  e.stored, 0, e.stored.size());
+    scatter_rows(src.array, src.offset, m.rows, len, e.stored, false);
+    return;
+  }
+  if (e.merge.is_none()) {
+    e.merge = ndarray::zeros(e.stored.shape(), e.stored.dtype(), e.stored.device());
+    e.merge_rows = std::vector<int64_t>{};
+  }
+  make_exclusive(e.merge);
+  if (e.pushed.empty()) {  // the round's first push: clear what an earlier one left
+    if (e.merge_rows)
+      zero_rows(e.merge, *e.merge_rows, len);
+    else
+      copy_elements(ndarray::zeros(e.merge.shape(), e.merge.dtype(), e.merge.device()), 0, e.merge,
+                    0, e.merge.size());
+    e.merge_rows = std::vector<int64_t>{};
+  }
+  scatter_rows(src.array, src.offset, m.rows, len, e.merge, true);
+  if (e.merge_rows) {
+    std::vector<int64_t> merged;
+    std::set_union(e.merge_rows->begin(), e.merge_rows->end(), m.rows.begin(), m.rows.end(),
+                   std::back_inserter(merged));
+    *e.merge_rows = std::move(merged);
+  }
 }
 
 }  // namespace
@@ -89,16 +140,39 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   int round_size = st.opts.sync ? st.opts.num_workers : 1;
   bool alone = round_size == 1;
   bool direct = alone && !st.updater.actor;  // stored = the sum: sum straight into it
-  bool as_is = alone && !direct && gradient_as_is(e, m.inputs);
+  // A push announced failed, or any push of a round that will fail: nothing
+  // to sum, it only takes its place in the round.
+  bool skip = m.failed || e.round_failure.has_value();
   reduce_job job;
-  auto why = refuse_push(self, e, m);
-  if (!why && !as_is)
+  if (auto refused = refuse_push(self, e, m)) {  // not a push of this round at all
+    done(std::move(refused), ndarray());
+    done_with(e);
+    return;
+  }
+  failure why;
+  if (!skip && m.codec != 0)
+    why = capture([&] {
+      if (m.sparse)
+        throw kvs::error(errc::invalid_argument, "a packed (compressed) push of " + key_name(e) +
+                                                     " carries rows; compression is for dense values");
+      unpack_push(st, e, m);
+    });
+  bool as_is = !why && !skip && alone && !direct && gradient_as_is(e, m);
+  if (!why && !skip && m.sparse)
+    why = capture([&] { sum_rows(e, m, direct); });
+  else if (!why && !as_is && !skip)
     why = capture([&] { job = sum_job(e, std::move(m.inputs), direct); });
   if (why) {
     done(std::move(why), ndarray());
     done_with(e);
     return;
   }
+  if (m.failed && !e.round_failure)
+    e.round_failure = kvs::error(m.failed_code <= static_cast<uint8_t>(errc::timeout)
+                                     ? static_cast<errc>(m.failed_code)
+                                     : errc::invalid_argument,  // a code from outside: checked
+                                 "worker rank " + std::to_string(m.worker) + " could not push " +
+                                     key_name(e) + ": " + m.failed_why);
   if (as_is)
     // An alias with its own marks: the caller's array may already carry the
     // write mark of a later operation that waits for this one.
@@ -113,17 +187,26 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     }
     guarded(self, e, &done, [&] {
       note_rows(e, sparse, rows);
-      join_round(self, e, worker, held_reply{done, std::move(outputs), remote}, round_size, direct);
+      join_round(self, e, worker, held_reply{done, std::move(outputs), remote, false, {}, worker},
+                 round_size, direct);
     });
   };
-  if (as_is)
+  if (as_is || skip || m.sparse)  // nothing left to sum
     joined(std::nullopt);
   else
     run_reduce(self, runner(self), std::move(job), "reduce", std::move(joined));
 }
 
 void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done) {
-  held_reply h{std::move(done), std::move(m.outputs), remote};
+  bool rows = m.op == part_op::pull_rows;
+  if (rows) {
+    if (auto why = check_rows(e, m)) {
+      done(std::move(why), ndarray());
+      done_with(e);
+      return;
+    }
+  }
+  held_reply h{std::move(done), std::move(m.outputs), remote, rows, std::move(m.rows), m.worker};
   if (e.pushed.count(m.worker) > 0) {
     // This worker's own push is in the open round: answer after it.
     e.held.push_back(std::move(h));

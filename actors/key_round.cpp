@@ -10,7 +10,10 @@
 #include "actors/fault_log.hpp"
 #include "actors/key_shard_state.hpp"
 #include "core/array_impl.hpp"
+#include "core/element.hpp"
+#include "core/log.hpp"
 #include "core/optimizer_state_layout.hpp"
+#include "core/row_ops.hpp"
 
 namespace kvs::detail {
 
@@ -50,8 +53,8 @@ void report_stall(shard_impl self, key_entry& e, uint64_t round) {
   std::snprintf(waited, sizeof(waited), "%.1f",
                 std::chrono::duration<double>(clock::now() - e.round_since).count());
   auto line = "kvs: stall: the round of " + key_name(e) + " has waited " + waited +
-              " s for worker ranks " + missing_ranks(self->state, e) + "\n";
-  std::fputs(line.c_str(), stderr);
+              " s for worker ranks " + missing_ranks(self->state, e);
+  log::warn(line);
   arm_stall(self, e, round);
 }
 
@@ -90,13 +93,74 @@ void open_round(shard_impl self, key_entry& e) {
   arm_tick(self, st.deadlines, st.opts.request_timeout);
 }
 
+// ---- the timeline (core/telemetry.hpp) ---------------------------------------
+// A stage of the key's round that ran from `since` (steady clock) until now.
+void trace(shard_impl self, const key_entry& e, const char* stage, clock::time_point since) {
+  auto& t = self->state.opts.telemetry;
+  if (!t || !t->tracing())
+    return;
+  auto begin = std::chrono::system_clock::now() -
+               std::chrono::duration_cast<std::chrono::system_clock::duration>(clock::now() - since);
+  t->span(e.key, stage, begin, static_cast<int64_t>(e.stored.size() * size_of(e.stored.dtype())));
+}
+
 // ---- answers ---------------------------------------------------------------
 }  // namespace
 
-void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> held, failure err) {
+namespace {
+// The rows a pull of rows asked for, gathered now: into its destination in
+// process, else into the value it is answered with.
+ndarray gather_answer(const key_entry& e, const held_reply& h) {
+  auto len = row_length(e.stored.shape());
+  if (h.remote) {
+    kvs::shape s = e.stored.shape();
+    s[0] = static_cast<int64_t>(h.rows.size());
+    auto value = make_uninitialized(s, e.stored.dtype(), cpu());
+    gather_rows(e.stored, h.rows, len, value, 0);
+    return value;
+  }
+  for (auto& out : h.outputs) {
+    if (out.count != h.rows.size() * len)
+      throw kvs::error(errc::invalid_argument, "a pull of " + std::to_string(h.rows.size()) +
+                                                   " rows of " + key_name(e) + " into " +
+                                                   std::to_string(out.count) + " elements");
+    check_job(copy_job{out, {}});
+    gather_rows(e.stored, h.rows, len, out.array, out.offset);
+  }
+  return ndarray();
+}
+}  // namespace
+
+void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, failure err) {
   if (err) {
-    for (auto& h : held)
+    for (auto& h : all)
       h.done(err, ndarray());
+    done_with(e);
+    return;
+  }
+  std::vector<held_reply> held;  // those that get the whole value
+  for (auto& h : all) {
+    if (!h.select_rows) {
+      held.push_back(std::move(h));
+      continue;
+    }
+    ndarray value;
+    auto f = capture([&] { value = gather_answer(e, h); });
+    h.done(std::move(f), std::move(value));
+  }
+  if (!held.empty() && self->state.compression.pull && e.summed &&
+      e.stored.dtype() == dtype::f32) {  // every answer packed, in process too
+    for (auto& h : held) {
+      ndarray value;
+      auto f = capture([&] {
+        if (!h.outputs.empty())
+          value = pack_answer(self->state, e, h.worker);
+      });
+      h.done(std::move(f), std::move(value));
+    }
+    held.clear();
+  }
+  if (held.empty()) {
     done_with(e);
     return;
   }
@@ -120,6 +184,7 @@ void answer_held(shard_impl self, key_entry& e, failure err) {
   e.held.clear();
   e.pushed.clear();
   e.grad = ndarray();
+  e.round_failure.reset();
   deliver_value(self, e, std::move(held), std::move(err));
 }
 
@@ -188,7 +253,10 @@ void run_update(shard_impl self, key_entry& e) {
   });
   arm_tick(self, st.deadlines, st.opts.request_timeout);
   self->request(st.updater.actor, caf::infinite, update_atom::value, std::move(req))
-      .then([self, &e, id] { contain("an update", [&] { update_answered(self, e, id, std::nullopt); }); },
+      .then([self, &e, id, t0 = clock::now()] {
+              trace(self, e, "update", t0);
+              contain("an update", [&] { update_answered(self, e, id, std::nullopt); });
+            },
             [self, &e, id](caf::error& err) {
               contain("an update", [&] {
                 update_answered(self, e, id, from_caf_error(err, "update of " + key_name(e)));
@@ -197,12 +265,21 @@ void run_update(shard_impl self, key_entry& e) {
 }
 
 void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
-  if (summed_into_stored) {
+  trace(self, e, "round", e.round_since);  // from its first push to its last
+  if (!e.round_failure) {
+    e.summed = !self->state.updater.actor;  // stored is a sum of gradients
+    e.pull_packed.clear();                  // a new sum: pulls pack it afresh
+  }
+  if (e.round_failure) {  // a worker could not push: nothing was summed, nothing updates
+    auto& f = *e.round_failure;
+    answer_held(self, e, kvs::error(f.code(), "the round of " + key_name(e) + " failed: " + f.what()));
+  } else if (summed_into_stored) {
     answer_held(self, e, std::nullopt);
   } else if (self->state.updater.actor) {
     run_update(self, e);
   } else {
     std::swap(e.stored, e.merge);  // stored = sum; the old buffer serves the next round
+    e.merge_rows.reset();
     answer_held(self, e, std::nullopt);
   }
 }

@@ -6,6 +6,8 @@
 #include "actors/key_shard_state.hpp"
 #include "actors/staging.hpp"
 #include "core/array_impl.hpp"
+#include "core/optimizer_state_layout.hpp"
+#include "core/row_ops.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs {
@@ -17,6 +19,7 @@ using detail::failure;
 using detail::item_done;
 using detail::key_entry;
 using detail::shard_impl;
+using detail::shard_state;
 
 // More state arrays than any optimizer keeps: a malformed setting.
 constexpr uint32_t max_state_arrays = 16;
@@ -34,6 +37,14 @@ failure do_init(shard_impl self, part_request& m) {
   auto f = detail::capture([&] {
     detail::check_job(copy_job{v, {}});
     kvs::shape s = whole ? v.array.shape() : kvs::shape{static_cast<int64_t>(v.count)};
+    if (m.row_len > 0 && detail::row_length(s) != m.row_len) {  // a flat value of rows
+      if (v.count % m.row_len != 0)
+        throw kvs::error(errc::invalid_argument, "init of key " + m.id.key.to_string() +
+                                                     ": a part of " + std::to_string(v.count) +
+                                                     " elements is not whole rows of " +
+                                                     std::to_string(m.row_len));
+      s = kvs::shape{static_cast<int64_t>(v.count / m.row_len), static_cast<int64_t>(m.row_len)};
+    }
     stored = detail::make_uninitialized(s, v.array.dtype(), m.on_gpu ? gpu(m.gpu_id) : cpu());
     detail::check_job(copy_job{v, {array_view::whole(stored)}});
     detail::copy_elements(v.array, v.offset, stored, 0, v.count);
@@ -47,12 +58,27 @@ failure do_init(shard_impl self, part_request& m) {
   return std::nullopt;
 }
 
+// A range refused on arrival (above this node's receive cap): the request
+// is answered with why.
+failure refused_on_arrival(const part_request& m) {
+  for (auto* views : {&m.inputs, &m.outputs})
+    for (auto& v : *views)
+      if (!v.refused.empty())
+        return kvs::error(errc::invalid_argument, "a request on key " + m.id.key.to_string() +
+                                                      ": " + v.refused);
+  return std::nullopt;
+}
+
 void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
+  if (auto f = refused_on_arrival(m)) {
+    done(f, ndarray());
+    return;
+  }
   if (m.op == part_op::init) {
     done(do_init(self, m), ndarray());
     return;
   }
-  if (m.op != part_op::push && m.op != part_op::pull) {
+  if (m.op != part_op::push && m.op != part_op::pull && m.op != part_op::pull_rows) {
     done(kvs::error(errc::invalid_argument, "unknown operation " +
                                                 std::to_string(static_cast<int>(m.op)) +
                                                 " on key " + m.id.key.to_string()),
@@ -82,6 +108,14 @@ void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
       std::move(fail));
 }
 
+// A request that could not be served as sent (not a failure of the work):
+// what the shard logs when it comes from another process.
+bool malformed(const kvs::error& e) {
+  auto c = e.code();
+  return c == errc::invalid_argument || c == errc::corrupt_file || c == errc::shape_mismatch ||
+         c == errc::dtype_mismatch;
+}
+
 // The answers to one batch: each request is answered once (a second answer,
 // after an error was already given, is dropped); the batch when all are.
 struct batch_answer {
@@ -104,10 +138,12 @@ void serve_batch(shard_impl self, part_batch& batch, bool remote,
   ba->answered.assign(n, false);
   ba->remaining = n;
   for (size_t i = 0; i < n; ++i) {
-    item_done answer = [ba, i](failure f, ndarray v) {
+    item_done answer = [ba, i, remote](failure f, ndarray v) {
       if (ba->answered[i])
         return;
       ba->answered[i] = true;
+      if (remote && f && malformed(*f))
+        detail::log_fault("key shard refused a request from another process", *f);
       detail::reply(ba->reply.results[i], f, std::move(v));
       if (--ba->remaining == 0)
         ba->rp.deliver(std::move(ba->reply));
@@ -153,7 +189,36 @@ void save_states(shard_impl self, caf::typed_response_promise<std::vector<key_st
   one_done(std::nullopt);
 }
 
+// A loaded state must be what the updater keeps for its key (the layout of
+// core/optimizer_state_layout.hpp), or nothing (never updated): the
+// updater writes through it as through the weight.
+void check_loaded_state(const shard_state& st, const key_entry& e, const key_state& ks) {
+  if (ks.arrays.empty())
+    return;
+  auto& u = st.updater;
+  auto layout = detail::optimizer_state_layout(e.stored.dtype(), e.stored.shape(), u.state_arrays,
+                                               u.multi_precision);
+  if (ks.arrays.size() != layout.size())
+    throw kvs::error(errc::invalid_argument,
+                     "load: " + detail::key_name(e) + " gets " + std::to_string(ks.arrays.size()) +
+                         " state arrays; its updater keeps " + std::to_string(layout.size()));
+  for (size_t i = 0; i < layout.size(); ++i) {
+    auto& a = ks.arrays[i];
+    if (a.is_none() || a.storage() != storage::dense || a.dtype() != layout[i].type ||
+        a.shape() != layout[i].shape)
+      throw kvs::error(errc::shape_mismatch,
+                       "load: state " + std::to_string(i) + " of " + detail::key_name(e) + " is " +
+                           describe(a) + "; the weight " + describe(e.stored) + " needs " +
+                           to_string(layout[i].type) + to_string(layout[i].shape) + " (dense)");
+  }
+}
+
 void load_states(shard_impl self, std::vector<key_state>& states, bool with_counts) {
+  for (auto& ks : states) {  // nothing changes unless every state fits its key
+    auto i = self->state.entries.find(entry_id{ks.key, ks.part});
+    if (i != self->state.entries.end())
+      check_loaded_state(self->state, i->second, ks);
+  }
   for (auto& [id, e] : self->state.entries) {
     e.state.clear();
     if (with_counts)
@@ -174,6 +239,10 @@ failure set_updater(shard_impl self, updater_setting& setting) {
     return kvs::error(errc::invalid_argument,
                       "an updater setting with " + std::to_string(setting.state_arrays) +
                           " state arrays per key (at most " + std::to_string(max_state_arrays) + ")");
+  if (setting.actor && self->state.compression.pull)
+    return kvs::error(errc::invalid_argument,
+                      "this store compresses pulls (set_gradient_compression with "
+                      "compress_pull): it only sums gradients, no optimizer or updater runs in it");
   // A new updater starts from empty state, as a new MXNet updater does.
   self->state.updater = std::move(setting);
   for (auto& [id, e] : self->state.entries) {
@@ -184,6 +253,11 @@ failure set_updater(shard_impl self, updater_setting& setting) {
 }
 
 void worker_down(shard_impl self, int32_t rank) {
+  if (rank < 0 || rank >= self->state.opts.num_workers)
+    throw kvs::error(errc::invalid_argument, "a worker_down message names rank " +
+                                                 std::to_string(rank) + ", not one of the " +
+                                                 std::to_string(self->state.opts.num_workers) +
+                                                 " workers: ignored");
   self->state.dead_workers.insert(rank);
   if (!self->state.opts.sync)
     return;
@@ -227,6 +301,9 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
       [=](sync_atom, bool sync) -> ok_atom {
         self->state.opts.sync = sync;
         return ok_atom::value;
+      },
+      [=](compression_atom, std::string& body) -> caf::result<ok_atom> {
+        return detail::reply(detail::set_compression(self->state, body), ok_atom::value);
       },
       [=](worker_down_atom, int32_t rank) {
         if (auto f = detail::capture([&] { worker_down(self, rank); }))

@@ -13,6 +13,7 @@
 
 #include "actors/reducer_set.hpp"
 #include "core/ucx_plane.hpp"
+#include "core/telemetry.hpp"
 #include "messages/shard_actor.hpp"
 
 namespace kvs {
@@ -32,6 +33,8 @@ struct shard_options {
   // registered memory (actors/shard_transfers.hpp). nullptr: all in band.
   std::shared_ptr<detail::ucx_plane> data_plane;
   bool data_plane_network = false;  // workers on other hosts may use it too
+  // The node's timeline (core/telemetry.hpp); null: none.
+  std::shared_ptr<detail::telemetry> telemetry;
 };
 
 shard_actor spawn_key_shard(caf::actor_system& sys, reducer_set reducers, shard_options opts);

@@ -12,6 +12,7 @@
 #include "actors/key_entry.hpp"
 #include "actors/key_shard.hpp"
 #include "actors/shard_transfers.hpp"
+#include "core/compression.hpp"
 
 namespace kvs::detail {
 
@@ -30,6 +31,7 @@ struct shard_state {
   updater_setting updater;
   shard_options opts;
   std::unordered_map<entry_id, key_entry, entry_id_hash> entries;
+  compression_setting compression;  // set_gradient_compression / server command 4
   std::set<int32_t> dead_workers;
   deadline_book deadlines;
   shard_transfers transfers;  // the data plane's side of the shard
@@ -46,6 +48,16 @@ void done_with(key_entry& e);
 // or waits for the round its worker pushed in.
 void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
 void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
+
+// actors/key_compression.cpp, the shard's side of compression: a packed
+// push's inputs replaced by the values they stand for (throws kvs::error for
+// a push that does not match the shard's setting or the key); and the packed
+// answer to a worker's pull of a summed float32 key (compressed pulls on).
+void unpack_push(const shard_state& st, const key_entry& e, part_request& m);
+ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker);
+// Takes a compression setting (command 4's body); refused with compressed
+// pulls while an updater runs in the shard.
+failure set_compression(shard_state& st, const std::string& body);
 
 // actors/key_round.cpp:
 // Before the shard writes into `a` (stored or merge): if an answer still on

@@ -39,6 +39,13 @@ char* at(const array_view& v) {
   return static_cast<char*>(detail::ndarray_access::raw(v.array)) + v.offset * size_of(v.array.dtype());
 }
 
+// The stream of the GPU a job's source is on (the first GPU's for a host
+// source): a fallback copy is ordered there.
+cuda::stream& stream_of(nccl_state& st, const array_view& source) {
+  auto id = detail::on_gpu(source.array) ? source.array.device().id : 0;
+  return *st.streams.at(static_cast<size_t>(id));
+}
+
 // The GPU id of each view, if each is on a different GPU and together they
 // are every GPU of the group; else empty.
 std::vector<int> one_per_gpu(const std::vector<array_view>& views, size_t gpus) {
@@ -78,7 +85,7 @@ void plan_copy(nccl_state& st, const copy_job& job, std::vector<cuda::nccl_op>& 
   detail::check_job(job);
   auto n = st.group->devices().size();
   if (!detail::on_gpu(job.source.array) || n < 2) {
-    detail::copy_from_gpu(job);
+    detail::copy_from_gpu(stream_of(st, job.source), job);
     return;
   }
   // The source stands for its own GPU; the destinations cover the others.
@@ -95,7 +102,7 @@ void plan_copy(nccl_state& st, const copy_job& job, std::vector<cuda::nccl_op>& 
   views.push_back(job.source);
   auto ids = one_per_gpu(views, n);
   if (ids.empty()) {
-    detail::copy_from_gpu(job);
+    detail::copy_from_gpu(stream_of(st, job.source), job);
     return;
   }
   cuda::nccl_op op;
@@ -108,7 +115,7 @@ void plan_copy(nccl_state& st, const copy_job& job, std::vector<cuda::nccl_op>& 
     op.bufs[static_cast<size_t>(ids[i])] = at(views[i]);
   ops.push_back(std::move(op));
   if (!rest.empty())
-    detail::copy_from_gpu(copy_job{job.source, rest});
+    detail::copy_from_gpu(stream_of(st, job.source), copy_job{job.source, rest});
 }
 
 // Jobs that arrived together (the keys of one list call) go out in one NCCL

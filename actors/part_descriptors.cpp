@@ -16,11 +16,21 @@ char* first_byte(const array_view& v) {
   return static_cast<char*>(ndarray_access::raw(v.array)) + v.offset * size_of(v.array.dtype());
 }
 
+// What the shard accepts over the plane (actors/shard_transfers.cpp): plain
+// dense values of a push or pull; init, rows, packed and failed parts stay
+// in band.
+bool plain_part(const part_request& req) {
+  return (req.op == part_op::push || req.op == part_op::pull) && !req.sparse && !req.failed &&
+         req.codec == 0 && req.rows.empty();
+}
+
 }  // namespace
 
 receipts describe_for_plane(ucx_plane& plane, const std::string& shard_address, int32_t rank,
                             part_request& req, uint64_t min_bytes) {
   receipts out;
+  if (!plain_part(req))
+    return out;
   for (auto& v : req.inputs) {
     if (!goes_by_plane(v, min_bytes))
       continue;
@@ -29,6 +39,9 @@ receipts describe_for_plane(ucx_plane& plane, const std::string& shard_address, 
     // The handle keeps the bytes alive until UCX lets go of them.
     plane.send(shard_address, tag, first_byte(v), bytes, [keep = v.array](failure) {});
     v.remote = remote_region{plane.address(), tag, bytes};
+    bool whole = v.offset == 0 && v.count == v.array.size();
+    v.remote.dims = whole ? v.array.shape() : kvs::shape{static_cast<int64_t>(v.count)};
+    v.remote.type = v.array.dtype();  // as the shard learns them on arrival
   }
   for (auto& v : req.outputs) {
     if (!goes_by_plane(v, min_bytes))

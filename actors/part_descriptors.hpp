@@ -29,7 +29,9 @@ using receipts = std::vector<std::shared_ptr<plane_receipt>>;
 
 // Sends (and posts receives for) `req`'s host views of at least `min_bytes`
 // over the plane to the shard at `shard_address`, replacing their bytes by
-// descriptors; returns the receives. A GPU view stays in band.
+// descriptors; returns the receives. A GPU view stays in band, and so do
+// parts that are not plain dense values of a push or pull (init, rows,
+// packed, failed).
 receipts describe_for_plane(ucx_plane& plane, const std::string& shard_address, int32_t rank,
                             part_request& req, uint64_t min_bytes);
 

@@ -24,9 +24,19 @@ struct planned_part {
   part_request request;
 };
 
+// The ranges of the key that one operation's requests cover, in order.
+std::vector<part_range> plan_ranges(const operation& op, const part_options& opts);
+
 // `send`: the arrays a push sends (its inputs, or their local sum).
 // Outputs are the operation's landing arrays (where pulled values arrive).
+// A row_sparse push sends each shard only the rows in its range (`send`
+// holds the operation's rows, one after another); a pull of rows asks each
+// shard only for the rows it holds.
 std::vector<planned_part> plan_parts(const operation& op, const std::vector<ndarray>& send,
                                      const part_options& opts);
+
+// Whether every part of the operation's key holds whole rows (always for a
+// key split by rows or kept whole; not for a big dense key split by elements).
+bool parts_hold_whole_rows(const operation& op, const part_options& opts);
 
 }  // namespace kvs::detail

@@ -89,9 +89,13 @@ void start_command(impl self, promise rp, int32_t head, const std::string& body)
           [rp](kvs::error e) mutable { detail::reply(rp, e, ok_atom::value); }, sync_atom::value,
           body != "0");
       return;
-    case set_gradient_compression:
-      throw kvs::error(errc::unsupported, "server command 4 (gradient compression) is not "
-                                          "supported by this build");
+    case set_gradient_compression:  // body "<type>,<threshold>[,pull]" (the shard checks it)
+      detail::timed_request<ok_atom>(
+          self, st.deadlines, st.timeout, st.shard, "gradient compression",
+          [rp](ok_atom) mutable { rp.deliver(ok_atom::value); },
+          [rp](kvs::error e) mutable { detail::reply(rp, e, ok_atom::value); },
+          compression_atom::value, body);
+      return;
     case set_profiler:
       throw kvs::error(errc::unsupported, "server command 5 (profiler) is not supported");
     default:

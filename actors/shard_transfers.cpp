@@ -11,8 +11,6 @@ namespace kvs::detail {
 
 namespace {
 
-uint64_t view_bytes(const array_view& v, dtype t) { return v.count * size_of(t); }
-
 // Starts a transfer with `post`; `then` runs on the shard's turn when it
 // ends (plane_done carries the outcome back from the progress thread).
 void on_plane(shard_impl self, const std::function<void(ucx_plane::done_fn)>& post,
@@ -51,6 +49,38 @@ failure check_descriptor(shard_impl self, const remote_region& r) {
   if (st.transfers.peers.count(r.owner) == 0)
     return kvs::error(errc::invalid_argument,
                       "a data plane descriptor names a peer that did not shake hands");
+  return std::nullopt;
+}
+
+// Only plain dense values travel over the plane (packed, row_sparse and
+// failed parts, and rows, stay in band): a pushed range's claim must be a
+// push of a key this shard holds, with as many elements as the key's part.
+failure check_pushed_claim(const shard_state& st, const part_request& m, const array_view& v) {
+  auto name = "key " + m.id.key.to_string() + " (part " + std::to_string(m.id.part) + ")";
+  if (m.op != part_op::push || m.sparse || m.failed || m.codec != 0 || !m.rows.empty() ||
+      !v.carries_data)
+    return kvs::error(errc::invalid_argument,
+                      "a data plane descriptor on " + name +
+                          " is not a plain dense push (those parts travel in the message)");
+  auto e = st.entries.find(entry_id{m.id.key, m.id.part});
+  if (e == st.entries.end())
+    return kvs::error(errc::key_not_initialized,
+                      name + " is not initialized on this shard (a data plane descriptor)");
+  if (v.count != e->second.stored.size())
+    return kvs::error(errc::shape_mismatch,
+                      "a data plane descriptor on " + name + " claims " + std::to_string(v.count) +
+                          " elements; the key's part holds " +
+                          std::to_string(e->second.stored.size()));
+  return std::nullopt;
+}
+
+// A pulled value answered over the plane must be plain (not packed, not rows).
+failure check_pulled_claim(const shard_state& st, const part_request& m) {
+  if ((m.op != part_op::pull && m.op != part_op::push) || !m.rows.empty() || m.sparse ||
+      m.codec != 0 || st.compression.type != codec::none)
+    return kvs::error(errc::invalid_argument,
+                      "a data plane descriptor for the answer on key " + m.id.key.to_string() +
+                          " where the answer is not a plain dense value");
   return std::nullopt;
 }
 
@@ -94,12 +124,18 @@ void accept_batch(shard_impl self, part_batch& batch, bool remote,
   for (auto& item : batch.items) {
     for (auto& v : item.inputs)
       if (!v.remote.empty()) {
-        refused = refused ? refused : check_descriptor(self, v.remote);
+        if (!refused)
+          refused = check_descriptor(self, v.remote);
+        if (!refused)
+          refused = check_pushed_claim(st, item, v);
         reads.push_back(&v);
       }
     for (auto& v : item.outputs)
-      if (!v.remote.empty() && !refused)
+      if (!v.remote.empty() && !refused) {
         refused = check_descriptor(self, v.remote);
+        if (!refused)
+          refused = check_pulled_claim(st, item);
+      }
   }
   if (reads.empty() && !refused && st.transfers.arriving.empty()) {
     serve(self, batch, remote, std::move(rp));
@@ -114,19 +150,14 @@ void accept_batch(shard_impl self, part_batch& batch, bool remote,
   st.transfers.arriving.push_back(a);
   if (!refused)
     for (auto* v : reads) {
-      auto bytes = view_bytes(*v, v->array.dtype());
-      if (bytes != v->remote.bytes) {
-        a->first_failure = kvs::error(errc::invalid_argument,
-                                      "a pushed part's descriptor does not match its size");
-        a->reads_left = 0;
-        break;
-      }
+      // The claim fits the key: only now is its array allocated.
+      v->array = make_uninitialized(v->remote.dims, v->remote.type);
       auto* dest = ndarray_access::raw(v->array);
       auto r = v->remote;
       on_plane(
           self,
-          [plane = st.opts.data_plane, r, dest, bytes](ucx_plane::done_fn done) {
-            plane->recv(r.owner, r.tag, dest, bytes, std::move(done));
+          [plane = st.opts.data_plane, r, dest](ucx_plane::done_fn done) {
+            plane->recv(r.owner, r.tag, dest, r.bytes, std::move(done));
           },
           [self, a, serve](failure f) {
             if (f && !a->first_failure)

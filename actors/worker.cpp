@@ -4,6 +4,7 @@
 
 #include "actors/fault_log.hpp"
 #include "actors/timed_request.hpp"
+#include "actors/wait_bounds.hpp"
 #include "actors/worker_route.hpp"
 #include "core/array_impl.hpp"
 #include "core/op_tracker.hpp"
@@ -38,11 +39,18 @@ using detail::failure;
 using detail::worker_impl;
 
 // One request to every shard (remembering the ids, for a shard that dies).
+// With a shard already known to be down the request cannot succeed: it fails
+// at once naming the server, and no shard gets it (no partial load).
 template <class Reply, class Each, class Done, class... Ts>
 void to_all_shards(worker_impl self, const char* what, Each each, Done done, const Ts&... xs) {
   auto& st = self->state;
+  for (size_t i = 0; i < st.shards.size(); ++i)
+    if (st.shard_down[i]) {
+      done(kvs::error(errc::peer_down, std::string(what) + ": " + st.opts.shard_names[i] + " is down"));
+      return;
+    }
   detail::fan_out<Reply>(
-      self, st.deadlines, 2 * st.opts.request_timeout, st.shards,
+      self, st.deadlines, detail::wait_bounds::worker_to_shard(st.opts.request_timeout), st.shards,
       [what](size_t) { return std::string(what); },
       [self](size_t i, uint64_t id) { self->state.open_requests[i].insert(id); }, std::move(each),
       std::move(done), xs...);
@@ -107,6 +115,24 @@ worker_actor::behavior_type worker(worker_impl self, std::vector<shard_actor> sh
           to_all_shards<ok_atom>(self, "set_updater", [](ok_atom) {},
                                  [rp](failure f) mutable { detail::reply(rp, f, ok_atom::value); },
                                  updater_atom::value, setting);
+        });
+        if (f)
+          detail::reply(rp, f, ok_atom::value);
+        return rp;
+      },
+      [=](compression_atom, std::string& body, bool tell_shards) -> caf::result<ok_atom> {
+        auto rp = self->make_response_promise<ok_atom>();
+        auto f = detail::capture([&] {
+          auto& st = self->state;
+          st.compression = detail::decode_compression(body);
+          st.residuals.clear();
+          if (!tell_shards) {
+            rp.deliver(ok_atom::value);
+            return;
+          }
+          to_all_shards<ok_atom>(self, "set_gradient_compression", [](ok_atom) {},
+                                 [rp](failure f) mutable { detail::reply(rp, f, ok_atom::value); },
+                                 compression_atom::value, body);
         });
         if (f)
           detail::reply(rp, f, ok_atom::value);

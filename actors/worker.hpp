@@ -14,6 +14,7 @@
 
 #include "actors/reducer_set.hpp"
 #include "core/ucx_plane.hpp"
+#include "core/telemetry.hpp"
 #include "messages/shard_actor.hpp"
 #include "messages/worker_actor.hpp"
 
@@ -36,6 +37,8 @@ struct worker_options {
   std::shared_ptr<detail::ucx_plane> data_plane;
   std::vector<std::string> data_plane_peers;
   uint64_t data_plane_min_bytes = uint64_t{64} << 10;
+  // Counters and the timeline (core/telemetry.hpp); null: none kept.
+  std::shared_ptr<detail::telemetry> telemetry;
 };
 
 // `reducers` sum a push's per-device arrays before they leave the process

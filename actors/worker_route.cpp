@@ -5,8 +5,11 @@
 #include "actors/device_job.hpp"
 #include "actors/fault_log.hpp"
 #include "actors/timed_request.hpp"
+#include "actors/wait_bounds.hpp"
 #include "core/array_impl.hpp"
 #include "core/element.hpp"
+#include "core/log.hpp"
+#include "core/row_ops.hpp"
 #include "messages/errors.hpp"
 
 namespace kvs::detail {
@@ -22,6 +25,37 @@ int64_t op_bytes(const operation& op) {
   return static_cast<int64_t>(sample.size() * size_of(sample.dtype()));
 }
 
+// ---- the timeline and the counters (core/telemetry.hpp) -------------------
+
+bool tracing(const worker_state& st) { return st.opts.telemetry && st.opts.telemetry->tracing(); }
+
+// The end of a stage that had work, or of the wait in the queue.
+void trace(const worker_state& st, const running_op& r, const char* stage,
+           std::chrono::system_clock::time_point since) {
+  if (!tracing(st))
+    return;
+  std::string name = stage;
+  const char* shown = name == "send" ? "on the wire" : name == "finish" ? "done" : stage;
+  st.opts.telemetry->span(r.op->key, shown, since, r.bytes);
+}
+
+// Counters, and a log line for an operation slower than a second.
+void count(const worker_state& st, const running_op& r) {
+  auto took = std::chrono::system_clock::now() - r.op->queued_at;
+  if (took > std::chrono::seconds(1))
+    log::info("kvs: slow operation: " + std::string(to_string(r.op->kind)) + " of key " +
+              r.op->key.to_string() + " took " +
+              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) +
+              " ms");
+  if (!st.opts.telemetry || r.first_failure)
+    return;
+  bool push = is_push(*r.op);
+  bool pull = r.op->kind == op_kind::pull || r.op->kind == op_kind::pushpull;
+  // What crossed to and from the shards: packed bytes under compression.
+  st.opts.telemetry->count(r.op->key, push || r.op->kind == op_kind::init ? r.wire_out : 0,
+                           pull ? r.wire_in : 0, push);
+}
+
 job_runner runner(worker_impl self) {
   auto& st = self->state;
   return job_runner{st.reducers, st.opts.inline_bound, st.opts.request_timeout, st.deadlines};
@@ -31,7 +65,7 @@ job_runner runner(worker_impl self) {
 // Sums a push's per-device arrays here before they leave for another
 // process, so one array per part crosses the network.
 bool presum_applies(const worker_state& st, const running_op& r) {
-  return st.opts.reduce_before_send && is_push(*r.op) && r.op->inputs.size() > 1;
+  return st.opts.reduce_before_send && is_push(*r.op) && !r.op->sparse && r.op->inputs.size() > 1;
 }
 
 void presum_run(worker_impl self, const run_ptr& run) {
@@ -44,6 +78,63 @@ void presum_run(worker_impl self, const run_ptr& run) {
   run->send = {sum};
   run_reduce(self, runner(self), std::move(job), "local sum of a push",
              [self, run](failure f) { stage_finished(self, run, std::move(f)); });
+}
+
+// ---- stage: rows ---------------------------------------------------------------
+// A row_sparse push: its per-device arrays summed into one set of rows (the
+// union of their ids), sent as rows. A pull of rows (row_sparse_pull, or a
+// pull into row_sparse outputs): the ids made sorted and unique, each output
+// given those ids and a rows buffer that the shards' answers fill.
+bool rows_applies(const worker_state&, const running_op& r) {
+  return !r.first_failure && (r.op->select_rows || (r.op->sparse && is_push(*r.op)));
+}
+
+void select_rows(operation& op, bool whole_rows) {
+  auto what = std::string("row_sparse_pull of key ") + op.key.to_string();
+  if (!whole_rows)
+    throw kvs::error(errc::unsupported,
+                     what + ": the key is split across servers by elements, so its rows straddle "
+                            "servers; initialize it with a row_sparse value to split it by rows");
+  auto& sample = op.sample();
+  auto total = sample.shape().at(0);
+  if (op.row_ids.is_none()) {
+    op.rows.resize(static_cast<size_t>(total));
+    for (int64_t r = 0; r < total; ++r)
+      op.rows[static_cast<size_t>(r)] = r;
+  } else {
+    op.rows = unique_row_ids(op.row_ids, total, what);
+  }
+  kvs::shape s = sample.shape();
+  s[0] = static_cast<int64_t>(op.rows.size());
+  for (size_t i = 0; i < op.outputs.size(); ++i) {
+    auto buf = make_uninitialized(s, sample.dtype(), op.outputs[i].device());
+    replace_rows(op.outputs[i], op.rows, buf);
+    op.landing[i] = buf;
+  }
+}
+
+void rows_run(worker_impl self, const run_ptr& run) {
+  auto f = capture(
+      [&] {
+        auto& op = *run->op;
+        bool whole_rows = parts_hold_whole_rows(op, part_opts(self->state));
+        if (op.select_rows)
+          return select_rows(op, whole_rows);
+        auto [ids, rows] = sum_row_sparse(op.inputs);
+        if (whole_rows) {
+          op.rows = std::move(ids);
+          run->send = {rows};
+          return;
+        }
+        // A big dense key split by elements: rows may straddle its parts,
+        // so this push travels dense.
+        auto dense = ndarray::zeros(op.sample().shape(), rows.dtype(), cpu());
+        scatter_rows(rows, 0, ids, row_length(dense.shape()), dense, false);
+        run->send = {dense};
+        op.sparse = false;
+      },
+      "rows of a row_sparse operation: ");
+  stage_finished(self, run, std::move(f));
 }
 
 // ---- stage: send to the shards ---------------------------------------------
@@ -60,8 +151,18 @@ void part_answered(worker_impl self, const run_ptr& run, const part_range& p, pa
     part_done(self, run, std::move(f));
     return;
   }
-  if (r.value.is_none() || run->op->landing.empty()) {
+  if (run->op->landing.empty()) {
     part_done(self, run, std::nullopt);
+    return;
+  }
+  if (r.value.is_none()) {  // written into the outputs in this process
+    run->wire_in += p.count * size_of(run->op->landing[0].dtype()) * run->op->landing.size();
+    part_done(self, run, std::nullopt);
+    return;
+  }
+  run->wire_in += r.value.size() * size_of(r.value.dtype());
+  if (auto f = unpack_answer(self->state, p, run->op->landing[0].dtype(), r.value)) {
+    part_done(self, run, std::move(f));
     return;
   }
   copy_job job{array_view::whole(r.value), {}};
@@ -76,13 +177,46 @@ void part_answered(worker_impl self, const run_ptr& run, const part_range& p, pa
            [self, run](failure f) { part_done(self, run, std::move(f)); });
 }
 
-bool send_applies(const worker_state&, const running_op& r) { return !r.first_failure; }
+// In dist_sync a push whose pre-sum failed is still sent, flagged failed and
+// without inputs: the other workers' round of the key then completes, failed
+// naming the cause, instead of timing out, and the key serves the next round
+// (docs/distributed.md, "After a failed round").
+bool announces_failure(const worker_state& st, const running_op& r) {
+  return r.first_failure && st.opts.one_push_per_round && is_push(*r.op);
+}
+
+bool send_applies(const worker_state& st, const running_op& r) {
+  return !r.first_failure || announces_failure(st, r);
+}
+
+void mark_failed(part_request& req, const kvs::error& why) {
+  req.inputs.clear();
+  req.sparse = false;  // no rows either: only the failure travels
+  req.rows.clear();
+  req.failed = true;
+  req.failed_code = static_cast<uint8_t>(why.code());
+  req.failed_why = why.what();
+}
 
 void send_run(worker_impl self, const run_ptr& run) {
   auto& st = self->state;
-  part_options po{static_cast<uint32_t>(st.shards.size()), st.opts.rank, st.opts.split_bound,
-                  st.opts.max_part_bytes};
-  auto parts = plan_parts(*run->op, run->send, po);
+  auto parts = plan_parts(*run->op, run->send, part_opts(st));
+  if (!run->packed.empty()) {  // the compression stage packed each part's arrays
+    for (size_t i = 0; i < parts.size(); ++i) {
+      auto& req = parts[i].request;
+      req.inputs.clear();
+      for (auto& a : run->packed.at(i))
+        req.inputs.push_back(array_view::whole(a));
+      req.codec = static_cast<uint8_t>(st.compression.type);
+    }
+    run->packed.clear();
+  }
+  if (announces_failure(st, *run))
+    for (auto& p : parts)
+      mark_failed(p.request, *run->first_failure);
+  for (auto& p : parts)
+    for (auto& v : p.request.inputs)
+      run->wire_out += v.count * size_of(v.array.dtype());
   run->parts_left = parts.size();
   if (parts.empty()) {  // nothing to send (no elements)
     stage_finished(self, run);
@@ -90,7 +224,9 @@ void send_run(worker_impl self, const run_ptr& run) {
   }
   for (auto& p : parts) {
     receipts pulled;
-    if (st.opts.data_plane && !st.opts.data_plane_peers[p.range.shard].empty())
+    // Compressed values (packed pushes, packed answers) stay in band.
+    if (st.opts.data_plane && !st.opts.data_plane_peers[p.range.shard].empty() &&
+        st.compression.type == codec::none)
       pulled = describe_for_plane(*st.opts.data_plane, st.opts.data_plane_peers[p.range.shard],
                                   st.opts.rank, p.request, st.opts.data_plane_min_bytes);
     auto& sb = st.outbox[p.range.shard];
@@ -113,7 +249,7 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
       part_done(self, pp.run, err);
   };
   auto id = timed_request<batch_reply>(
-      self, st.deadlines, 2 * st.opts.request_timeout, st.shards[shard],
+      self, st.deadlines, wait_bounds::worker_to_shard(st.opts.request_timeout), st.shards[shard],
       "request to " + st.opts.shard_names[shard],
       [self, parts, fail_all](batch_reply reply) mutable {
         if (reply.results.size() != parts->size()) {
@@ -142,6 +278,8 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
 // ---- stage: conversion into outputs of another dtype -------------------------
 bool convert_applies(const worker_state&, const running_op& r) {
   if (r.first_failure)
+    return false;
+  if (r.op->select_rows)  // row_sparse outputs hold their landing rows
     return false;
   for (size_t i = 0; i < r.op->outputs.size(); ++i)
     if (!r.op->outputs[i].same_storage(r.op->landing[i]))
@@ -201,6 +339,7 @@ void release_dependents(worker_state& st, const running_op& run) {
 
 void finish_run(worker_impl self, const run_ptr& run) {
   auto& st = self->state;
+  count(st, *run);
   run->op->finish(run->first_failure);
   release_dependents(st, *run);
   st.queue.done(run->op->key, run->bytes, is_push(*run->op));
@@ -209,6 +348,7 @@ void finish_run(worker_impl self, const run_ptr& run) {
 }
 
 const stage presum_stage{"pre-sum", &presum_applies, &presum_run};
+const stage rows_stage{"rows", &rows_applies, &rows_run};
 const stage send_stage{"send", &send_applies, &send_run};
 const stage convert_stage{"convert", &convert_applies, &convert_run};
 const stage finish_stage{"finish", &finish_applies, &finish_run};
@@ -223,6 +363,8 @@ void enter(worker_impl self, const run_ptr& run, int s) {
     run->stage_done = true;
     return;
   }
+  if (tracing(st))
+    run->since = std::chrono::system_clock::now();
   // What the stage's work throws (an allocation, a bug) fails the operation.
   auto f = capture([&] { next->run(self, run); });
   if (f && run->stage == s && !run->stage_done)
@@ -268,6 +410,7 @@ void start(worker_impl self, op_ptr op, int64_t bytes, uint64_t id) {
   run->send = op->inputs;
   run->bytes = bytes;
   run->op = std::move(op);
+  trace(self->state, *run, "queued", run->op->queued_at);
   self->state.routes[run->op->key].ops.push_back(run);
   advance(self, run->op->key);
 }
@@ -301,10 +444,17 @@ std::vector<const stage*> make_route(const worker_options& opts) {
   std::vector<const stage*> route;
   if (opts.reduce_before_send)
     route.push_back(&presum_stage);
+  route.push_back(&rows_stage);
+  route.push_back(&compress_stage);
   route.push_back(&send_stage);
   route.push_back(&convert_stage);
   route.push_back(&finish_stage);
   return route;
+}
+
+part_options part_opts(const worker_state& st) {
+  return part_options{static_cast<uint32_t>(st.shards.size()), st.opts.rank, st.opts.split_bound,
+                      st.opts.max_part_bytes};
 }
 
 turn::turn(worker_impl self) : self_(self) { ++self_->state.depth; }
@@ -324,6 +474,7 @@ void submit_ops(worker_impl self, std::vector<op_ptr> ops) {
       auto bytes = op_bytes(*op);
       bool push = is_push(*op);
       auto id = ++st.next_id;
+      op->queued_at = std::chrono::system_clock::now();  // slow operations, the timeline
       auto waits = st.hazards.add(id, storages(op->inputs), storages(op->outputs));
       for (auto w : waits)
         st.dependents[w].emplace_back(op->key, id);
@@ -337,6 +488,7 @@ void submit_ops(worker_impl self, std::vector<op_ptr> ops) {
 
 void stage_finished(worker_impl self, const run_ptr& run, failure f) {
   turn t{self};
+  trace(self->state, *run, self->state.route[static_cast<size_t>(run->stage)]->name, run->since);
   if (f && !run->first_failure)
     run->first_failure = std::move(f);
   run->stage_done = true;

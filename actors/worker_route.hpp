@@ -1,13 +1,14 @@
 #pragma once
 // The worker's state and a key's route through it. A route is data: the
 // ordered list of stages every operation of a key passes (today: pre-sum of
-// a push's per-device arrays, send to the shards, conversion into outputs of
-// another dtype, finish). An operation enters a stage only once every earlier
+// a push's per-device arrays, rows of row_sparse pushes and pulls,
+// compression, send to the shards, conversion into outputs of another dtype,
+// finish). An operation enters a stage only once every earlier
 // operation of its key has entered it, so no later operation of a key passes
 // an earlier one at any stage; operations of one key may still overlap
 // (a pull is sent right behind a push, both wait for the round together).
-// New stages (compression, a byte transport, row selection) are new rows
-// of the route, not special cases.
+// New stages (a byte transport, row selection) are new rows of the route,
+// not special cases, as compression is.
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -23,6 +24,7 @@
 #include "actors/reducer_set.hpp"
 #include "actors/worker.hpp"
 #include "core/array_hazards.hpp"
+#include "core/compression.hpp"
 #include "core/dispatch_queue.hpp"
 #include "core/sharding.hpp"
 #include "messages/shard_actor.hpp"
@@ -39,10 +41,14 @@ struct running_op {
   uint64_t id = 0;                 // in call order (array hazards)
   int64_t bytes = 0;               // its place in the dispatch window
   std::vector<ndarray> send;       // what its push sends (inputs, or their local sum)
+  std::vector<std::vector<ndarray>> packed;  // compressed push: per part, per sent array
   int stage = -1;                  // the stage it entered last
   bool stage_done = true;          // that stage's work is over
   size_t parts_left = 0;           // send stage: parts not yet answered
+  uint64_t wire_out = 0;           // bytes of values sent to the shards (packed when compressed)
+  uint64_t wire_in = 0;            // bytes of the shards' answers (packed when compressed)
   failure first_failure;           // later stages skip their work, finish reports it
+  std::chrono::system_clock::time_point since{};  // the stage's start (timeline only)
 };
 using run_ptr = std::shared_ptr<running_op>;
 
@@ -91,10 +97,21 @@ struct worker_state {
   deadline_book deadlines;
   std::vector<bool> shard_down;
   std::vector<std::set<uint64_t>> open_requests;  // per shard, for a peer that dies
+  compression_setting compression;
+  // Compression residuals: per key, one per array a push sends (per device
+  // where the shard sums the devices, else the worker's local sum).
+  std::unordered_map<kvs::key, std::vector<ndarray>, key_hash> residuals;
 };
 
 // The route a worker with these options gives its keys.
 std::vector<const stage*> make_route(const worker_options& opts);
+// How this worker cuts operations into shard requests.
+part_options part_opts(const worker_state& st);
+
+// actors/compression_stage.cpp: packs a push's arrays per part (the
+// worker's residuals), and unpacks a packed answer of a part.
+extern const stage compress_stage;
+failure unpack_answer(const worker_state& st, const part_range& p, dtype key_type, ndarray& value);
 
 // One turn of the worker's work. Turns nest; when the outermost ends, it
 // starts what the dispatch window lets start and sends the fused batches.

@@ -4,11 +4,16 @@
 // every worker pulls the sum) of one key of 4 KB, 1 MB, 16 MB, 64 MB, then
 // of 1000 keys of 4 KB in one call. Median of RUNS steps after 3 warm-ups.
 //
-// Run:    ./build/tools/kvs-launch -n 2 -s 2 -- ./build/bench/dist_pushpull [RUNS=15]
+// Run:    ./build/tools/kvs-launch -n 2 -s 2 -- ./build/bench/dist_pushpull [RUNS=15] [COMPRESSION]
 // Prints (rank 0), per size: ms per pushpull, GB/s of the key per worker;
 // for 1000 keys also keys/s per worker.
+// COMPRESSION (2bit, 1bit, fp16, none; "+pull" compresses pulls too, e.g.
+// 2bit+pull): times only the 16 MB key's pushpull with that gradient
+// compression (threshold 0.5) and prints one line, "16 MB <COMPRESSION>: <ms> ms".
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include <kvs/kvs.hpp>
 
@@ -16,12 +21,45 @@
 
 using namespace kvs;
 
+namespace {
+
+// One 16 MB key under `mode`: the step time (median), printed by rank 0.
+int compressed_step(const std::string& mode, int runs) {
+  auto kv = create("dist_sync");
+  auto plus = mode.find("+pull");
+  compression c{mode.substr(0, plus), 0.5};
+  c.compress_pull = plus != std::string::npos;
+  if (c.type != "none")
+    kv->set_gradient_compression(c);
+  int64_t n = int64_t{4} << 20;
+  kv->init(0, ndarray::zeros({n}));
+  std::vector<float> g(static_cast<size_t>(n));
+  for (size_t i = 0; i < g.size(); ++i)  // mixed signs, around the threshold
+    g[i] = static_cast<float>(static_cast<int>(i % 17) - 8) * 0.125f;
+  auto grad = ndarray::from_vector(g, {n}), out = ndarray::zeros({n});
+  auto samples = bench::time_runs(3, runs, [&] {
+    kv->pushpull(0, grad, out);
+    out.wait_to_read();
+  });
+  if (kv->rank() == 0)
+    std::printf("16 MB %s: %.3f ms\n", mode.c_str(), bench::quantile(samples, 0.5) * 1e3);
+  kv->barrier();
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  // Lines go out as printed: a job that fails while it ends keeps its figures.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   int runs = argc > 1 ? std::max(10, std::atoi(argv[1])) : 15;
+  if (argc > 2)
+    return compressed_step(argv[2], runs);
   auto kv = create("dist_sync");
   bool print = kv->rank() == 0;
   if (print)
-    std::printf("dist_pushpull: %d workers, dist_sync, median of %d steps\n", kv->num_workers(), runs);
+    std::printf("dist_pushpull: %d workers, dist_sync, median of %d steps, KVS_SECURE=%s\n",
+                kv->num_workers(), runs, std::getenv("KVS_SECURE") ? std::getenv("KVS_SECURE") : "");
   int64_t next_key = 0;
   for (int64_t bytes : {int64_t{4} << 10, int64_t{1} << 20, int64_t{16} << 20, int64_t{64} << 20}) {
     int64_t n = bytes / 4;

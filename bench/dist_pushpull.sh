@@ -4,10 +4,13 @@
 #   caf      in CAF's messages (KVS_TRANSPORT=caf)
 #   ucx-tcp  over the UCX data plane restricted to TCP (UCX_TLS=tcp,self)
 #   ucx      over the UCX data plane with UCX's own choice (shared memory, CMA)
-# then OpenMPI's MPI_Allreduce with 2 ranks over TCP and over shared memory
-# (--mca btl vader,self), same sizes (when OpenMPI is installed:
-# apt-get install libopenmpi-dev openmpi-bin, then rebuild).
-# Run:    bench/dist_pushpull.sh [RUNS=15]     (after tools/build.sh)
+# then the caf transport plain and with TLS side by side, a 16 MB key under
+# each gradient compression beside none, and OpenMPI's MPI_Allreduce with 2
+# ranks over TCP and over shared memory (--mca btl vader,self), same sizes
+# (when OpenMPI is installed: apt-get install libopenmpi-dev openmpi-bin,
+# then rebuild).
+# Run:    bench/dist_pushpull.sh [RUNS=15]     (after tools/build.sh;
+#         KVS_BENCH_EXTRAS=0: the transports and MPI only)
 # Prints each run's own lines, then a table of medians (ms per step, per
 # worker) and the ratios the goals of docs/benchmarks.md are stated in.
 set -euo pipefail
@@ -32,6 +35,28 @@ run_mpi() {  # name, btl list
   mpirun --allow-run-as-root --oversubscribe -np 2 --mca btl "$2" --mca btl_tcp_if_include lo \
     ./build/bench/mpi_allreduce "$runs" 2>&1 | tee "$out/mpi-$1.txt"
 }
+
+# The same job (caf transport: every byte on the authenticated channel) with
+# plain TCP and with mutual TLS (docs/security.md), side by side, then the
+# ratio of their times per line (TLS / plain). (A job that fails while it
+# ends has printed its figures; kvs-launch says why on stderr.)
+# KVS_BENCH_EXTRAS=0 skips this and the compression runs.
+if [ "${KVS_BENCH_EXTRAS:-1}" != 0 ]; then
+plain=$(./build/tools/kvs-launch -n 2 -s 2 --env KVS_SECURE:0 --env KVS_TRANSPORT:caf -- ./build/bench/dist_pushpull "$runs") || true
+tls=$(./build/tools/kvs-launch -n 2 -s 2 --env KVS_SECURE:1 --env KVS_TRANSPORT:caf -- ./build/bench/dist_pushpull "$runs") || true
+echo "$plain"
+echo "$tls"
+echo "TLS cost (time with KVS_SECURE=1 / time with KVS_SECURE=0):"
+paste -d '|' <(echo "$plain") <(echo "$tls") | awk -F'|' '
+  /ms/ { split($1, a, ":"); split(a[2], p, " "); split($2, b, ":"); split(b[2], t, " ");
+         printf "  %-20s %8.3f ms -> %8.3f ms   x%.2f\n", a[1], p[1], t[1], t[1] / p[1] }'
+launch="./build/tools/kvs-launch -n 2 -s 2 -- ./build/bench/dist_pushpull"
+echo "dist_pushpull, gradient compression: one 16 MB key, 2 workers, 2 servers, median of $runs steps"
+compressed=$(for mode in none 2bit 2bit+pull 1bit 1bit+pull fp16 fp16+pull; do $launch "$runs" "$mode"; done)
+echo "$compressed" | awk '/^16 MB / { m = $3; sub(":", "", m); ms[m] = $4; order[n++] = m }
+  END { for (i = 0; i < n; i++) { m = order[i];
+          printf "  %-10s %9.3f ms   %5.2fx faster than none\n", m, ms[m], ms["none"] / ms[m] } }'
+fi
 if [ -x build/bench/mpi_allreduce ]; then
   run_mpi tcp tcp,self
   run_mpi shm vader,self

@@ -1,6 +1,8 @@
-# FindCAF: locates the C++ Actor Framework (core and io), which ships no CMake
-# package on Debian. Defines CAF_FOUND, CAF_VERSION and the imported targets
-# CAF::core and CAF::io. Hints: CAF_ROOT_DIR (a prefix with include/ and lib/).
+# FindCAF: locates the C++ Actor Framework (core, io and openssl), which
+# ships no CMake package on Debian. Defines CAF_FOUND, CAF_VERSION and the
+# imported targets CAF::core, CAF::io and CAF::openssl (CAF's TLS
+# transport, which links OpenSSL, found with CMake's FindOpenSSL).
+# Hints: CAF_ROOT_DIR (a prefix with include/ and lib/).
 include(FindPackageHandleStandardArgs)
 
 find_path(CAF_INCLUDE_DIR NAMES caf/config.hpp
@@ -9,6 +11,9 @@ find_library(CAF_CORE_LIBRARY NAMES caf_core
              HINTS ${CAF_ROOT_DIR} ENV CAF_ROOT_DIR PATH_SUFFIXES lib lib64)
 find_library(CAF_IO_LIBRARY NAMES caf_io
              HINTS ${CAF_ROOT_DIR} ENV CAF_ROOT_DIR PATH_SUFFIXES lib lib64)
+find_library(CAF_OPENSSL_LIBRARY NAMES caf_openssl
+             HINTS ${CAF_ROOT_DIR} ENV CAF_ROOT_DIR PATH_SUFFIXES lib lib64)
+find_package(OpenSSL)
 
 if(CAF_INCLUDE_DIR AND EXISTS "${CAF_INCLUDE_DIR}/caf/config.hpp")
   # CAF_VERSION is written as MAJOR * 10000 + MINOR * 100 + PATCH.
@@ -24,7 +29,8 @@ if(CAF_INCLUDE_DIR AND EXISTS "${CAF_INCLUDE_DIR}/caf/config.hpp")
 endif()
 
 find_package_handle_standard_args(CAF
-  REQUIRED_VARS CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY
+  REQUIRED_VARS CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY CAF_OPENSSL_LIBRARY
+                OPENSSL_FOUND
   VERSION_VAR CAF_VERSION)
 
 if(CAF_FOUND)
@@ -42,5 +48,11 @@ if(CAF_FOUND)
       IMPORTED_LOCATION "${CAF_IO_LIBRARY}"
       INTERFACE_LINK_LIBRARIES CAF::core)
   endif()
+  if(NOT TARGET CAF::openssl)
+    add_library(CAF::openssl UNKNOWN IMPORTED)
+    set_target_properties(CAF::openssl PROPERTIES
+      IMPORTED_LOCATION "${CAF_OPENSSL_LIBRARY}"
+      INTERFACE_LINK_LIBRARIES "CAF::io;OpenSSL::SSL")
+  endif()
 endif()
-mark_as_advanced(CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY)
+mark_as_advanced(CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY CAF_OPENSSL_LIBRARY)

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/checked_size.hpp"
 #include "core/sync_var.hpp"
 #include "kvs/ndarray.hpp"
 
@@ -43,13 +44,16 @@ struct array_impl {
   std::shared_ptr<data_buffer> buf;   // dense values
   std::vector<int64_t> row_ids;       // row_sparse: the stored rows
   ndarray rows;                       // row_sparse: their values
+  // row_sparse: the array's readiness. Its own, not its rows buffer's, since
+  // row_sparse_pull replaces the rows (core/row_ops.hpp).
+  std::shared_ptr<sync_var> marks;
 };
 
 struct ndarray_access {
   static array_impl& impl(const ndarray& x) { return *x.impl_; }
   static ndarray make(std::shared_ptr<array_impl> p) { return ndarray(std::move(p)); }
-  // The readiness a store operation marks: the dense buffer, or for a
-  // row_sparse array the buffer of its rows.
+  // The readiness a store operation marks: the dense buffer, or a
+  // row_sparse array's own marks.
   static sync_var& var(const ndarray& x);
   // Raw bytes of a dense array, without waiting (the store's side).
   static void* raw(const ndarray& x) { return x.impl_->buf->data(); }
@@ -72,7 +76,9 @@ inline const void* storage_id(const ndarray& x) {
 // wait for marks of later operations on that array.
 ndarray unmarked_alias(const ndarray& x);
 
-size_t element_count(const kvs::shape& s);  // throws invalid_argument on a negative dim
+// Elements of a shape: checked_element_count (core/checked_size.hpp), which
+// throws invalid_argument on a negative dimension or an overflow.
+size_t element_count(const kvs::shape& s);
 // A dense array with the values of any array (row_sparse densified), waiting
 // for pending writes first.
 ndarray densify(const ndarray& x);

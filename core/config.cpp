@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -128,6 +129,38 @@ void resolve_transport(config& out) {
                                           " is not 0 or 1");
 }
 
+// A host name or address as the network takes it: 1 to 255 printable
+// characters, no spaces (what a peer is told to connect to).
+void check_host(const char* var, const char* field, const std::string& host) {
+  if (host.empty())
+    return;
+  bool printable = host.size() <= 255;
+  for (unsigned char c : host)
+    printable = printable && c > ' ' && c < 127;
+  if (!printable)
+    throw error(errc::invalid_config, std::string(var) + " (config." + field + ") '" +
+                                          host.substr(0, 64) + "' is not a host name or address " +
+                                          "(1 to 255 printable characters without spaces)");
+}
+
+bool is_loopback(const std::string& host) {
+  return host.empty() || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// KVS_SECURE, else on when the node binds or reaches beyond loopback; the
+// certificate files are checked when the node starts its network.
+void resolve_security(config& out) {
+  if (out.secure < -1 || out.secure > 1)
+    throw error(errc::invalid_config, "config.secure = " + std::to_string(out.secure) +
+                                          " must be 1 (on), 0 (off) or -1 (KVS_SECURE, else "
+                                          "on beyond loopback)");
+  bool beyond_loopback = !is_loopback(out.node_host) || !is_loopback(out.root_uri);
+  fill(out.secure, -1, out, "KVS_SECURE", beyond_loopback ? 1 : 0, 0, 1);
+  fill_text(out.tls_cert, out, "KVS_TLS_CERT");
+  fill_text(out.tls_key, out, "KVS_TLS_KEY");
+  fill_text(out.tls_ca, out, "KVS_TLS_CA");
+}
+
 [[noreturn]] void missing(const char* var, const char* field, const std::string& why) {
   throw error(errc::invalid_config, std::string(var) + " (config." + field + ") " + why);
 }
@@ -152,6 +185,14 @@ config config::resolved() const {
   fill(out.inline_bound, int64_t{-1}, out, "KVS_INLINE_BOUND", int64_t{16384}, 0, INT64_MAX);
   fill(out.max_message_bytes, int64_t{0}, out, "KVS_MAX_MESSAGE_BYTES", int64_t{16} << 20,
        int64_t{1} << 10, int64_t{1} << 31);
+  fill(out.max_receive_bytes, int64_t{0}, out, "KVS_MAX_RECEIVE_BYTES",
+       std::max(int64_t{1} << 30, out.max_message_bytes), int64_t{1} << 10, int64_t{1} << 40);
+  if (out.max_receive_bytes < out.max_message_bytes)
+    throw error(errc::invalid_config,
+                "config.max_receive_bytes (KVS_MAX_RECEIVE_BYTES) = " +
+                    std::to_string(out.max_receive_bytes) + " is below max_message_bytes = " +
+                    std::to_string(out.max_message_bytes) + ": a node could not receive what " +
+                    "its peers send");
   fill(out.max_inflight_bytes, int64_t{0}, out, "KVS_MAX_INFLIGHT_BYTES", int64_t{128} << 20, 1,
        INT64_MAX);
   fill_text(out.role, out, "DMLC_ROLE");
@@ -161,14 +202,23 @@ config config::resolved() const {
   fill(out.num_servers, 0, out, "DMLC_NUM_SERVER", 0, 1, 1 << 16);
   fill_text(out.interface, out, "DMLC_INTERFACE");
   fill_text(out.node_host, out, "DMLC_NODE_HOST");
+  check_host("DMLC_PS_ROOT_URI", "root_uri", out.root_uri);
+  check_host("DMLC_NODE_HOST", "node_host", out.node_host);
   if (out.node_host.empty())
     out.node_host = out.interface.empty() ? "127.0.0.1" : interface_address(out.interface);
+  resolve_security(out);
   if (out.heartbeat_interval.count() == 0)
     out.heartbeat_interval = seconds_var(out, "PS_HEARTBEAT_INTERVAL", 1000);
   if (out.heartbeat_timeout.count() == 0)
-    out.heartbeat_timeout = seconds_var(out, "PS_HEARTBEAT_TIMEOUT", 5000);
+    out.heartbeat_timeout = seconds_var(out, "PS_HEARTBEAT_TIMEOUT", 30000);
   resolve_waits(out);
   resolve_transport(out);
+  fill_text(out.log_level, out, "KVS_LOG");
+  fill_text(out.timeline, out, "KVS_TIMELINE");
+  if (!out.log_level.empty() && out.log_level != "debug" && out.log_level != "info" &&
+      out.log_level != "warn")
+    throw error(errc::invalid_config,
+                "KVS_LOG (config.log_level) is \"" + out.log_level + "\"; expected debug, info or warn");
   check_positive("scheduler_threads", out.scheduler_threads, 1);
   check_positive("bigarray_bound", out.bigarray_bound, 1);
   check_positive("reduction_threads", out.reduction_threads, 1);
@@ -196,6 +246,19 @@ config config::resolved_cluster() const {
     missing("DMLC_NUM_WORKER", "num_workers", "is not set: the number of workers (>= 1)");
   if (out.num_servers < 1)
     missing("DMLC_NUM_SERVER", "num_servers", "is not set: the number of servers (>= 1)");
+  if (out.secure == 1) {
+    const std::string why =
+        "is not set, but the cluster is secure (KVS_SECURE=1, the default when a node binds or "
+        "reaches an address other than loopback; here " + out.node_host + " and " +
+        out.root_uri + "): kvs-launch sets it, or name your own files (docs/security.md), or "
+        "set KVS_SECURE=0 on a trusted network";
+    if (out.tls_cert.empty())
+      missing("KVS_TLS_CERT", "tls_cert", "(this node's certificate) " + why);
+    if (out.tls_key.empty())
+      missing("KVS_TLS_KEY", "tls_key", "(this node's private key) " + why);
+    if (out.tls_ca.empty())
+      missing("KVS_TLS_CA", "tls_ca", "(the job's authority) " + why);
+  }
   return out;
 }
 

@@ -267,6 +267,8 @@ int kvstore::do_rank() const { return 0; }
 int kvstore::do_num_workers() const { return 1; }
 int kvstore::do_local_rank() const { return 0; }
 bool kvstore::do_is_capable(const std::string&) const { return false; }
+store_stats kvstore::stats() const { return do_stats(); }
+store_stats kvstore::do_stats() const { return {}; }
 
 caf::actor_system& kvstore::do_system() {
   std::lock_guard<std::mutex> guard{kind_mtx_};

@@ -85,7 +85,7 @@ data_buffer::~data_buffer() {
 
 sync_var& ndarray_access::var(const ndarray& x) {
   auto& p = *x.impl_;
-  return p.stype == storage::dense ? p.buf->var() : p.rows.impl_->buf->var();
+  return p.stype == storage::dense ? p.buf->var() : *p.marks;
 }
 
 ndarray unmarked_alias(const ndarray& x) {
@@ -97,15 +97,7 @@ ndarray unmarked_alias(const ndarray& x) {
   return ndarray_access::make(std::move(alias));
 }
 
-size_t element_count(const kvs::shape& s) {
-  size_t n = 1;
-  for (auto d : s) {
-    if (d < 0)
-      throw kvs::error(errc::invalid_argument, "shape " + to_string(s) + " has a negative dimension");
-    n *= static_cast<size_t>(d);
-  }
-  return n;
-}
+size_t element_count(const kvs::shape& s) { return checked_element_count(s); }
 
 void cuda_or_memcpy(void* dst, device dd, const void* src, device sd, size_t bytes) {
   if (dd.kind == device::cpu_kind && sd.kind == device::cpu_kind)
@@ -140,8 +132,9 @@ std::shared_ptr<array_impl> make_dense(const shape& s, dtype t, device d, bool z
   p->dims = s;
   p->type = t;
   p->dev = d;
-  p->elements = element_count(s);
-  p->buf = std::make_shared<data_buffer>(d, p->elements * size_of(t), zeroed);
+  p->elements = checked_element_count(s);
+  auto bytes = checked_byte_count(p->elements, t, "an array of shape " + to_string(s));
+  p->buf = std::make_shared<data_buffer>(d, bytes, zeroed);
   return p;
 }
 
@@ -161,7 +154,7 @@ ndarray densify(const ndarray& x) {
   auto& p = ndarray_access::impl(x);
   if (p.stype == storage::dense)
     return x;
-  p.rows.wait_to_read();
+  x.wait_to_read();
   if (on_gpu(p.rows)) {  // densify on the host, then move to the rows' GPU
     auto host = ndarray::row_sparse(p.dims, p.row_ids, p.rows.copy_to(cpu()));
     return densify(host).copy_to(p.dev);
@@ -247,6 +240,7 @@ ndarray ndarray::row_sparse(kvs::shape dense_shape, std::vector<int64_t> row_ids
   p->elements = elements;
   p->row_ids = std::move(row_ids);
   p->rows = std::move(rows);
+  p->marks = std::make_shared<detail::sync_var>();
   return ndarray(std::move(p));
 }
 
@@ -266,6 +260,7 @@ std::vector<int64_t> ndarray::row_ids() const {
   auto& p = detail::checked(impl_, "row_ids()");
   if (p.stype != storage::row_sparse)
     throw kvs::error(errc::invalid_argument, "row_ids() needs a row_sparse ndarray, this one is dense");
+  wait_to_read();  // a row_sparse_pull replaces them
   return p.row_ids;
 }
 
@@ -273,6 +268,7 @@ ndarray ndarray::rows() const {
   auto& p = detail::checked(impl_, "rows()");
   if (p.stype != storage::row_sparse)
     throw kvs::error(errc::invalid_argument, "rows() needs a row_sparse ndarray, this one is dense");
+  wait_to_read();  // a row_sparse_pull replaces them
   return p.rows;
 }
 

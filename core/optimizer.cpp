@@ -184,6 +184,21 @@ void check_state(const std::string& name, const std::vector<detail::state_array_
                     to_string(layout[i].shape));
 }
 
+// The rows of a lazy update index the weight's rows: each must be one of
+// them (sorted and unique, as a row_sparse gradient's are), else the rule
+// would write outside the weight.
+void check_rows(const std::string& name, const std::vector<int64_t>& rows, const kvs::shape& dims) {
+  int64_t n = dims.empty() ? 0 : dims[0];
+  int64_t previous = -1;
+  for (auto r : rows) {
+    if (r <= previous || r >= n)
+      bad(name, "the rows of a row_sparse update must be sorted, unique and below " +
+                    std::to_string(n) + " (the weight's rows); got " + std::to_string(r) +
+                    " after " + std::to_string(previous));
+    previous = r;
+  }
+}
+
 }  // namespace
 
 optimizer::optimizer(std::string name, std::map<std::string, double> numbers,
@@ -237,6 +252,8 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
                                             to_string(grad.dtype()) + to_string(grad.shape()) +
                                             " does not match weight " + to_string(wt) +
                                             to_string(weight.shape()));
+  if (rows != nullptr)
+    check_rows(name_, *rows, weight.shape());
   bool lazy = rows != nullptr && rule.lazy_rows && numbers_.at("lazy_update") != 0;
   const std::vector<int64_t>* use_rows = lazy ? rows : nullptr;
   size_t n = weight.size();

@@ -13,15 +13,16 @@ uint32_t shard_of(const key& k, uint32_t shards) {
 
 namespace {
 std::vector<part_range> server_parts(const key& k, uint64_t elements, uint32_t shards,
-                                     uint64_t split_bound) {
+                                     uint64_t split_bound, uint64_t row_len) {
   if (split_bound == 0 || shards <= 1 || elements < split_bound)
     return {part_range{shard_of(k, shards), 0, elements}};
+  uint64_t unit = row_len == 0 ? 1 : row_len;  // cut between units
   std::vector<part_range> parts;
   parts.reserve(shards);
-  double per = static_cast<double>(elements) / shards;
+  double per = static_cast<double>(elements / unit) / shards;
   for (uint32_t i = 0; i < shards; ++i) {
-    auto b = static_cast<uint64_t>(std::llround(per * i));
-    auto e = static_cast<uint64_t>(std::llround(per * (i + 1)));
+    auto b = static_cast<uint64_t>(std::llround(per * i)) * unit;
+    auto e = static_cast<uint64_t>(std::llround(per * (i + 1))) * unit;
     parts.push_back(part_range{i, b, e - b});
   }
   return parts;
@@ -29,10 +30,12 @@ std::vector<part_range> server_parts(const key& k, uint64_t elements, uint32_t s
 }  // namespace
 
 std::vector<part_range> partition(const key& k, uint64_t elements, uint32_t shards,
-                                  uint64_t split_bound, uint64_t max_part) {
-  auto parts = server_parts(k, elements, shards, split_bound);
+                                  uint64_t split_bound, uint64_t max_part, uint64_t row_len) {
+  auto parts = server_parts(k, elements, shards, split_bound, row_len);
   if (max_part == 0)
     return parts;
+  if (row_len > 0)  // chunks of whole rows
+    max_part = std::max(row_len, max_part / row_len * row_len);
   std::vector<part_range> out;
   for (auto& p : parts) {
     if (p.count <= max_part) {
@@ -43,6 +46,15 @@ std::vector<part_range> partition(const key& k, uint64_t elements, uint32_t shar
       out.push_back(part_range{p.shard, p.offset + b, std::min(max_part, p.count - b)});
   }
   return out;
+}
+
+bool cuts_between_rows(const std::vector<part_range>& parts, uint64_t row_len) {
+  if (row_len == 0)
+    return false;
+  for (auto& p : parts)
+    if (p.offset % row_len != 0 || p.count % row_len != 0)
+      return false;
+  return true;
 }
 
 }  // namespace kvs::detail

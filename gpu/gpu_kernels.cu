@@ -141,6 +141,7 @@ void sum(stream& st, kvs::dtype t, void* dst, const std::vector<const void*>& sr
     }
     st.synchronize();
   } catch (...) {
+    cudaStreamSynchronize(s);  // batches already launched still write dst: let them end
     cudaSetDevice(previous);
     throw;
   }

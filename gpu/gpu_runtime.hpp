@@ -24,20 +24,22 @@ std::string availability();
 // Throws no_device naming `what` unless gpu(id) exists.
 void require_device(int id, const std::string& what);
 
-// Device memory of gpu(dev).
+// Device memory of gpu(dev). The first allocation marks the process as one
+// that uses GPUs (see pinned_alloc).
 void* device_alloc(int dev, size_t bytes);
 void device_free(int dev, void* p) noexcept;
+// Whether this process has allocated GPU memory (and so has a CUDA context).
+bool gpu_in_use() noexcept;
 // Page-locked host memory (fast, asynchronous-capable copies to and from
-// every GPU); nullptr when there is no GPU or the allocation fails.
+// every GPU); nullptr when no GPU memory was ever allocated in this process
+// (page-locking would create a CUDA context in a process that needs none),
+// or when the allocation fails.
 void* pinned_alloc(size_t bytes) noexcept;
 void pinned_free(void* p) noexcept;
 
-// Synchronous copy between any two places (cpu or gpu, peer to peer where
-// the devices allow it).
-void copy(void* dst, kvs::device dst_dev, const void* src, kvs::device src_dev, size_t bytes);
-void zero(void* dst, int dev, size_t bytes);
-
-// A stream on one GPU, owned by a device reducer actor.
+// A stream on one GPU, owned by a device reducer actor (or by a thread, see
+// below). Created on first use: an actor that never touches its GPU creates
+// no CUDA context.
 class stream {
 public:
   explicit stream(int dev);
@@ -45,13 +47,39 @@ public:
   stream(const stream&) = delete;
   stream& operator=(const stream&) = delete;
   int device() const { return dev_; }
-  void* handle() const { return handle_; }
+  void* handle();
   void synchronize();
 
 private:
   int dev_;
   void* handle_ = nullptr;
 };
+
+// Stream discipline: every device operation (fill, copy, peer copy, sum,
+// NCCL call) is issued on a non-blocking stream, never on CUDA's legacy
+// default stream, and returns only once that stream's work has finished, so
+// an operation is reported done only when it is, and the next one, on any
+// stream, starts after it. While a stream_scope lives, the thread's copies
+// and fills that touch the scope's GPU run on its stream (a device
+// reducer's handlers open one for the reducer's own stream, so its copies
+// and sums are ordered on one stream); other operations run on a stream the
+// calling thread keeps per GPU.
+class stream_scope {
+public:
+  explicit stream_scope(stream& s);
+  ~stream_scope();
+  stream_scope(const stream_scope&) = delete;
+  stream_scope& operator=(const stream_scope&) = delete;
+
+private:
+  stream* previous_;
+};
+
+// Copy between any two places (cpu or gpu, peer to peer where the devices
+// allow it); returns when it has finished.
+void copy(void* dst, kvs::device dst_dev, const void* src, kvs::device src_dev, size_t bytes);
+// Zero fill; returns when it has finished.
+void zero(void* dst, int dev, size_t bytes);
 
 // dst = sum(srcs) (or dst += sum(srcs) with accumulate) over `count`
 // elements of dtype t (f16, bf16, f32, f64), all on the stream's device; one

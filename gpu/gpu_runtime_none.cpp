@@ -19,12 +19,16 @@ void require_device(int id, const std::string& what) {
 }
 void* device_alloc(int, size_t) { none("device memory"); }
 void device_free(int, void*) noexcept {}
+bool gpu_in_use() noexcept { return false; }
 void* pinned_alloc(size_t) noexcept { return nullptr; }
 void pinned_free(void*) noexcept {}
 void copy(void*, kvs::device, const void*, kvs::device, size_t) { none("a GPU copy"); }
 void zero(void*, int, size_t) { none("a GPU fill"); }
 stream::stream(int dev) : dev_(dev) { none("a CUDA stream"); }
 stream::~stream() = default;
+void* stream::handle() { return nullptr; }
+stream_scope::stream_scope(stream&) : previous_(nullptr) { none("a CUDA stream"); }
+stream_scope::~stream_scope() = default;
 void stream::synchronize() {}
 void sum(stream&, kvs::dtype, void*, const std::vector<const void*>&, size_t, bool) {
   none("a GPU sum");

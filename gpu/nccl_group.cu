@@ -2,6 +2,8 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <exception>
+
 #include "gpu/cuda_check.hpp"
 #include "gpu/gpu_runtime.hpp"
 
@@ -52,16 +54,42 @@ nccl_group::~nccl_group() {
 }
 
 namespace {
+// One group call. The group is closed on every path (an error while issuing
+// still ends it), and every rank's stream is waited for before the call
+// returns or throws, so no collective of a failed group still runs when its
+// jobs are told; the first error is thrown (every job of the group gets it).
 template <class Issue>
 void grouped(const std::vector<int>& devices, std::vector<void*>& streams, Issue issue) {
   KVS_NCCL_TRY(ncclGroupStart());
-  for (size_t r = 0; r < devices.size(); ++r)
-    issue(r);
-  KVS_NCCL_TRY(ncclGroupEnd());
-  for (size_t r = 0; r < devices.size(); ++r) {
-    KVS_CUDA_TRY(cudaSetDevice(devices[r]));
-    KVS_CUDA_TRY(cudaStreamSynchronize(strm(streams[r])));
+  std::exception_ptr first;
+  try {
+    for (size_t r = 0; r < devices.size(); ++r)
+      issue(r);
+  } catch (...) {
+    first = std::current_exception();
   }
+  auto end = ncclGroupEnd();
+  if (!first && end != ncclSuccess) {
+    try {
+      KVS_NCCL_TRY(end);
+    } catch (...) {
+      first = std::current_exception();
+    }
+  }
+  for (size_t r = 0; r < devices.size(); ++r) {
+    auto rc = cudaSetDevice(devices[r]);
+    if (rc == cudaSuccess)
+      rc = cudaStreamSynchronize(strm(streams[r]));
+    if (rc != cudaSuccess && !first) {
+      try {
+        KVS_CUDA_TRY(rc);
+      } catch (...) {
+        first = std::current_exception();
+      }
+    }
+  }
+  if (first)
+    std::rethrow_exception(first);
 }
 }  // namespace
 

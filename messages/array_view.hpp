@@ -24,6 +24,10 @@ struct remote_region {
   std::string owner;  // the worker's UCX address; empty: bytes travel in band
   uint64_t tag = 0;   // the message's UCX tag
   uint64_t bytes = 0; // the range's length
+  // Set on arrival only (not sent): the pushed range's shape and type, for
+  // the array the shard allocates once the claim fits the key.
+  kvs::shape dims = {};
+  dtype type = dtype::f32;
   bool empty() const { return owner.empty(); }
 };
 
@@ -32,7 +36,11 @@ struct array_view {
   uint64_t offset = 0;  // first element
   uint64_t count = 0;   // elements
   bool carries_data = true;
-  remote_region remote;  // set by the worker for big parts to a UCX peer
+  remote_region remote = {};  // set by the worker for big parts to a UCX peer
+  // Set on arrival when the range was above the receiver's cap
+  // (serialization/receive_limit.hpp): its bytes were skipped, and the
+  // request that carries it is answered with this error.
+  std::string refused = {};
 
   static array_view whole(const ndarray& a) { return array_view{a, 0, a.size(), true, {}}; }
   static array_view destination(const ndarray& a, uint64_t offset, uint64_t count) {

@@ -21,5 +21,6 @@ using stop_atom = caf::atom_constant<caf::atom("kvs_stop")>;
 using sync_atom = caf::atom_constant<caf::atom("kvs_sync")>;
 using plane_atom = caf::atom_constant<caf::atom("kvs_plane")>;
 using plane_done_atom = caf::atom_constant<caf::atom("kvs_pdone")>;
+using compression_atom = caf::atom_constant<caf::atom("kvs_compr")>;
 
 }  // namespace kvs

@@ -55,13 +55,15 @@ using server_actor =
 // registered; a server sends its server_actor, a worker an actor that lives
 // as long as its store (the coordinator watches both). barrier: answered once every
 // worker has arrived. command: answered once every server ran it. done: a
-// worker has finished; when all have, the servers are stopped and the
-// coordinator ends.
+// worker has finished (answered at once, so the worker knows it arrived
+// before it closes its connections: TLS drops what is unsent then); when
+// all have, the servers are stopped and the coordinator ends.
 using coordinator_actor =
     caf::typed_actor<caf::replies_to<register_atom, node_info, caf::actor>::with<registration>,
                      caf::replies_to<register_atom, node_info, server_actor>::with<registration>,
                      caf::replies_to<barrier_atom, int32_t>::with<ok_atom>,
                      caf::replies_to<command_atom, int32_t, std::string>::with<ok_atom>,
-                     caf::reacts_to<done_atom, int32_t>, caf::reacts_to<tick_atom>>;
+                     caf::replies_to<done_atom, int32_t>::with<ok_atom>,
+                     caf::reacts_to<tick_atom>>;
 
 }  // namespace kvs

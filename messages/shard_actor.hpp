@@ -21,22 +21,36 @@ struct part_id {
   uint32_t part = 0;  // index of this part among the key's parts
 };
 
-enum class part_op : uint8_t { init, push, pull };
+enum class part_op : uint8_t { init, push, pull, pull_rows };
 
 // One request on one key part. init: inputs[0] is the value (copied into the
 // shard's own storage). push: inputs are summed into the round; outputs, if
 // any (pushpull), get the value once the round is done. pull: outputs get
 // the value (after the worker's own open round, if it pushed in it).
+// pull_rows: as pull, but outputs[0] gets only `rows`, one after another.
+// Row ids in `rows` count from the part's first row.
 struct part_request {
   part_op op = part_op::push;
   part_id id;
   int32_t worker = 0;               // the requesting worker's rank
   std::vector<array_view> inputs;
   std::vector<array_view> outputs;  // destinations: only their size travels
-  bool sparse = false;              // push: all inputs were row_sparse, touching...
-  std::vector<int64_t> rows;        // ...these rows (whole keys only)
+  // push: sparse means inputs[0] holds only `rows` (sorted, unique), one
+  // after another; pull_rows: the rows asked for.
+  bool sparse = false;
+  std::vector<int64_t> rows;
+  uint64_t row_len = 0;             // init: the part holds whole rows of this many elements
   bool on_gpu = false;              // init: keep the value on gpu(gpu_id)
   int32_t gpu_id = 0;               //   (device stores; else host memory)
+  // push: the worker could not make its input (its pre-sum failed: errc and
+  // why). It still takes its place in the round, without inputs, so the
+  // round completes, failed, for every worker instead of timing out.
+  bool failed = false;
+  uint8_t failed_code = 0;
+  std::string failed_why;
+  // push: the inputs are packed with this codec (core/compression.hpp's
+  // numbering; 0: plain values), one packed array per input.
+  uint8_t codec = 0;
 };
 
 // Requests to one shard sent together (small keys fused into one message);
@@ -47,7 +61,9 @@ struct part_batch {
 
 // The answer to one request: ok, or an error; a requester in another process
 // gets the value of a pull or pushpull here (in process it is already in
-// the outputs).
+// the outputs). With compressed pulls the value comes packed, in process too:
+// an array of dtype u8 answering a key of f32 values (only f32 keys are
+// compressed, so no plain answer looks like that).
 struct part_result {
   bool ok = true;
   uint8_t code = 0;  // errc when !ok
@@ -112,7 +128,7 @@ typename Inspector::result_type inspect(Inspector& f, part_id& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_request& x) {
   return f(caf::meta::type_name("part_request"), x.op, x.id, x.worker, x.inputs, x.outputs,
-           x.sparse, x.rows, x.on_gpu, x.gpu_id);
+           x.sparse, x.rows, x.row_len, x.on_gpu, x.gpu_id, x.failed, x.failed_code, x.failed_why, x.codec);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_batch& x) {
@@ -146,16 +162,19 @@ typename Inspector::result_type inspect(Inspector& f, key_state& x) {
 // the listed keys this shard owns (others start over); with the flag set,
 // their update counts too (else counts stay). sync: rounds over all workers
 // (true) or one push each (dist_async). worker_down: rounds that wait for
-// that worker fail. tick: the shard's own deadline check. plane: the data
-// plane handshake. plane_done: a data plane transfer of this shard ended
-// (its token; errc and text when it failed), sent by the plane's progress
-// thread in this process.
+// that worker fail. tick: the shard's own deadline check. compression: how
+// pushes arrive packed and whether pulls are answered packed (the body of
+// server command 4, "<type>,<threshold>[,pull]"). plane: the data plane
+// handshake. plane_done: a data plane transfer of this shard ended (its
+// token; errc and text when it failed), sent by the plane's progress thread
+// in this process.
 using shard_actor =
     caf::typed_actor<caf::replies_to<batch_atom, part_batch>::with<batch_reply>,
                      caf::replies_to<updater_atom, updater_setting>::with<ok_atom>,
                      caf::replies_to<save_atom>::with<std::vector<key_state>>,
                      caf::replies_to<load_atom, std::vector<key_state>, bool>::with<ok_atom>,
                      caf::replies_to<sync_atom, bool>::with<ok_atom>,
+                     caf::replies_to<compression_atom, std::string>::with<ok_atom>,
                      caf::reacts_to<worker_down_atom, int32_t>,
                      caf::reacts_to<tick_atom>,
                      caf::replies_to<plane_atom, plane_hello>::with<plane_hello>,

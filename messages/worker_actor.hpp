@@ -40,14 +40,31 @@ struct operation {
   // an array of the key's dtype that the worker converts into it.
   std::vector<ndarray> landing;
   kvs::device target = cpu();    // init: where the shard keeps the value
-  bool sparse = false;           // push: every input was row_sparse...
-  std::vector<int64_t> rows;     // ...and together they touched these rows
+  // Rows (actors/worker_route.cpp, stage "rows"). push: every input is
+  // row_sparse (sent as rows, never densified); the stage sums them into
+  // `rows` and one buffer. pull with select_rows: the outputs are row_sparse
+  // and get only the rows in `row_ids` (none: every row), which the stage
+  // makes sorted and unique into `rows`.
+  bool sparse = false;
+  bool select_rows = false;
+  ndarray row_ids;
+  std::vector<int64_t> rows;
+  // Elements per row when the key is split across shards by rows (keys
+  // initialized row_sparse); 0: split by elements (MXNet's rule).
+  uint64_t row_split = 0;
   std::shared_ptr<detail::op_tracker> tracker;
   std::shared_ptr<detail::completion> done;  // set for operations the caller waits on
+  std::chrono::system_clock::time_point queued_at{};  // when traced (KVS_TIMELINE)
 
   // An array of the operation's size and dtype (the first input, else the
   // first landing array): what part planning and the dispatch window measure.
-  const ndarray& sample() const { return inputs.empty() ? landing.front() : inputs.front(); }
+  // (A pull of rows: its first row_sparse output, of the key's shape and
+  // dtype; its landing arrays hold only the rows.)
+  const ndarray& sample() const {
+    if (select_rows)
+      return outputs.front();
+    return inputs.empty() ? landing.front() : inputs.front();
+  }
 
   // Releases the arrays (inputs readable by writers again, outputs readable
   // or failed) and reports to the tracker.
@@ -61,6 +78,8 @@ struct op_batch {
 using worker_actor =
     caf::typed_actor<caf::reacts_to<submit_atom, op_batch>, caf::reacts_to<tick_atom>,
                      caf::replies_to<updater_atom, updater_setting>::with<ok_atom>,
+                     // compression (command 4's body); the flag: tell the shards too
+                     caf::replies_to<compression_atom, std::string, bool>::with<ok_atom>,
                      caf::replies_to<save_atom>::with<std::vector<key_state>>,
                      caf::replies_to<load_atom, std::vector<key_state>, bool>::with<ok_atom>>;
 

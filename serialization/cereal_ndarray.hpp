@@ -1,11 +1,14 @@
 #pragma once
-// cereal save/load of what we store on disk: dense arrays as dtype, shape
-// and raw bytes; keys as their kind and value.
+// What we store on disk: dense arrays as dtype, shape and raw bytes; keys
+// as their kind and value. Saved with cereal, loaded with byte_reader (the
+// same layout, every size checked before allocating).
 #include <cereal/archives/binary.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
 #include "core/array_impl.hpp"
+#include "core/checked_size.hpp"
+#include "serialization/byte_reader.hpp"
 #include "kvs/error.hpp"
 #include "kvs/key.hpp"
 
@@ -22,20 +25,24 @@ void save_array(Archive& ar, const ndarray& a) {
   ar(cereal::binary_data(ndarray_access::raw(dense), bytes));
 }
 
-template <class Archive>
-ndarray load_array(Archive& ar) {
-  uint8_t t = 0;
-  std::vector<int64_t> dims;
-  uint64_t bytes = 0;
-  ar(t, dims, bytes);
+// Loads what save_array wrote, checking the byte count against the shape
+// (overflow-checked) and against the bytes left before allocating.
+inline ndarray load_array(byte_reader& in) {
+  auto t = in.number<uint8_t>();
   if (t > static_cast<uint8_t>(dtype::u8))
-    throw error(errc::corrupt_file, "an array has the unknown dtype code " + std::to_string(t));
+    in.fail("has an array of the unknown dtype code " + std::to_string(t));
+  std::vector<int64_t> dims = in.int64s("dimensions");
+  auto bytes = in.number<uint64_t>();
   auto type = static_cast<dtype>(t);
-  if (bytes != element_count(dims) * size_of(type))
-    throw error(errc::corrupt_file, "an array's byte count does not match its shape " +
-                                        to_string(dims));
+  auto want = checked_byte_count(checked_element_count(dims, "an array's shape"), type);
+  if (bytes != want)
+    in.fail("has an array whose byte count " + std::to_string(bytes) +
+            " does not match its shape " + to_string(dims) + " (" + std::to_string(want) + ")");
+  if (bytes > in.remaining())
+    in.fail("is truncated: an array of " + std::to_string(bytes) + " bytes, " +
+            std::to_string(in.remaining()) + " left");
   auto out = make_uninitialized(dims, type);
-  ar(cereal::binary_data(ndarray_access::raw(out), bytes));
+  in.raw(ndarray_access::raw(out), bytes);
   return out;
 }
 
@@ -52,18 +59,10 @@ void save_key(Archive& ar, const key& k) {
   }
 }
 
-template <class Archive>
-key load_key(Archive& ar) {
-  bool is_string = false;
-  ar(is_string);
-  if (is_string) {
-    std::string s;
-    ar(s);
-    return key(s);
-  }
-  int64_t v = 0;
-  ar(v);
-  return key(v);
+inline key load_key(byte_reader& in) {
+  if (in.flag())
+    return key(in.text("key characters"));
+  return key(in.number<int64_t>());
 }
 
 }  // namespace kvs::detail

@@ -2,8 +2,11 @@
 
 #include "messages/array_view.hpp"
 
+#include <caf/binary_deserializer.hpp>
+
 #include "core/array_impl.hpp"
 #include "messages/errors.hpp"
+#include "serialization/receive_limit.hpp"
 
 namespace kvs {
 
@@ -38,7 +41,12 @@ caf::error save_ndarray(caf::serializer& sink, const ndarray& x) {
   return bytes == 0 ? caf::error{} : sink.apply_raw(bytes, detail::ndarray_access::raw(host));
 }
 
-caf::error load_ndarray(caf::deserializer& source, ndarray& x) {
+namespace {
+
+// `allow_sparse`: false for a row_sparse array's rows, which are dense: a
+// message cannot nest sparse headers (each level a recursion) to overflow
+// the stack.
+caf::error load_ndarray_checked(caf::deserializer& source, ndarray& x, bool allow_sparse = true) {
   uint8_t tag = 0;
   if (auto err = source(tag))
     return err;
@@ -48,6 +56,8 @@ caf::error load_ndarray(caf::deserializer& source, ndarray& x) {
   }
   if (tag != dense_tag && tag != sparse_tag)
     return to_caf_error(errc::corrupt_file, "ndarray: unknown storage tag");
+  if (tag == sparse_tag && !allow_sparse)
+    return to_caf_error(errc::corrupt_file, "ndarray: the rows of a row_sparse array are not dense");
   uint8_t t = 0, kind = 0;
   int32_t id = 0;
   kvs::shape dims;
@@ -61,8 +71,12 @@ caf::error load_ndarray(caf::deserializer& source, ndarray& x) {
       ndarray rows;
       if (auto err = source(ids))
         return err;
-      if (auto err = load_ndarray(source, rows))
+      if (auto err = load_ndarray_checked(source, rows, false))
         return err;
+      if (rows.is_none())
+        return to_caf_error(errc::corrupt_file, "ndarray: a row_sparse array without rows");
+      // ndarray::row_sparse checks the ids (in range, sorted, unique) and
+      // the rows' shape against the dense shape.
       x = ndarray::row_sparse(dims, std::move(ids), std::move(rows));
       return {};
     }
@@ -70,14 +84,27 @@ caf::error load_ndarray(caf::deserializer& source, ndarray& x) {
     if (auto err = source(bytes))
       return err;
     auto type = static_cast<dtype>(t);
-    if (bytes != detail::element_count(dims) * size_of(type))
-      return to_caf_error(errc::corrupt_file, "ndarray: byte count does not match shape");
+    auto want = detail::checked_byte_count(detail::checked_element_count(dims, "shape"),
+                                           type, "an array");
+    if (bytes != want)
+      return to_caf_error(errc::corrupt_file, "ndarray: " + std::to_string(bytes) +
+                                                  " bytes do not match shape " + to_string(dims) +
+                                                  " of " + to_string(type) + " (" +
+                                                  std::to_string(want) + " bytes)");
+    if (auto err = detail::check_claim(source, bytes, "ndarray: an array"))
+      return err;
     // What arrives lives in this process's host memory.
     x = detail::make_uninitialized(dims, type);
     return bytes == 0 ? caf::error{} : source.apply_raw(bytes, detail::ndarray_access::raw(x));
   } catch (const kvs::error& e) {
     return to_caf_error(errc::corrupt_file, std::string("ndarray: ") + e.what());
   }
+}
+
+}  // namespace
+
+caf::error load_ndarray(caf::deserializer& source, ndarray& x) {
+  return detail::refused(source, load_ndarray_checked(source, x));
 }
 
 std::string describe(const ndarray& x) {
@@ -136,7 +163,30 @@ caf::error save_view(caf::serializer& sink, const array_view& x) {
   return sink.apply_raw(count * width, detail::ndarray_access::raw(host));
 }
 
-caf::error load_view(caf::deserializer& source, array_view& x) {
+namespace {
+
+// A range whose bytes come over the data plane: nothing is allocated here.
+// The claim is checked against the receive cap now, and against the key
+// before the shard allocates and posts a receive (actors/shard_transfers).
+caf::error load_descriptor_claim(caf::deserializer& source, array_view& x, const kvs::shape& dims,
+                                 dtype t, uint64_t bytes) {
+  if (x.remote.bytes != bytes)
+    return to_caf_error(errc::corrupt_file, "array_view: a data plane descriptor claims " +
+                                                std::to_string(x.remote.bytes) +
+                                                " bytes for a range of " + std::to_string(bytes));
+  x.array = ndarray();
+  x.refused = detail::above_cap(source, bytes, "array_view: a range over the data plane");
+  if (!x.refused.empty()) {
+    x.count = 0;
+    x.remote = remote_region{};
+    return {};
+  }
+  x.remote.dims = dims;
+  x.remote.type = t;
+  return {};
+}
+
+caf::error load_view_checked(caf::deserializer& source, array_view& x) {
   bool data = false;
   uint8_t t = 0;
   uint64_t count = 0;
@@ -148,6 +198,7 @@ caf::error load_view(caf::deserializer& source, array_view& x) {
   x.offset = 0;
   x.count = count;
   x.carries_data = data;
+  x.refused.clear();
   x.remote = remote_region{};
   if (by_plane) {
     if (auto err = source(x.remote.owner, x.remote.tag, x.remote.bytes))
@@ -162,18 +213,38 @@ caf::error load_view(caf::deserializer& source, array_view& x) {
   kvs::shape dims;
   if (auto err = source(dims))
     return err;
+  uint64_t bytes = 0;
   try {
-    if (detail::element_count(dims) != count)
-      return to_caf_error(errc::corrupt_file, "array_view: shape does not match count");
+    if (detail::checked_element_count(dims, "shape") != count)
+      return to_caf_error(errc::corrupt_file, "array_view: shape " + to_string(dims) +
+                                                  " does not hold its " + std::to_string(count) +
+                                                  " elements");
+    bytes = detail::checked_byte_count(count, static_cast<dtype>(t), "a range");
+    if (by_plane)  // its bytes are not in the message
+      return load_descriptor_claim(source, x, dims, static_cast<dtype>(t), bytes);
+    if (auto err = detail::check_present(source, bytes, "array_view: a range"))
+      return err;
+    x.refused = detail::above_cap(source, bytes, "array_view: a range");
+    if (!x.refused.empty()) {  // the request gets this error: skip its bytes
+      auto* binary = dynamic_cast<caf::binary_deserializer*>(&source);
+      if (binary == nullptr)
+        return to_caf_error(errc::invalid_argument, x.refused);
+      binary->skip(bytes);  // check_present saw them there
+      x.array = ndarray();
+      x.count = 0;
+      return {};
+    }
     x.array = detail::make_uninitialized(dims, static_cast<dtype>(t));
   } catch (const kvs::error& e) {
     return to_caf_error(errc::corrupt_file, std::string("array_view: ") + e.what());
   }
-  auto width = size_of(static_cast<dtype>(t));
-  if (by_plane)  // a fresh (pooled) array; the shard receives into it
-    return {};
-  return count == 0 ? caf::error{}
-                    : source.apply_raw(count * width, detail::ndarray_access::raw(x.array));
+  return count == 0 ? caf::error{} : source.apply_raw(bytes, detail::ndarray_access::raw(x.array));
+}
+
+}  // namespace
+
+caf::error load_view(caf::deserializer& source, array_view& x) {
+  return detail::refused(source, load_view_checked(source, x));
 }
 
 }  // namespace kvs

@@ -81,6 +81,10 @@ state_file read_state_file(const std::string& path) {
   if (!in)
     throw error(errc::io_error, "load_optimizer_states: cannot open \"" + path + "\"");
   std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parse_state_file(file, path);
+}
+
+state_file parse_state_file(const std::string& file, const std::string& path) {
   auto corrupt = [&](const std::string& why) {
     return error(errc::corrupt_file, "load_optimizer_states: \"" + path + "\" " + why);
   };
@@ -97,28 +101,44 @@ state_file read_state_file(const std::string& path) {
   std::string payload = file.substr(header_size);
   if (get<uint64_t>(file, 20) != fnv1a(payload))
     throw corrupt("is corrupt: its checksum does not match");
+  return parse_state_payload(payload, "load_optimizer_states: \"" + path + "\"");
+}
+
+namespace {
+
+state_file parse_payload(const std::string& payload, const std::string& name) {
   state_file out;
-  try {
-    std::istringstream body(payload);
-    cereal::BinaryInputArchive ar(body);
-    ar(out.has_optimizer, out.optimizer_bytes);
-    uint64_t n = 0;
-    ar(n);
-    for (uint64_t i = 0; i < n; ++i) {
-      key_state ks;
-      ks.key = load_key(ar);
-      uint64_t arrays = 0;
-      ar(ks.part, ks.count, arrays);
-      for (uint64_t j = 0; j < arrays; ++j)
-        ks.arrays.push_back(load_array(ar));
-      out.keys.push_back(std::move(ks));
-    }
-  } catch (const kvs::error& e) {
-    throw corrupt(std::string("has bad contents: ") + e.what());
-  } catch (const std::exception& e) {
-    throw corrupt(std::string("has bad contents: ") + e.what());
+  byte_reader in(payload, name + " has bad contents:");
+  out.has_optimizer = in.flag();
+  out.optimizer_bytes = in.text("optimizer configuration bytes");
+  // Each key takes at least 17 bytes (kind, value, part, count, arrays).
+  auto n = in.count(17, "keys");
+  for (uint64_t i = 0; i < n; ++i) {
+    key_state ks;
+    ks.key = load_key(in);
+    ks.part = in.number<uint32_t>();
+    ks.count = in.number<uint64_t>();
+    auto arrays = in.count(17, "state arrays");  // dtype, shape tag, byte count
+    for (uint64_t j = 0; j < arrays; ++j)
+      ks.arrays.push_back(load_array(in));
+    out.keys.push_back(std::move(ks));
   }
+  if (in.remaining() != 0)
+    in.fail("has " + std::to_string(in.remaining()) + " bytes after its last key");
   return out;
+}
+
+}  // namespace
+
+state_file parse_state_payload(const std::string& payload, const std::string& name) {
+  try {
+    return parse_payload(payload, name);
+  } catch (const kvs::error& e) {
+    if (e.code() == errc::corrupt_file)
+      throw;
+    // A shape or key the API refuses (an overflowing shape, say): the file is bad.
+    throw error(errc::corrupt_file, name + " has bad contents: " + e.what());
+  }
 }
 
 }  // namespace kvs::detail

@@ -23,5 +23,12 @@ void write_state_file(const std::string& path, const state_file& content);
 // Throws kvs::error: io_error (missing, unreadable), corrupt_file (bad magic,
 // version, size, checksum or contents).
 state_file read_state_file(const std::string& path);
+// A whole file's bytes, read from `path` (named in errors): the header's
+// checks, then the payload's.
+state_file parse_state_file(const std::string& file, const std::string& path);
+// The payload's contents (after the header's checks); throws corrupt_file
+// naming `name` when they are malformed. What read_state_file uses, and what
+// the fuzz target feeds.
+state_file parse_state_payload(const std::string& payload, const std::string& name);
 
 }  // namespace kvs::detail

@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/wait_bounds.hpp"
 #include "store/blocking_request.hpp"
 #include "core/network.hpp"
 
@@ -78,10 +79,20 @@ void cluster_member::barrier() {
 }
 
 void cluster_member::command(int head, const std::string& body) {
-  ask<ok_atom>("command " + std::to_string(head) + " to the servers", 2 * cfg_.request_timeout,
+  ask<ok_atom>("command " + std::to_string(head) + " to the servers",
+               wait_bounds::command(cfg_.request_timeout),
                command_atom::value, static_cast<int32_t>(head), body);
 }
 
-void cluster_member::done() { caf::anon_send(coord_, done_atom::value, reg_.rank); }
+void cluster_member::done() {
+  // A request, not a message: the worker closes its connections only once
+  // the scheduler has it (over TLS, CAF drops what is unsent at the end).
+  try {
+    ask<ok_atom>("saying goodbye to the scheduler", cfg_.request_timeout, done_atom::value,
+                 reg_.rank);
+  } catch (const error&) {
+    // The scheduler is gone or slow: the job is ending either way.
+  }
+}
 
 }  // namespace kvs::detail

@@ -16,6 +16,7 @@
 #include "actors/key_shard.hpp"
 #include "actors/worker.hpp"
 #include "core/array_impl.hpp"
+#include "core/log.hpp"
 #include "core/network.hpp"
 #include "serialization/state_file.hpp"
 #include "messages/errors.hpp"
@@ -29,6 +30,7 @@ graph_store::graph_store(std::string type, const config& cfg) : type_(std::move(
   // latency of small operations (a sleep_for rounds up to the timer slack).
   sys_cfg_->set("work-stealing.moderate-sleep-duration", caf::timespan{0});
   sys_cfg_->set("logger.verbosity", caf::atom("quiet"));
+  log::set_level(cfg.resolved().log_level);
   if (classify_store(type_).distributed)
     start_distributed(cfg);
   else
@@ -49,6 +51,8 @@ void graph_store::start_local(const config& cfg) {
   shard_options sopts;
   sopts.inline_bound = cfg_.inline_bound;
   sopts.request_timeout = cfg_.request_timeout;
+  telemetry_ = std::make_shared<telemetry>(cfg_.timeline, type_ + " store");
+  sopts.telemetry = telemetry_;
   for (int i = 0; i < cfg_.local_shards; ++i)
     shards_.push_back(spawn_key_shard(*system_, reducers_, sopts));
   worker_options wopts;
@@ -56,7 +60,11 @@ void graph_store::start_local(const config& cfg) {
   wopts.max_inflight_bytes = cfg_.max_inflight_bytes;
   wopts.request_timeout = cfg_.request_timeout;
   wopts.inline_bound = cfg_.inline_bound;
+  wopts.telemetry = telemetry_;
   worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
+  log::info("kvs: store \"" + type_ + "\" created: " + std::to_string(cfg_.local_shards) +
+            " shards, " + std::to_string(cfg_.scheduler_threads) + " scheduler threads" +
+            (cfg_.timeline.empty() ? "" : ", timeline " + cfg_.timeline));
 }
 
 // One CPU reducer; for the device types also one reducer per GPU present, so
@@ -135,11 +143,10 @@ void graph_store::shut_down() {
   // its function) would keep the system's destructor waiting forever: after
   // request_timeout it is left behind, with the system and its threads.
   if (!await_actors(*system_, cfg_.request_timeout)) {
-    std::cerr << ("kvs: " + std::to_string(system_->registry().running()) +
-                  " actor(s) of the store (an updater stuck in a call?) still run " +
-                  std::to_string(cfg_.request_timeout.count()) +
-                  " ms after it was destroyed; leaving them behind\n")
-              << std::flush;
+    log::warn("kvs: " + std::to_string(system_->registry().running()) +
+              " actor(s) of the store (an updater stuck in a call?) still run " +
+              std::to_string(cfg_.request_timeout.count()) +
+              " ms after it was destroyed; leaving them behind");
     (void)system_.release();
     (void)sys_cfg_.release();
     return;
@@ -148,11 +155,13 @@ void graph_store::shut_down() {
 }
 
 std::chrono::milliseconds graph_store::wait_limit() const {
-  // The worker gives a shard twice the request timeout; waits outlast that.
-  return 2 * cfg_.request_timeout + std::chrono::milliseconds(10000);
+  // Waits for operations outlast the longest chain of an operation's steps.
+  auto t = cfg_.request_timeout;
+  return wait_bounds::operation(t) + wait_bounds::margin(t);
 }
 
 void graph_store::do_set_optimizer(std::shared_ptr<optimizer> opt) {
+  check_no_compressed_pulls("set_optimizer");
   if (distributed()) {
     // The servers run the optimizer: rank 0 sends its configuration (cereal,
     // where MXNet pickles), every worker waits until all servers have it.
@@ -162,11 +171,13 @@ void graph_store::do_set_optimizer(std::shared_ptr<optimizer> opt) {
       cluster_->command(0, opt->serialize());
     cluster_->barrier();
     optimizer_ = std::move(opt);
+    has_updater_ = true;
     return;
   }
   auto handle = spawn_optimizer_updater(*system_, opt);
   install_updater(updater_setting{handle, opt->state_arrays(), opt->multi_precision()}, true);
   optimizer_ = std::move(opt);
+  has_updater_ = true;
 }
 
 void graph_store::do_set_updater(updater fn) {
@@ -179,6 +190,11 @@ void graph_store::do_set_updater_actor(updater_actor handle) {
 
 
 void graph_store::install_updater(updater_setting setting, bool owned) {
+  if (compression_.pull) {
+    if (owned)
+      caf::anon_send_exit(setting.actor, caf::exit_reason::user_shutdown);
+    check_no_compressed_pulls("set_updater");
+  }
   if (distributed()) {
     if (owned)
       caf::anon_send_exit(setting.actor, caf::exit_reason::user_shutdown);
@@ -201,10 +217,13 @@ void graph_store::install_updater(updater_setting setting, bool owned) {
     caf::anon_send_exit(owned_updater_, caf::exit_reason::user_shutdown);
   owned_updater_ = owned ? handle : updater_actor{};
   optimizer_ = nullptr;
+  has_updater_ = true;
 }
 
+store_stats graph_store::do_stats() const { return telemetry_->stats(); }
+
 bool graph_store::do_is_capable(const std::string& capability) const {
-  return capability == "optimizer";
+  return capability == "optimizer" || (capability == "gradient_compression" && compresses());
 }
 
 void graph_store::do_wait_all() { tracker_->wait_all(wait_limit()); }

@@ -12,9 +12,12 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/optimizer_updater.hpp"
+#include "actors/wait_bounds.hpp"
 #include "store/blocking_request.hpp"
 #include "store/cluster_member.hpp"
+#include "core/compression.hpp"
 #include "core/op_tracker.hpp"
+#include "core/telemetry.hpp"
 #include "kvs/kvstore.hpp"
 #include "actors/reducer_set.hpp"
 #include "messages/shard_actor.hpp"
@@ -32,12 +35,15 @@ protected:
   void do_push(const key_list&, const array_lists&, int) override;
   void do_pull(const key_list&, const array_lists&, int, bool) override;
   void do_pushpull(const key_list&, const array_lists&, const array_lists&, int) override;
+  void do_row_sparse_pull(const key_list&, const array_lists&, const array_lists&, int) override;
   void do_set_optimizer(std::shared_ptr<optimizer> opt) override;
   void do_set_updater(updater fn) override;
   void do_set_updater_actor(updater_actor handle) override;
+  void do_set_gradient_compression(const compression& c) override;
   void do_save_optimizer_states(const std::string& path, bool dump_optimizer) override;
   void do_load_optimizer_states(const std::string& path) override;
   bool do_is_capable(const std::string& capability) const override;
+  store_stats do_stats() const override;
   void do_wait_all() override;
   void do_barrier() override;
   void do_send_command_to_servers(int head, const std::string& body) override;
@@ -51,13 +57,22 @@ private:
   struct key_meta {
     kvs::shape dims;
     kvs::dtype type;
+    uint64_t row_split = 0;  // initialized row_sparse: split by rows of this many elements
   };
   const key_meta& meta_of(const char* op, const key& k) const;
   void check_value(const char* op, const key& k, const ndarray& v, const char* role) const;
+  bool compresses() const;  // set_gradient_compression is taken (MXNet's types)
+  // A pushed value the store's compression can take (float32, dense).
+  void check_compressible(const char* op, const key& k, const ndarray& v) const;
+  // Throws when compressed pulls are set: an optimizer or updater cannot run.
+  void check_no_compressed_pulls(const char* call) const;
   // Adds a pull output, landing in an array of the key's dtype when the
   // output's differs (the worker converts).
   void add_output(operation& op, const ndarray& out) const;
   std::shared_ptr<operation> make_op(op_kind kind, const key& k, int priority);
+  // A pull of rows into row_sparse outputs (row_ids none: every row).
+  std::shared_ptr<operation> make_rows_op(const key& k, const std::vector<ndarray>& outs,
+                                          const ndarray& row_ids, int priority);
   void submit(std::vector<std::shared_ptr<operation>> ops);
   std::chrono::milliseconds wait_limit() const;
   void install_updater(updater_setting setting, bool owned);
@@ -98,7 +113,10 @@ private:
   worker_actor worker_;
   updater_actor owned_updater_;  // the updater we spawned (function or optimizer), if any
   std::shared_ptr<const optimizer> optimizer_;  // set by set_optimizer
+  bool has_updater_ = false;                     // set_optimizer or set_updater was called
+  compression_setting compression_;              // set_gradient_compression
   std::shared_ptr<op_tracker> tracker_ = std::make_shared<op_tracker>();
+  std::shared_ptr<telemetry> telemetry_;  // counters and the timeline
   mutable std::mutex meta_mtx_;
   std::unordered_map<key, key_meta, key_hash> keys_;
   bool warned_sparse_ = false;
@@ -106,7 +124,7 @@ private:
 
 template <class Reply, class... Ts>
 Reply graph_store::ask_worker(const char* what, Ts&&... xs) {
-  return blocking_request<Reply>(*system_, worker_, 2 * cfg_.request_timeout + std::chrono::seconds(1),
+  return blocking_request<Reply>(*system_, worker_, wait_bounds::store_to_worker(cfg_.request_timeout),
                                  what, std::forward<Ts>(xs)...);
 }
 

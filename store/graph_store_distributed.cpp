@@ -7,6 +7,7 @@
 
 #include "actors/worker.hpp"
 #include "store/data_plane.hpp"
+#include "core/log.hpp"
 #include "store/graph_store.hpp"
 #include "store/network.hpp"
 #include "store/store_kind.hpp"
@@ -23,7 +24,7 @@ void graph_store::start_distributed(const config& cfg) {
     try {
       serve(cfg_);
     } catch (const error& e) {
-      std::cerr << "kvs " << cfg_.role << ": " << e.what() << std::endl;
+      log::error("kvs " + cfg_.role + ": " + e.what());
       std::exit(e.code() == errc::invalid_config ? 2 : 1);
     }
     std::exit(0);
@@ -52,6 +53,10 @@ void graph_store::start_distributed(const config& cfg) {
   wopts.one_push_per_round = sync;
   wopts.reduce_before_send = true;
   wopts.shard_names = cluster_->shard_names();
+  auto rank = cluster_->info().rank;
+  telemetry_ = std::make_shared<telemetry>(timeline_path(cfg_.timeline, "worker", rank),
+                                           "worker " + std::to_string(rank));
+  wopts.telemetry = telemetry_;
   auto who = "worker " + std::to_string(wopts.rank);
   if (auto plane = start_data_plane(cfg_, who)) {
     wopts.data_plane_peers = shake_hands(*system_, *plane, cfg_, shards_, wopts.shard_names, who);
@@ -63,6 +68,9 @@ void graph_store::start_distributed(const config& cfg) {
   if (cluster_->info().rank == 0)
     cluster_->command(3, sync ? "1" : "0");
   cluster_->barrier();
+  log::info("kvs: store \"" + type_ + "\" created: worker rank " + std::to_string(rank) + " of " +
+            std::to_string(cluster_->info().num_workers) + ", " +
+            std::to_string(shards_.size()) + " servers");
 }
 
 void graph_store::do_barrier() {

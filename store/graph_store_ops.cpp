@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "core/array_impl.hpp"
+#include "core/row_ops.hpp"
 #include "store/graph_store.hpp"
 
 namespace kvs::detail {
@@ -32,28 +33,15 @@ void for_each_group(const kvstore::key_list& keys, Fn fn) {
   }
 }
 
-// When every array is row_sparse: the union of their rows (an optimizer
-// with lazy_update touches only those). Otherwise nullopt.
-std::optional<std::vector<int64_t>> sparse_rows(const std::vector<ndarray>& arrays) {
-  std::vector<int64_t> rows;
-  for (auto& a : arrays) {
-    if (a.storage() != storage::row_sparse)
-      return std::nullopt;
-    auto ids = a.row_ids();
-    std::vector<int64_t> merged;
-    std::set_union(rows.begin(), rows.end(), ids.begin(), ids.end(), std::back_inserter(merged));
-    rows = std::move(merged);
-  }
-  return rows;
-}
-
+// A push whose arrays are all row_sparse travels as rows (the worker's
+// stage "rows" sums them; an optimizer with lazy_update touches only those
+// rows). One dense array among them makes the sum dense: all go dense.
 void add_inputs(operation& op, const std::vector<ndarray>& values) {
-  auto rows = sparse_rows(values);
-  op.sparse = rows.has_value();
-  if (rows)
-    op.rows = std::move(*rows);
+  op.sparse = !values.empty() && std::all_of(values.begin(), values.end(), [](const ndarray& v) {
+    return v.storage() == storage::row_sparse;
+  });
   for (auto& v : values)
-    op.inputs.push_back(densify(v));
+    op.inputs.push_back(op.sparse ? v : densify(v));
 }
 
 // A list call takes every push before any pull writes (MXNet's rule): an
@@ -105,7 +93,8 @@ void graph_store::check_value(const char* op, const key& k, const ndarray& v,
   if (v.dtype() != m.type && !converts)
     throw error(errc::dtype_mismatch, std::string(op) + ": key " + k.to_string() + " has dtype " +
                                           to_string(m.type) + " but the " + role + " has dtype " +
-                                          to_string(v.dtype()));
+                                          to_string(v.dtype()));  if (std::string(role) == "value")
+    check_compressible(op, k, v);
 }
 
 void graph_store::add_output(operation& op, const ndarray& out) const {
@@ -125,6 +114,22 @@ std::shared_ptr<operation> graph_store::make_op(op_kind kind, const key& k, int 
   op->key = k;
   op->priority = priority;
   op->tracker = tracker_;
+  if (kind != op_kind::init) {  // init is made under the lock, and sets it
+    std::lock_guard<std::mutex> guard{meta_mtx_};
+    op->row_split = keys_.at(k).row_split;
+  }
+  return op;
+}
+
+std::shared_ptr<operation> graph_store::make_rows_op(const key& k, const std::vector<ndarray>& outs,
+                                                     const ndarray& row_ids, int priority) {
+  auto op = make_op(op_kind::pull, k, priority);
+  op->select_rows = true;
+  op->row_ids = row_ids;
+  if (!row_ids.is_none())
+    op->inputs.push_back(row_ids);  // read by the operation: ordered after its writers
+  op->outputs = outs;
+  op->landing = outs;  // the stage "rows" gives each output its rows buffer
   return op;
 }
 
@@ -168,10 +173,13 @@ void graph_store::do_init(const key_list& keys, const array_list& values) {
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return values[a].size() > values[b].size(); });
     for (size_t i : order) {
-      keys_[keys[i]] = key_meta{values[i].shape(), values[i].dtype()};
+      uint64_t row_split =
+          values[i].storage() == storage::row_sparse ? row_length(values[i].shape()) : 0;
+      keys_[keys[i]] = key_meta{values[i].shape(), values[i].dtype(), row_split};
       if (!send)
         continue;
       auto op = make_op(op_kind::init, keys[i], 0);
+      op->row_split = row_split;
       op->target = place(values[i]);
       op->inputs.push_back(densify(values[i]));
       op->done = std::make_shared<completion>();
@@ -211,30 +219,29 @@ void graph_store::do_pull(const key_list& keys, const array_lists& outs, int pri
   {
     std::lock_guard<std::mutex> guard{meta_mtx_};
     for (size_t i = 0; i < keys.size(); ++i)
-      for (auto& o : outs[i]) {
-        check_value("pull", keys[i], o, "output");
-        if (o.storage() == storage::row_sparse && !ignore_sparse)
-          throw error(errc::unsupported, "pull: the output for key " + keys[i].to_string() +
-                                             " is row_sparse; pulling rows needs row_sparse_pull, "
-                                             "which this store does not support yet");
-      }
+      for (auto& o : outs[i])
+        check_value(o.storage() == storage::row_sparse ? "row_sparse pull" : "pull", keys[i], o,
+                    o.storage() == storage::row_sparse ? "row_sparse output" : "output");
   }
   for_each_group(keys, [&](const key& k, const std::vector<size_t>& members) {
     auto op = make_op(op_kind::pull, k, priority);
+    std::vector<ndarray> sparse_outs;
     for (auto i : members)
       for (auto& o : outs[i]) {
-        if (o.storage() == storage::row_sparse) {
-          if (!warned_sparse_) {
-            warned_sparse_ = true;
-            std::cerr << "kvs: pull skips row_sparse outputs (ignore_sparse = true); "
-                         "use row_sparse_pull for them\n";
-          }
-          continue;
+        if (o.storage() == storage::dense)
+          add_output(*op, o);
+        else if (!ignore_sparse)  // MXNet: every row of the key
+          sparse_outs.push_back(o);
+        else if (!warned_sparse_) {
+          warned_sparse_ = true;
+          std::cerr << "kvs: pull skips row_sparse outputs (ignore_sparse = true); "
+                       "use row_sparse_pull for them\n";
         }
-        add_output(*op, o);
       }
     if (!op->outputs.empty())
       ops.push_back(std::move(op));
+    if (!sparse_outs.empty())
+      ops.push_back(make_rows_op(k, sparse_outs, ndarray(), priority));
   });
   submit(std::move(ops));
 }
@@ -267,6 +274,51 @@ void graph_store::do_pushpull(const key_list& keys, const array_lists& values,
     ops.push_back(std::move(op));
   });
   snapshot_shared_inputs(ops);
+  submit(std::move(ops));
+}
+
+void graph_store::do_row_sparse_pull(const key_list& keys, const array_lists& outs,
+                                     const array_lists& row_ids, int priority) {
+  std::vector<std::shared_ptr<operation>> ops;
+  {
+    std::lock_guard<std::mutex> guard{meta_mtx_};
+    for (size_t i = 0; i < keys.size(); ++i)
+      for (size_t j = 0; j < outs[i].size(); ++j) {
+        auto& o = outs[i][j];
+        auto what = "row_sparse_pull: key " + keys[i].to_string();
+        if (o.storage() != storage::row_sparse)
+          throw error(errc::invalid_argument,
+                      what + ": output " + std::to_string(j) +
+                          " is dense; row_sparse_pull fills row_sparse outputs (use pull for "
+                          "dense ones)");
+        check_value("row_sparse_pull", keys[i], o, "row_sparse output");
+        auto& ids = row_ids[i][j];
+        if (ids.is_none())
+          throw error(errc::invalid_argument, what + ": row id array " + std::to_string(j) +
+                                                  " is a none ndarray");
+        auto t = ids.dtype();
+        if (t != dtype::i32 && t != dtype::i64 && t != dtype::u8)
+          throw error(errc::dtype_mismatch, what + ": row ids must be integers (int32, int64 or "
+                                                   "uint8), but row id array " +
+                                                   std::to_string(j) + " has dtype " +
+                                                   to_string(t));
+      }
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    // Outputs that share one id array are one operation.
+    std::vector<bool> done(outs[i].size(), false);
+    for (size_t j = 0; j < outs[i].size(); ++j) {
+      if (done[j])
+        continue;
+      std::vector<ndarray> same;
+      for (size_t m = j; m < outs[i].size(); ++m)
+        if (!done[m] && row_ids[i][m].same_storage(row_ids[i][j])) {
+          done[m] = true;
+          same.push_back(outs[i][m]);
+        }
+      ops.push_back(make_rows_op(keys[i], same, row_ids[i][j], priority));
+    }
+  }
   submit(std::move(ops));
 }
 

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "core/optimizer_state_layout.hpp"
+#include "core/row_ops.hpp"
 #include "core/sharding.hpp"
 #include "store/graph_store.hpp"
 #include "messages/errors.hpp"
@@ -36,12 +37,23 @@ std::vector<kvs::shape> graph_store::part_shapes(const key& k, const key_meta& m
     elements *= static_cast<uint64_t>(d);
   auto ranges = partition(k, elements, static_cast<uint32_t>(shards_.size()),
                           static_cast<uint64_t>(cfg_.bigarray_bound),
-                          static_cast<uint64_t>(cfg_.max_message_bytes) / size_of(m.type));
+                          static_cast<uint64_t>(cfg_.max_message_bytes) / size_of(m.type),
+                          m.row_split);
   if (ranges.size() == 1)
     return {m.dims};
+  // Parts that hold whole rows keep rows on their shard, as the part planner
+  // sends them (actors/part_planner.cpp, actors/key_shard.cpp); others are flat.
+  uint64_t row_len = m.row_split;
+  if (row_len == 0) {
+    row_len = row_length(m.dims);  // 1 for a 1-D key: flat parts
+    if (!cuts_between_rows(ranges, row_len))
+      row_len = 1;
+  }
   std::vector<kvs::shape> out;
   for (auto& r : ranges)
-    out.push_back(kvs::shape{static_cast<int64_t>(r.count)});
+    out.push_back(row_len <= 1 ? kvs::shape{static_cast<int64_t>(r.count)}
+                               : kvs::shape{static_cast<int64_t>(r.count / row_len),
+                                            static_cast<int64_t>(row_len)});
   return out;
 }
 

@@ -13,7 +13,9 @@
 #include "actors/cpu_reducer.hpp"
 #include "actors/key_shard.hpp"
 #include "actors/server_node.hpp"
+#include "core/log.hpp"
 #include "core/network.hpp"
+#include "core/telemetry.hpp"
 #include "kvs/kvstore.hpp"
 #include "messages/cluster_actors.hpp"
 #include "messages/errors.hpp"
@@ -40,6 +42,16 @@ caf::error await_end(const Handle& handle) {
   return f.get();
 }
 
+// Waits up to `limit` for `handle` (a remote actor: its proxy ends when the
+// connection does) to terminate.
+template <class Handle>
+void await_end_for(const Handle& handle, std::chrono::milliseconds limit) {
+  auto ended = std::make_shared<std::promise<void>>();
+  auto f = ended->get_future();
+  handle->attach_functor([ended](const caf::error&) { ended->set_value(); });
+  f.wait_for(limit);
+}
+
 std::string scheduler_name(const config& cfg) {
   return "the scheduler (" + cfg.root_uri + ":" + std::to_string(cfg.root_port) + ")";
 }
@@ -53,8 +65,7 @@ void run_scheduler(caf::actor_system& sys, const config& cfg) {
   opts.barrier_timeout = cfg.barrier_timeout;
   opts.stall_warning = cfg.stall_warning;
   auto coord = spawn_coordinator(sys, opts);
-  auto port = sys.middleman().publish(coord, static_cast<uint16_t>(cfg.root_port),
-                                      cfg.root_uri.c_str(), true);
+  auto port = publish(coord, static_cast<uint16_t>(cfg.root_port), cfg.root_uri);
   if (!port) {
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
     throw error(errc::invalid_config, "the scheduler cannot listen on " + cfg.root_uri + ":" +
@@ -98,9 +109,11 @@ void run_server(caf::actor_system& sys, const config& cfg) {
   so.stall_warning = cfg.stall_warning;
   so.data_plane = start_data_plane(cfg, "server");
   so.data_plane_network = cfg.ucx_network == 1;
+  so.telemetry = std::make_shared<telemetry>(cfg.timeline, "server");
   auto shard = spawn_key_shard(sys, reducer_set{reducer, {}}, so);
   auto node = spawn_server_node(sys, shard, cfg.request_timeout);
   caf::actor watcher;
+  coordinator_actor coord;
   auto stop_all = [&] {
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
@@ -109,27 +122,35 @@ void run_server(caf::actor_system& sys, const config& cfg) {
       caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
   };
   try {
-    auto port = sys.middleman().publish(shard, 0, cfg.node_host.c_str(), true);
+    auto port = publish(shard, 0, cfg.node_host);
     if (!port)
       throw error(errc::invalid_config, "the server cannot listen on " + cfg.node_host +
                                             " (DMLC_NODE_HOST/DMLC_INTERFACE): " +
                                             sys.render(port.error()));
-    auto coord = connect<coordinator_actor>(sys, cfg.root_uri, static_cast<uint16_t>(cfg.root_port),
+    coord = connect<coordinator_actor>(sys, cfg.root_uri, static_cast<uint16_t>(cfg.root_port),
                                             cfg.startup_timeout, "the scheduler");
     watcher = watch_scheduler(sys, coord, node, scheduler_name(cfg));
-    watched_request<registration>(sys, coord, cfg.startup_timeout + cfg.request_timeout,
-                                  "server registration", scheduler_name(cfg),
-                                  register_atom::value, node_info{"server", cfg.node_host, *port},
-                                  node);
+    auto reg = watched_request<registration>(
+        sys, coord, cfg.startup_timeout + cfg.request_timeout, "server registration",
+        scheduler_name(cfg), register_atom::value, node_info{"server", cfg.node_host, *port}, node);
+    so.telemetry->set_path(timeline_path(cfg.timeline, "server", reg.rank),
+                           "server " + std::to_string(reg.rank));
+    log::info("kvs server: rank " + std::to_string(reg.rank) + " serves on " + cfg.node_host +
+              ":" + std::to_string(*port));
   } catch (...) {
     stop_all();
     throw;
   }
   auto reason = await_end(node);
+  // Stopped by the scheduler: it ends once every server answered the stop,
+  // so wait for it to go before closing our connections (over TLS, CAF
+  // drops what is still unsent when a system ends, our answer too).
+  if (!reason || reason == caf::exit_reason::normal || reason == caf::exit_reason::user_shutdown)
+    await_end_for(coord, cfg.request_timeout);
   stop_all();
   if (reason && reason.category() == error_category()) {  // the scheduler is gone
     auto why = from_caf_error(reason, "server");
-    std::cerr << ("kvs server: " + std::string(why.what()) + ", stopping\n") << std::flush;
+    log::warn("kvs server: " + std::string(why.what()) + ", stopping");
     throw error(errc::peer_down, "server: " + std::string(why.what()));
   }
 }
@@ -142,6 +163,7 @@ namespace kvs {
 
 void serve(const config& given) {
   auto cfg = given.resolved_cluster();
+  detail::log::set_level(cfg.log_level);
   if (cfg.role == "worker")
     throw error(errc::invalid_config, "serve() runs a server or the scheduler, but DMLC_ROLE "
                                       "(config.role) is worker: a worker calls create()");

@@ -3,12 +3,16 @@
 // on this machine (--launcher local) or on the hosts of a hostfile over ssh.
 // It exits with the first non-zero exit code of any process (and stops the
 // rest), 0 when every worker exits 0, and says which process failed.
+// Every job gets a fresh TLS authority and per-node certificates, removed
+// at its end (docs/security.md); the nodes use them when TLS is on.
 //
 // Run:   ./build/tools/kvs-launch -n 2 -s 2 -- ./build/examples/03_dist_sync
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 
+#include "job_credentials.hpp"
 #include "launcher.hpp"
 
 int main(int argc, char** argv) {
@@ -32,7 +36,14 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
-    return kvs::launch::supervise(kvs::launch::plan(opts), grace);
+    auto specs = kvs::launch::plan(opts);
+    // The job's TLS credentials live in a private directory while it runs.
+    std::optional<kvs::launch::private_dir> secrets;
+    if (kvs::launch::wants_job_credentials(opts)) {
+      secrets.emplace("kvs-job-");
+      kvs::launch::hand_out_credentials(specs, *secrets);
+    }
+    return kvs::launch::supervise(specs, grace);
   } catch (const std::exception& e) {
     std::cerr << "kvs-launch: " << e.what() << "\n";
     return 2;

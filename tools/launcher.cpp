@@ -1,5 +1,7 @@
 #include "launcher.hpp"
 
+#include "host_address.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -8,9 +10,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -60,7 +65,23 @@ std::string current_dir() {
   return getcwd(buf, sizeof(buf)) ? std::string(buf) : std::string(".");
 }
 
+// The value --env gives `var` (the last one wins, as in plan()), if any.
+std::optional<std::string> env_option(const options& opts, const std::string& var) {
+  std::optional<std::string> value;
+  for (auto& kv : opts.env)
+    if (kv.size() > var.size() && kv.compare(0, var.size(), var) == 0 && kv[var.size()] == ':')
+      value = kv.substr(var.size() + 1);
+  return value;
+}
+
 }  // namespace
+
+std::string job_setting(const options& opts, const std::string& var) {
+  if (auto v = env_option(opts, var))
+    return *v;
+  const char* v = std::getenv(var.c_str());
+  return v ? v : "";
+}
 
 std::vector<process_spec> plan(const options& opts) {
   if (opts.workers < 1)
@@ -79,7 +100,18 @@ std::vector<process_spec> plan(const options& opts) {
   }
   int servers = opts.servers == 0 ? opts.workers : opts.servers;
   int port = opts.port == 0 ? free_port() : opts.port;
-  std::string root = opts.root_uri.empty() ? "127.0.0.1" : opts.root_uri;
+  // Across hosts every node binds its host's address (unless --env names
+  // one for all), and the scheduler one the hosts can reach.
+  bool node_host_given = env_option(opts, "DMLC_NODE_HOST").has_value();
+  std::vector<std::string> addresses;
+  if (!node_host_given)
+    for (auto& h : hosts)
+      addresses.push_back(numeric_address(h));
+  std::string root = opts.root_uri;
+  if (root.empty())
+    root = hosts.empty() ? "127.0.0.1"
+                         : local_address_towards(addresses.empty() ? numeric_address(hosts[0])
+                                                                   : addresses[0]);
   std::map<std::string, std::string> common{
       {"DMLC_PS_ROOT_URI", root},
       {"DMLC_PS_ROOT_PORT", std::to_string(port)},
@@ -96,12 +128,15 @@ std::vector<process_spec> plan(const options& opts) {
                                                  : std::vector<std::string>{opts.server_command};
   std::vector<process_spec> out;
   auto add = [&](std::string name, std::string role, size_t index, bool remote) {
-    process_spec p{std::move(name), role, "", common, role == "worker" ? opts.command : server_argv};
+    process_spec p{std::move(name), role, "", common, role == "worker" ? opts.command : server_argv, {}};
     p.env["DMLC_ROLE"] = role;
-    if (remote && !hosts.empty())
+    if (remote && !hosts.empty()) {
       p.host = hosts[index % hosts.size()];
-    else if (!p.env.count("DMLC_NODE_HOST"))
-      p.env["DMLC_NODE_HOST"] = "127.0.0.1";
+      if (!node_host_given)
+        p.env["DMLC_NODE_HOST"] = addresses[index % hosts.size()];
+    } else if (!p.env.count("DMLC_NODE_HOST")) {
+      p.env["DMLC_NODE_HOST"] = hosts.empty() ? "127.0.0.1" : root;
+    }
     out.push_back(std::move(p));
   };
   add("scheduler", "scheduler", 0, false);
@@ -120,23 +155,60 @@ struct child {
   bool running = true;
 };
 
+void write_all(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return;  // the node ended already; supervise() reports its exit
+    done += static_cast<size_t>(n);
+  }
+}
+
+// ssh HOST 'cd DIR && env K=V ... CMD ARGS'. With secrets: sh -c '...' that
+// first reads them from standard input (dd reads exactly the bytes of each)
+// into a private directory (umask 077) it removes when the node ends.
+std::string remote_command(const process_spec& p) {
+  std::string run = "cd " + quote(current_dir()) + " && env";
+  for (auto& [k, v] : p.env)
+    run += " " + k + "=" + quote(v);
+  for (auto& f : p.secrets)
+    run += " " + f.env + "=\"$d/" + f.name + "\"";
+  for (auto& a : p.argv)
+    run += " " + quote(a);
+  if (p.secrets.empty())
+    return run;
+  std::string script =
+      "umask 077 && d=$(mktemp -d) || exit 1; trap 'rm -rf \"$d\"' EXIT HUP INT TERM; ";
+  for (auto& f : p.secrets)
+    script += "dd bs=1 count=" + std::to_string(f.text.size()) + " of=\"$d/" + f.name +
+              "\" 2>/dev/null && ";
+  script += run + "; exit $?";
+  return "sh -c " + quote(script);
+}
+
 pid_t start(const process_spec& p) {
   std::vector<std::string> argv;
   if (p.host.empty()) {
     argv = p.argv;
-  } else {  // ssh HOST 'cd DIR && env K=V ... CMD ARGS'
-    std::string remote = "cd " + quote(current_dir()) + " && env";
-    for (auto& [k, v] : p.env)
-      remote += " " + k + "=" + quote(v);
-    for (auto& a : p.argv)
-      remote += " " + quote(a);
-    argv = {"ssh", "-o", "StrictHostKeyChecking=no", p.host, remote};
+  } else {
+    argv = {"ssh", "-o", "StrictHostKeyChecking=no", p.host, remote_command(p)};
   }
+  int secrets_pipe[2] = {-1, -1};
+  if (!p.secrets.empty() && pipe(secrets_pipe) != 0)
+    throw std::runtime_error(std::string("pipe failed: ") + std::strerror(errno));
   pid_t pid = fork();
   if (pid < 0)
     throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
   if (pid == 0) {
     setpgid(0, 0);  // its own group, so stopping it stops its children too
+    if (secrets_pipe[0] >= 0) {
+      dup2(secrets_pipe[0], 0);
+      close(secrets_pipe[0]);
+      close(secrets_pipe[1]);
+    }
     if (p.host.empty())
       for (auto& [k, v] : p.env)
         setenv(k.c_str(), v.c_str(), 1);
@@ -149,6 +221,12 @@ pid_t start(const process_spec& p) {
     _exit(127);
   }
   setpgid(pid, pid);
+  if (secrets_pipe[0] >= 0) {  // a few KiB: the pipe holds them all, no wait
+    close(secrets_pipe[0]);
+    for (auto& f : p.secrets)
+      write_all(secrets_pipe[1], f.text);
+    close(secrets_pipe[1]);
+  }
   return pid;
 }
 
@@ -189,7 +267,20 @@ void stop_all(std::vector<child>& kids) {
 
 }  // namespace
 
+namespace {
+
+volatile std::sig_atomic_t stop_signal = 0;
+
+void on_stop_signal(int sig) { stop_signal = sig; }
+
+}  // namespace
+
 int supervise(const std::vector<process_spec>& specs, int grace_s) {
+  // Ctrl-C or a kill of kvs-launch stops the job and returns, so the
+  // caller still removes the job's credentials.
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGHUP, on_stop_signal);
   std::vector<child> kids;
   for (auto& s : specs)
     kids.push_back(child{&s, start(s)});
@@ -220,6 +311,11 @@ int supervise(const std::vector<process_spec>& specs, int grace_s) {
       if (!any)
         return 0;
       continue;
+    }
+    if (stop_signal != 0) {
+      std::cerr << "kvs-launch: stopped by signal " << stop_signal << "; stopping the job\n";
+      stop_all(kids);
+      return 128 + stop_signal;
     }
     if (std::chrono::steady_clock::now() > grace_end) {
       std::cerr << "kvs-launch: every worker finished, but the scheduler or a server did not "

@@ -19,17 +19,35 @@ struct options {
   std::vector<std::string> command;
 };
 
+// A file a remote node needs and nobody else may read (its TLS key and
+// certificates): sent through ssh's standard input into a private
+// directory on the host, removed when the node ends; the node finds it
+// through the variable `env`.
+struct secret_file {
+  std::string env;   // e.g. KVS_TLS_KEY
+  std::string name;  // file name in the private directory
+  std::string text;
+};
+
 struct process_spec {
   std::string name;  // "scheduler", "server 0", "worker 1"
   std::string role;
   std::string host;  // empty: this machine
   std::map<std::string, std::string> env;
   std::vector<std::string> argv;
+  std::vector<secret_file> secrets;  // remote nodes only
 };
 
-// What to start, in order: scheduler, servers, workers. Throws
-// std::runtime_error naming a bad option.
+// What to start, in order: scheduler, servers, workers. With --launcher
+// ssh each node binds and advertises its host's address (as this machine
+// resolves the hostfile's name) and the scheduler the address this machine
+// reaches the first host from. Throws std::runtime_error naming a bad
+// option or a host that does not resolve.
 std::vector<process_spec> plan(const options& opts);
+
+// The value `var` will have in the nodes (--env, else kvs-launch's own
+// environment); empty when unset.
+std::string job_setting(const options& opts, const std::string& var);
 
 // Starts every process and waits. Returns the first non-zero exit code of
 // any process (128 + signal when one is killed), after stopping the rest,

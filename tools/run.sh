@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job: builds kvs and runs the local store example.
+# The main job: builds kvs, then trains a small perceptron on the 8x8 digits
+# with 4 logical devices through a local store (examples/04_train_mlp.cpp;
+# docs/training.md). Arguments go to the example, e.g. --store device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/build.sh
-./build/examples/01_local_push_pull
+./build/examples/04_train_mlp "$@"

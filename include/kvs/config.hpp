@@ -23,12 +23,19 @@ struct config {
   std::string interface;      // network interface to bind (DMLC_INTERFACE), e.g. "lo"
   // Middleman heartbeat between nodes; a peer silent for heartbeat_timeout
   // is declared down. 0: PS_HEARTBEAT_INTERVAL / PS_HEARTBEAT_TIMEOUT
-  // (seconds, as ps-lite reads them) or 1 s and 5 s.
+  // (seconds, as ps-lite reads them) or 1 s and 30 s. A killed peer is
+  // noticed at once (its connections close); the timeout only finds frozen
+  // ones, so it must be generous: a busy peer (its middleman thread
+  // (de)serializing big messages on a loaded machine) is silent for seconds.
   std::chrono::milliseconds heartbeat_interval{0};
   std::chrono::milliseconds heartbeat_timeout{0};
   // Messages carry at most this many tensor bytes; bigger parts go in
   // chunks. 0: KVS_MAX_MESSAGE_BYTES or 16 MiB.
   int64_t max_message_bytes = 0;
+  // The most bytes one array in a message from another process may claim;
+  // a bigger claim is refused before anything is allocated for it.
+  // 0: KVS_MAX_RECEIVE_BYTES or 1 GiB (at least max_message_bytes).
+  int64_t max_receive_bytes = 0;
   // Bytes of operations in flight per worker (one bigger operation may still
   // go alone). 0: KVS_MAX_INFLIGHT_BYTES or 128 MiB.
   int64_t max_inflight_bytes = 0;
@@ -77,6 +84,26 @@ struct config {
   // channel): 1 to allow on a trusted network; 0 (the default) keeps UCX to
   // peers on the same host. KVS_UCX_NETWORK.
   int ucx_network = -1;
+  // Observability (docs/training.md). The log's level: "debug", "info" or
+  // "warn" (KVS_LOG; default warn); anything else is invalid_config.
+  std::string log_level;
+  // A Chrome trace of every operation's stages, written when the store or
+  // node ends (KVS_TIMELINE; empty: none). Nodes of a distributed job write
+  // the role and rank before the extension: trace.worker0.json.
+  std::string timeline;
+
+  // Mutual TLS on every connection between the nodes of a job
+  // (docs/security.md). 1: on, 0: off; -1 (unset): KVS_SECURE, else on
+  // whenever this node binds or reaches an address other than loopback
+  // (node_host or root_uri outside 127.0.0.0/8, ::1 and localhost).
+  int secure = -1;
+  // With secure on, all three are required: this node's certificate and
+  // its private key (PEM files, KVS_TLS_CERT, KVS_TLS_KEY), and the job's
+  // authority (KVS_TLS_CA): only peers holding a certificate it signed may
+  // connect. kvs-launch creates them for every job.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
 
   // When false, nothing is read from the environment (tests set this).
   bool read_environment = true;

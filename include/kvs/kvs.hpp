@@ -7,6 +7,7 @@
 #include "kvs/kvstore.hpp"
 #include "kvs/ndarray.hpp"
 #include "kvs/optimizer.hpp"
+#include "kvs/trainer.hpp"
 #include "kvs/updater_actor.hpp"
 
 // CAF itself: users spawn updater actors in store.system().

@@ -14,6 +14,7 @@
 #include "kvs/key.hpp"
 #include "kvs/ndarray.hpp"
 #include "kvs/optimizer.hpp"
+#include "kvs/stats.hpp"
 #include "kvs/updater_actor.hpp"
 
 namespace caf {
@@ -25,9 +26,12 @@ namespace kvs {
 // A function updater runs one call at a time; it must not call the store.
 using updater = std::function<void(const key&, const ndarray& recv, ndarray& stored)>;
 
-struct compression {  // "2bit", "1bit", "fp16"
+struct compression {  // "2bit", "1bit", "fp16" (docs/compression.md)
   std::string type;
   double threshold = 0.5;
+  // Beyond MXNet: the store also compresses what pulls send back (with its
+  // own residual per key and worker); only where no optimizer runs in the store.
+  bool compress_pull = false;
 };
 
 class kvstore {
@@ -93,6 +97,8 @@ public:
   int num_workers() const;
   int local_rank() const;
   bool is_capable(const std::string& capability) const;  // "optimizer", ...
+  // Counters of this store's operations, per key and in total (kvs/stats.hpp).
+  store_stats stats() const;
   caf::actor_system& system();  // the actor system the store runs in
 
 protected:
@@ -127,6 +133,7 @@ protected:
   virtual int do_local_rank() const;   // default 0
   // Default: "optimizer" false; unknown names throw invalid_argument.
   virtual bool do_is_capable(const std::string& capability) const;
+  virtual store_stats do_stats() const;  // none counted
   // Default: a small actor system owned by this object, made on first use.
   virtual caf::actor_system& do_system();
 

@@ -5,13 +5,14 @@ file(WRITE ${WORK}/bin/ssh "#!/bin/sh\n# ssh -o X HOST CMD\nhost=\"$3\"; shift 3
 file(CHMOD ${WORK}/bin/ssh PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE)
 file(WRITE ${WORK}/hosts "node-a\nnode-b # a comment\n")
 set(ENV{PATH} "${WORK}/bin:$ENV{PATH}")
-execute_process(COMMAND ${LAUNCH} --launcher ssh -H ${WORK}/hosts -n 2 -s 2 --env DMLC_NODE_HOST:127.0.0.1 -- ${JOB} rounds-int
+execute_process(COMMAND ${LAUNCH} --launcher ssh -H ${WORK}/hosts -n 2 -s 2 --env DMLC_NODE_HOST:127.0.0.1
+  --root-uri 127.0.0.1 -- ${JOB} rounds-int
   RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_VARIABLE out TIMEOUT 90)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "kvs-launch --launcher ssh exited with ${rc}\n${err}\n${out}")
 endif()
 file(READ ${WORK}/ssh.log log)
-foreach(want "node-a cd " "node-b cd " "DMLC_ROLE='server'" "DMLC_ROLE='worker'" "rounds-int")
+foreach(want "node-a sh -c " "node-b sh -c " "cd " "DMLC_ROLE=" "server" "worker" "rounds-int")
   string(FIND "${log}" "${want}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "ssh was not asked for \"${want}\":\n${log}")

@@ -4,7 +4,11 @@
 //   async:    dist_async totals
 //   order:    Module's loop (per-device push, then pull) on small and split
 //             keys, exact values every round (MXNet issue 8)
+//   compression: 2bit with compressed pulls on a key split across the
+//             servers, exact against the reference every round
 //   ranks:    prints "rank R of N"
+//   secure:   rounds-int, then rank 0 checks that a client without a
+//             certificate (plain TCP) cannot reach the scheduler
 //   exit3:    the worker of rank 1 exits with code 3
 //   ckpt-straight DIR STEPS, ckpt-save DIR N, ckpt-resume DIR N STEPS:
 //             restart from a checkpoint (checkpoint.hpp): an uninterrupted
@@ -18,8 +22,11 @@
 #include <iostream>
 #include <sstream>
 
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
 #include <kvs/kvs.hpp>
 
+#include "../compression_reference.hpp"
 #include "checkpoint.hpp"
 
 namespace {
@@ -150,7 +157,59 @@ void checkpoint_job(kvs::kvstore& kv, const std::string& mode, int argc, char** 
   kv.barrier();
 }
 
+// A client of the scheduler's address without TLS: refused at connect time.
+void plain_client_refused(const kvs::kvstore& kv) {
+  if (kv.rank() != 0)
+    return;
+  caf::actor_system_config sc;
+  sc.load<caf::io::middleman>();
+  sc.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{sc};
+  auto port = static_cast<uint16_t>(std::stoi(std::getenv("DMLC_PS_ROOT_PORT")));
+  auto h = sys.middleman().remote_actor(std::getenv("DMLC_PS_ROOT_URI"), port);
+  // A wrong interface means the handshake went through: it got in.
+  if (h || h.error() == caf::sec::unexpected_actor_messaging_interface)
+    fail("a client without a certificate reached the scheduler");
+  std::cout << "rank 0: a client without a certificate is refused by the scheduler ("
+            << sys.render(h.error()) << ")" << std::endl;
+}
+
 }  // namespace
+
+// Each worker pushes values of mixed signs around the threshold 0.5 (exact
+// sums); both directions are packed (2bit), the residuals make every round
+// differ; each worker knows every worker's gradient, so it knows the sum.
+void compression_job(kvs::kvstore& kv) {
+  kvs::compression c{"2bit", 0.5};
+  c.compress_pull = true;
+  kv.set_gradient_compression(c);
+  const size_t n = 1003;
+  kv.init(1, kvs::ndarray::zeros({1003}));
+  auto grad = [](int w, int round, size_t i) {
+    return static_cast<float>(static_cast<int>((i * 7 + 3 * w + 5 * round) % 13) - 6) * 0.125f;
+  };
+  int workers = kv.num_workers();
+  std::vector<std::vector<float>> push_residual(workers, std::vector<float>(n, 0.0f));
+  std::vector<float> pull_residual(n, 0.0f);
+  auto out = kvs::ndarray::zeros({1003});
+  for (int round = 0; round < 5; ++round) {
+    std::vector<float> sum(n, 0.0f), mine(n);
+    for (int w = 0; w < workers; ++w) {
+      std::vector<float> g(n);
+      for (size_t i = 0; i < n; ++i)
+        g[i] = grad(w, round, i);
+      if (w == kv.rank())
+        mine = g;
+      auto sent = ref::send("2bit", g, push_residual[static_cast<size_t>(w)], 0.5f);
+      for (size_t i = 0; i < n; ++i)
+        sum[i] += sent[i];
+    }
+    kv.pushpull(1, kvs::ndarray::from_vector(mine, {1003}), out);
+    if (out.to_vector<float>() != ref::send("2bit", sum, pull_residual, 0.5f))
+      fail("compression: round " + std::to_string(round) + " differs from the reference");
+  }
+  std::cout << "rank " << kv.rank() << ": compression ok" << std::endl;
+}
 
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "rounds-int";
@@ -160,6 +219,8 @@ int main(int argc, char** argv) {
     if (argc > 2)
       std::filesystem::create_directories(argv[2]);
   }
+  if (mode == "compression")  // split key 1 across the servers
+    ::setenv("MXNET_KVSTORE_BIGARRAY_BOUND", "100", 1);
   auto kv = kvs::create(mode == "async" ? "dist_async" : "dist_sync");
   if (ckpt) {
     checkpoint_job(*kv, mode, argc, argv);
@@ -171,6 +232,9 @@ int main(int argc, char** argv) {
   }
   if (mode == "rounds-int") {
     rounds(*kv, {1, 2, 3});
+  } else if (mode == "secure") {
+    rounds(*kv, {1, 2, 3});
+    plain_client_refused(*kv);
   } else if (mode == "rounds-string") {
     rounds(*kv, {"embedding", "fc1", "fc2"});
   } else if (mode == "async") {
@@ -190,6 +254,8 @@ int main(int argc, char** argv) {
     std::cout << "rank " << kv->rank() << ": async ok" << std::endl;
   } else if (mode == "order") {
     module_order(*kv);
+  } else if (mode == "compression") {
+    compression_job(*kv);
   } else if (mode == "ranks") {
     std::cout << "rank " << kv->rank() << " of " << kv->num_workers() << std::endl;
   } else if (mode == "exit3") {

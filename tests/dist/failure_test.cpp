@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <future>
 
 #include "local_cluster.hpp"
@@ -17,6 +18,9 @@ using namespace std::chrono;
 TEST_CASE("a killed server fails the operations on its keys with peer_down, quickly",
           "[dist][failure]") {
   local_cluster cluster{1, 2};
+  auto states_path = (std::filesystem::temp_directory_path() /
+                      ("kvs_killed_server_" + std::to_string(getpid()) + ".states"))
+                         .string();
   pid_t server = fork_node([&] { serve(cluster.node("server")); });
   std::promise<void> ready, killed;
   auto killed_f = killed.get_future().share();
@@ -36,6 +40,9 @@ TEST_CASE("a killed server fails the operations on its keys with peer_down, quic
     auto out = ndarray::zeros({4});
     kv->pushpull(1, ndarray::full({4}, 1.0), out);
     out.wait_to_read();
+    // A state file of both servers, saved while they live, to load later.
+    kv->set_optimizer(create_optimizer("sgd"));
+    kv->save_optimizer_states(states_path);
     ready.set_value();
     killed_f.wait();
     auto t0 = steady_clock::now();
@@ -60,6 +67,27 @@ TEST_CASE("a killed server fails the operations on its keys with peer_down, quic
       kv->wait_all();  // reports the failure above once more
     } catch (const kvs::error&) {
     }
+    // States come from (go to) every server: both fail at once naming the
+    // dead one, without waiting for a timeout (no server gets a partial load).
+    for (auto call : {"save_optimizer_states", "load_optimizer_states"}) {
+      auto t1 = steady_clock::now();
+      try {
+        if (std::string(call) == "save_optimizer_states")
+          kv->save_optimizer_states(states_path + ".after");
+        else
+          kv->load_optimizer_states(states_path);
+        outcome += std::string("; ") + call + " succeeded";
+      } catch (const kvs::error& e) {
+        std::string what = e.what();
+        auto ms = duration_cast<milliseconds>(steady_clock::now() - t1).count();
+        bool named = e.code() == errc::peer_down && what.find(std::string(call) + ": server ") == 0 &&
+                     what.find(" (127.0.0.1:") != std::string::npos &&
+                     what.find(" is down") != std::string::npos;
+        if (!named || ms >= 5000)
+          outcome += std::string("; ") + call + " after " + std::to_string(ms) + " ms: " +
+                     to_string(e.code()) + ": " + what;
+      }
+    }
     // A command needs every server: the scheduler names the dead one.
     try {
       kv->set_optimizer(create_optimizer("sgd"));
@@ -78,6 +106,8 @@ TEST_CASE("a killed server fails the operations on its keys with peer_down, quic
   killer.join();
   scheduler.join();
   other_server.join();
+  std::filesystem::remove(states_path);
+  std::filesystem::remove(states_path + ".after");
   REQUIRE(outcome == "failed 1, ok 1, within 5 s");
 }
 

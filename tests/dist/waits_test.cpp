@@ -188,7 +188,8 @@ TEST_CASE("a store whose updater never returns is destroyed within the request t
 }
 
 TEST_CASE("a frozen scheduler is declared down after the heartbeat timeout", "[dist][failure]") {
-  local_cluster cluster{1, 1};  // heartbeat every 200 ms, timeout 2000 ms
+  local_cluster cluster{1, 1};  // heartbeat every 200 ms
+  cluster.settings = [](config& c) { c.heartbeat_timeout = milliseconds(2000); };
   pid_t scheduler = fork_node([&] { serve(cluster.node("scheduler")); });
   cerr_capture log;
   std::string server_outcome, barrier;

@@ -10,9 +10,9 @@ using Catch::Detail::Approx;
 namespace {
 
 // A store with key 0 = w0 and the optimizer set; each step pushes g once.
-struct trainer {
+struct stepper {
   std::unique_ptr<kvstore> kv = create("local", test_config());
-  trainer(const std::string& name, std::map<std::string, double> numbers, std::vector<float> w0) {
+  stepper(const std::string& name, std::map<std::string, double> numbers, std::vector<float> w0) {
     kv->init(0, ndarray::from_vector<float>(w0, {static_cast<int64_t>(w0.size())}));
     kv->set_optimizer(create_optimizer(name, numbers));
   }
@@ -39,25 +39,25 @@ TEST_CASE("default SGD after a push of ones gives -0.01 (the seed example)", "[o
 TEST_CASE("sgd without momentum: w = (1 - lr*wd) w - lr clip(rescale g)", "[optimizer]") {
   // lr .5, wd .25, rescale 2, g .25: keep .875, r .5 -> 1*.875 - .25 = .625,
   // then .625*.875 - .25 = .296875.
-  trainer t("sgd", {{"learning_rate", 0.5}, {"wd", 0.25}, {"rescale_grad", 2}}, {1});
+  stepper t("sgd", {{"learning_rate", 0.5}, {"wd", 0.25}, {"rescale_grad", 2}}, {1});
   REQUIRE(t.step({0.25f}) == std::vector<float>{0.625f});
   REQUIRE(t.step({0.25f}) == std::vector<float>{0.296875f});
   // clip_gradient .25 cuts r = 1 to .25: .875 - .125 = .75.
-  trainer c("sgd", {{"learning_rate", 0.5}, {"wd", 0.25}, {"clip_gradient", 0.25}}, {1});
+  stepper c("sgd", {{"learning_rate", 0.5}, {"wd", 0.25}, {"clip_gradient", 0.25}}, {1});
   REQUIRE(c.step({1.0f}) == std::vector<float>{0.75f});
 }
 
 TEST_CASE("sgd with momentum: mom = m mom - lr wd w - lr g, then w += mom", "[optimizer]") {
   // m .5, lr .5, wd .5, g 1: mom -.25 - .5 = -.75, w .25; mom -.375 - .0625 - .5
   // = -.9375, w -.6875.
-  trainer t("sgd", {{"learning_rate", 0.5}, {"momentum", 0.5}, {"wd", 0.5}}, {1});
+  stepper t("sgd", {{"learning_rate", 0.5}, {"momentum", 0.5}, {"wd", 0.5}}, {1});
   REQUIRE(t.step({1}) == std::vector<float>{0.25f});
   REQUIRE(t.step({1}) == std::vector<float>{-0.6875f});
 }
 
 TEST_CASE("nag: mom = m mom + g, then w -= lr (g + m mom)", "[optimizer]") {
   // m .5, lr .5, g 1: mom 1, w = 1 - .5*1.5 = .25; mom 1.5, w = .25 - .5*1.75 = -.625.
-  trainer t("nag", {{"learning_rate", 0.5}, {"momentum", 0.5}}, {1});
+  stepper t("nag", {{"learning_rate", 0.5}, {"momentum", 0.5}}, {1});
   REQUIRE(t.step({1}) == std::vector<float>{0.25f});
   REQUIRE(t.step({1}) == std::vector<float>{-0.625f});
 }
@@ -65,14 +65,14 @@ TEST_CASE("nag: mom = m mom + g, then w -= lr (g + m mom)", "[optimizer]") {
 TEST_CASE("adam with bias correction steps by lr for a constant gradient", "[optimizer]") {
   // b1 .5, b2 .75, g 1: t=1 mean .5 var .25, lr_t = .1*sqrt(.25)/.5 = .1, w = 1 - .1*.5/.5
   // = .9 (eps 1e-8 aside); t=2 mean .75 var .4375, lr_t*m/sqrt(v) = .1: w = .8.
-  trainer t("adam", {{"learning_rate", 0.1}, {"beta1", 0.5}, {"beta2", 0.75}}, {1});
+  stepper t("adam", {{"learning_rate", 0.1}, {"beta1", 0.5}, {"beta2", 0.75}}, {1});
   REQUIRE(t.step({1})[0] == Approx(0.9).epsilon(1e-6));
   REQUIRE(t.step({1})[0] == Approx(0.8).epsilon(1e-6));
 }
 
 TEST_CASE("adagrad: history += g^2, then w -= lr g / sqrt(history + eps)", "[optimizer]") {
   // lr .5, g 2: w = 1 - .5*2/sqrt(4) = .5; then .5 - .5*2/sqrt(8) = .1464466094.
-  trainer t("adagrad", {{"learning_rate", 0.5}}, {1});
+  stepper t("adagrad", {{"learning_rate", 0.5}}, {1});
   REQUIRE(t.step({2})[0] == Approx(0.5).epsilon(1e-6));
   REQUIRE(t.step({2})[0] == Approx(0.1464466094).epsilon(1e-6));
 }
@@ -80,12 +80,12 @@ TEST_CASE("adagrad: history += g^2, then w -= lr g / sqrt(history + eps)", "[opt
 TEST_CASE("rmsprop plain and centered", "[optimizer]") {
   // plain, gamma1 .5, lr .1, g 2: n = 2, w = 1 - .2/sqrt(2) = .8585786438;
   // n = 3, w -= .2/sqrt(3): .7431085899.
-  trainer p("rmsprop", {{"learning_rate", 0.1}, {"gamma1", 0.5}}, {1});
+  stepper p("rmsprop", {{"learning_rate", 0.1}, {"gamma1", 0.5}}, {1});
   REQUIRE(p.step({2})[0] == Approx(0.8585786438).epsilon(1e-6));
   REQUIRE(p.step({2})[0] == Approx(0.7431085899).epsilon(1e-6));
   // centered, gamma1 .5, gamma2 .5: n 2, g_ 1, delta = -.1*2/sqrt(1) = -.2, w .8;
   // n 3, g_ 1.5, delta = -.1 - .2/sqrt(.75), w = .4690598923.
-  trainer c("rmsprop", {{"learning_rate", 0.1}, {"gamma1", 0.5}, {"gamma2", 0.5}, {"centered", 1}},
+  stepper c("rmsprop", {{"learning_rate", 0.1}, {"gamma1", 0.5}, {"gamma2", 0.5}, {"centered", 1}},
             {1});
   REQUIRE(c.step({2})[0] == Approx(0.8).epsilon(1e-6));
   REQUIRE(c.step({2})[0] == Approx(0.4690598923).epsilon(1e-6));
@@ -94,18 +94,18 @@ TEST_CASE("rmsprop plain and centered", "[optimizer]") {
 TEST_CASE("signum: mom = m mom - (1-m) g, then w = (1 - lr wd_lh) w + lr sign(mom)", "[optimizer]") {
   // m .5, lr .25, wd_lh .5, g 3: mom -1.5, w = .875 - .25 = .625;
   // mom -2.25, w = .625*.875 - .25 = .296875.
-  trainer t("signum", {{"learning_rate", 0.25}, {"momentum", 0.5}, {"wd_lh", 0.5}}, {1});
+  stepper t("signum", {{"learning_rate", 0.25}, {"momentum", 0.5}, {"wd_lh", 0.5}}, {1});
   REQUIRE(t.step({3}) == std::vector<float>{0.625f});
   REQUIRE(t.step({3}) == std::vector<float>{0.296875f});
   // momentum 0 (signsgd), wd .5: w = (1 - .125) - .25 = .625.
-  trainer s("signum", {{"learning_rate", 0.25}, {"momentum", 0}, {"wd", 0.5}}, {1});
+  stepper s("signum", {{"learning_rate", 0.25}, {"momentum", 0}, {"wd", 0.5}}, {1});
   REQUIRE(s.step({3}) == std::vector<float>{0.625f});
 }
 
 TEST_CASE("ftrl: z, n and the closed-form weight", "[optimizer]") {
   // lr .5, lamda1 .25, beta 1, w 0, g 1: z 1, n 1, w = (.25 - 1)/((1+1)/.5) = -.1875;
   // z = 2 + (sqrt 2 - 1)*.375 = 2.15533, n 2, w = (.25 - z)/((1 + sqrt 2)/.5) = -.3946067812.
-  trainer t("ftrl", {{"learning_rate", 0.5}, {"lamda1", 0.25}}, {0});
+  stepper t("ftrl", {{"learning_rate", 0.5}, {"lamda1", 0.25}}, {0});
   REQUIRE(t.step({1}) == std::vector<float>{-0.1875f});
   REQUIRE(t.step({1})[0] == Approx(-0.3946067812).epsilon(1e-6));
 }
@@ -113,7 +113,7 @@ TEST_CASE("ftrl: z, n and the closed-form weight", "[optimizer]") {
 TEST_CASE("lamb scales the step by the trust ratio ||w|| / ||update||", "[optimizer]") {
   // b1 .5, b2 .75, w (3,4), g (1,1): mean_hat 1, var_hat 1, update 1/(1+1e-6) each;
   // ratio 5/(sqrt 2 * update); w -= .1 * ratio * update = w - .35355339: (2.6464466, 3.6464466).
-  trainer t("lamb", {{"learning_rate", 0.1}, {"beta1", 0.5}, {"beta2", 0.75}}, {3, 4});
+  stepper t("lamb", {{"learning_rate", 0.1}, {"beta1", 0.5}, {"beta2", 0.75}}, {3, 4});
   auto w = t.step({1, 1});
   REQUIRE(w[0] == Approx(2.6464466094).epsilon(1e-6));
   REQUIRE(w[1] == Approx(3.6464466094).epsilon(1e-6));

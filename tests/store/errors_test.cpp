@@ -91,11 +91,9 @@ TEST_CASE("a list call is all or nothing", "[store][errors]") {
   REQUIRE(out.to_vector<float>() == std::vector<float>(2, 1.0f));
 }
 
-TEST_CASE("row_sparse_pull and set_gradient_compression are unsupported for now", "[store][errors]") {
+TEST_CASE("set_gradient_compression is unsupported on local", "[store][errors]") {
   auto kv = create("local", test_config());
   kv->init(1, ndarray::zeros({4, 2}));
-  require_message([&] { kv->row_sparse_pull(1, ndarray::zeros({4, 2}), ndarray::from_vector<int64_t>({0}, {1})); },
-                  errc::unsupported, {"row_sparse_pull"});
   require_message([&] { kv->set_gradient_compression({"2bit", 0.5}); }, errc::unsupported,
                   {"set_gradient_compression"});
   require_message([&] { kv->send_command_to_servers(0, "x"); }, errc::unsupported,

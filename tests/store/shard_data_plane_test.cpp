@@ -37,8 +37,9 @@ part_request described_push(detail::ucx_plane& plane, int k, const ndarray& valu
   auto pulled = detail::describe_for_plane(plane, plane.address(), 0, r, 1);
   REQUIRE(pulled.empty());
   REQUIRE_FALSE(r.inputs[0].remote.empty());
-  // As it arrives from another process: a fresh array the shard fills.
-  r.inputs[0].array = ndarray::zeros(value.shape());
+  // As it arrives from another process: no array yet (the shard allocates
+  // one once the claim fits the key).
+  r.inputs[0].array = ndarray();
   return r;
 }
 
@@ -84,6 +85,20 @@ TEST_CASE("a shard reads pushed parts over the data plane exactly, only from wor
   // The handshake from this host: the shard answers with its address.
   auto near = hello(self, shard, plane_hello{plane->host(), plane->address(), false});
   REQUIRE(near.address == plane->address());
+  // A claim that does not fit the key is refused before the shard allocates
+  // or posts a receive: another element count, a key it does not hold, a
+  // part that is not a plain dense push (those travel in the message).
+  auto wrong = ask(self, shard, part_batch{{described_push(*plane, 1, iota_array(n / 2, 1))}});
+  INFO(wrong.results.at(0).message);
+  REQUIRE(static_cast<errc>(wrong.results.at(0).code) == errc::shape_mismatch);
+  auto unknown = ask(self, shard, part_batch{{described_push(*plane, 2, grad)}});
+  REQUIRE(static_cast<errc>(unknown.results.at(0).code) == errc::key_not_initialized);
+  auto packed = described_push(*plane, 1, grad);
+  packed.codec = 1;
+  auto not_plain = ask(self, shard, part_batch{{packed}});
+  INFO(not_plain.results.at(0).message);
+  REQUIRE(static_cast<errc>(not_plain.results.at(0).code) == errc::invalid_argument);
+  REQUIRE(not_plain.results.at(0).message.find("not a plain dense push") != std::string::npos);
   // A described push, then a pull behind it in the next batch: the pull
   // sees the pushed value (one worker, no updater: stored = the push).
   auto pushed = ask(self, shard, part_batch{{described_push(*plane, 1, grad)}});
@@ -208,6 +223,7 @@ TEST_CASE("a pushed part whose worker process is gone fails with peer_down, and 
     std::istringstream in(get(to_parent[0]));
     remote_region d;
     d.owner = worker_address;
+    d.dims = {n};  // what the wire tells the shard on arrival
     in >> d.tag >> d.bytes;
     sent.push_back(d);
   }

@@ -1,0 +1,260 @@
+#include "core/compression.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "kvs/error.hpp"
+
+// The loops below have no branches per element (comparisons become 0/1
+// factors), so the compiler vectorizes them; this file is built with -O3.
+// The packing multiplies read codes as little-endian words.
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "core/compression.cpp packs codes assuming a little-endian host"
+#endif
+
+namespace kvs::detail {
+
+namespace {
+
+size_t words(size_t n, size_t per_word) { return (n + per_word - 1) / per_word; }
+
+// Codes are computed a block at a time in a plain loop the compiler
+// vectorizes (compare, select, store a byte), then packed 4 to a byte.
+constexpr size_t block = 256;
+
+// Packs the 2-bit codes of 4 bytes into one byte, the first in the top bits:
+// one multiply moves code j from bit 8j to bit 30 - 2j (no carries reach
+// bit 24: the other products stay below it).
+inline uint8_t pack4(const uint8_t* code) {
+  uint32_t u;
+  std::memcpy(&u, code, 4);  // little-endian: code[j] at bit 8j
+  return static_cast<uint8_t>((u * 0x40100401u) >> 24);
+}
+
+// 2bit: code 3 (sent +t), 2 (sent -t) or 0, element 0 in the top bits.
+void compress_2bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
+  alignas(64) uint8_t code[block];
+  for (size_t base = 0; base < n; base += block) {
+    size_t m = std::min(block, n - base);
+    const float* gb = g + base;
+    float* rb = r + base;
+    for (size_t k = 0; k < m; ++k) {
+      float a = gb[k] + rb[k];
+      int pos = a >= t, neg = a <= -t;  // 0 or 1: factors, not branches
+      rb[k] = a - t * static_cast<float>(pos) + t * static_cast<float>(neg);  // exact: x - 0 == x
+      code[k] = static_cast<uint8_t>(3 * pos + 2 * neg);
+    }
+    for (size_t k = m; k < (m + 3) / 4 * 4; ++k)
+      code[k] = 0;  // the unused tail of the last byte
+    uint8_t* ob = out + base / 4;
+    for (size_t b = 0; b < (m + 3) / 4; ++b)
+      ob[b] = pack4(code + 4 * b);
+  }
+}
+
+// Code c of a value: c >> 1 says sent (0: zero), c & 1 the sign (1: +t).
+inline void unpack4_2bit(uint8_t byte, float t, float* out, size_t count) {
+  for (size_t k = 0; k < count; ++k) {
+    int c = (byte >> (6 - 2 * k)) & 3;
+    out[k] = static_cast<float>((c >> 1) * (2 * (c & 1) - 1)) * t;
+  }
+}
+
+void decompress_2bit(const uint8_t* in, size_t n, float t, float* out) {
+  size_t full = n / 4;
+  for (size_t b = 0; b < full; ++b)
+    unpack4_2bit(in[b], t, out + 4 * b, 4);
+  if (n % 4 != 0)
+    unpack4_2bit(in[full], t, out + 4 * full, n % 4);
+}
+
+// Packs the bits of 8 bytes (0 or 1) into one byte, the first on top: one
+// multiply moves bit j from bit 8j to bit 63 - j.
+inline uint8_t pack8(const uint8_t* bit) {
+  uint64_t u;
+  std::memcpy(&u, bit, 8);
+  return static_cast<uint8_t>((u * 0x8040201008040201ull) >> 56);
+}
+
+// 1bit: bit 1 (sent +1) or 0 (sent -1), element 0 in the top bit.
+void compress_1bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
+  alignas(64) uint8_t bit[block];
+  for (size_t base = 0; base < n; base += block) {
+    size_t m = std::min(block, n - base);
+    const float* gb = g + base;
+    float* rb = r + base;
+    for (size_t k = 0; k < m; ++k) {
+      float a = gb[k] + rb[k];
+      int one = a > t;
+      rb[k] = a + static_cast<float>(1 - 2 * one);  // a - 1 when sent as +1, else a + 1
+      bit[k] = static_cast<uint8_t>(one);
+    }
+    for (size_t k = m; k < (m + 7) / 8 * 8; ++k)
+      bit[k] = 0;
+    uint8_t* ob = out + base / 8;
+    for (size_t b = 0; b < (m + 7) / 8; ++b)
+      ob[b] = pack8(bit + 8 * b);
+  }
+}
+
+inline void unpack8_1bit(uint8_t byte, float* out, size_t count) {
+  for (size_t k = 0; k < count; ++k)
+    out[k] = static_cast<float>(2 * ((byte >> (7 - k)) & 1) - 1);
+}
+
+void decompress_1bit(const uint8_t* in, size_t n, float* out) {
+  size_t full = n / 8;
+  for (size_t b = 0; b < full; ++b)
+    unpack8_1bit(in[b], out + 8 * b, 8);
+  if (n % 8 != 0)
+    unpack8_1bit(in[full], out + 8 * full, n % 8);
+}
+
+// IEEE half conversions in integer arithmetic with selects only (no branch
+// per value), so they vectorize; the same results as core/element.hpp's
+// float_to_half (nearest even; NaN as a quiet NaN) and half_to_float.
+inline uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float float_of(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// All ones when c holds, else 0: a select without a branch.
+inline uint32_t mask(bool c) { return 0u - static_cast<uint32_t>(c); }
+
+inline uint16_t to_half(float value) {
+  uint32_t u = bits_of(value);
+  uint32_t sign = (u >> 16) & 0x8000u;
+  uint32_t x = u & 0x7fffffffu;
+  // normal halves: rebias the exponent, round the 13 dropped bits to nearest even
+  uint32_t normal = (x - (112u << 23) + 0xfffu + ((x >> 13) & 1u)) >> 13;
+  // subnormal halves: let the FPU round, adding 0.5 puts the bits in place
+  uint32_t sub = bits_of(float_of(x) + 0.5f) - bits_of(0.5f);
+  uint32_t big = 0x7c00u | (mask(x > 0x7f800000u) & 0x200u);  // infinity; NaN quiet
+  uint32_t is_big = mask(x >= (143u << 23)), is_sub = mask(x < (113u << 23));
+  uint32_t h = (big & is_big) | (sub & is_sub & ~is_big) | (normal & ~is_sub & ~is_big);
+  return static_cast<uint16_t>(h | sign);
+}
+
+inline float from_half(uint16_t h) {
+  uint32_t x = (h & 0x7fffu) << 13;
+  uint32_t exp = x & (0x1fu << 23);
+  uint32_t normal = x + (112u << 23);
+  uint32_t special = x + (224u << 23);  // infinity and NaN
+  uint32_t sub = bits_of(float_of(x + (113u << 23)) - float_of(113u << 23));
+  uint32_t is_special = mask(exp == (0x1fu << 23)), is_sub = mask(exp == 0);
+  uint32_t f = (special & is_special) | (sub & is_sub) | (normal & ~is_special & ~is_sub);
+  return float_of(f | (static_cast<uint32_t>(h & 0x8000u) << 16));
+}
+
+void compress_fp16(const float* g, size_t n, uint8_t* out) {
+  auto* h = reinterpret_cast<uint16_t*>(out);  // buffers come from the allocator: aligned
+  for (size_t i = 0; i < n; ++i)
+    h[i] = to_half(g[i]);
+}
+
+void decompress_fp16(const uint8_t* in, size_t n, float* out) {
+  auto* h = reinterpret_cast<const uint16_t*>(in);
+  for (size_t i = 0; i < n; ++i)
+    out[i] = from_half(h[i]);
+}
+
+[[noreturn]] void bad(const std::string& what) { throw kvs::error(errc::invalid_argument, what); }
+
+}  // namespace
+
+const char* codec_name(codec c) {
+  switch (c) {
+    case codec::none: return "none";
+    case codec::two_bit: return "2bit";
+    case codec::one_bit: return "1bit";
+    case codec::fp16: return "fp16";
+  }
+  return "?";
+}
+
+compression_setting parse_compression(const compression& c) {
+  compression_setting s;
+  s.pull = c.compress_pull;
+  if (c.type == "2bit")
+    s.type = codec::two_bit;
+  else if (c.type == "1bit")
+    s.type = codec::one_bit;
+  else if (c.type == "fp16")
+    s.type = codec::fp16;
+  else
+    bad("unknown gradient compression type \"" + c.type + "\"; known: 2bit, 1bit, fp16");
+  if (s.type != codec::fp16 && !(c.threshold > 0))
+    bad(std::string(codec_name(s.type)) + " gradient compression needs a threshold > 0; got " +
+        std::to_string(c.threshold));
+  s.threshold = static_cast<float>(c.threshold);
+  return s;
+}
+
+std::string encode_compression(const compression_setting& s) {
+  char t[32];
+  std::snprintf(t, sizeof(t), "%.9g", static_cast<double>(s.threshold));  // float round trip
+  return std::string(codec_name(s.type)) + "," + t + (s.pull ? ",pull" : "");
+}
+
+compression_setting decode_compression(const std::string& body) {
+  auto comma = body.find(',');
+  if (comma == std::string::npos)
+    bad("server command 4 needs \"<type>,<threshold>[,pull]\"; got \"" + body + "\"");
+  compression c;
+  c.type = body.substr(0, comma);
+  auto rest = body.substr(comma + 1);
+  auto second = rest.find(',');
+  if (second != std::string::npos) {
+    if (rest.substr(second + 1) != "pull")
+      bad("server command 4: unknown option \"" + rest.substr(second + 1) + "\" in \"" + body +
+          "\" (known: pull)");
+    c.compress_pull = true;
+    rest = rest.substr(0, second);
+  }
+  char* end = nullptr;
+  c.threshold = std::strtod(rest.c_str(), &end);
+  if (rest.empty() || end != rest.c_str() + rest.size())
+    bad("server command 4: the threshold \"" + rest + "\" in \"" + body + "\" is not a number");
+  return parse_compression(c);
+}
+
+size_t packed_bytes(codec c, size_t n) {
+  switch (c) {
+    case codec::two_bit: return 4 * words(n, 16);
+    case codec::one_bit: return 4 * words(n, 32);
+    case codec::fp16: return 2 * n;
+    case codec::none: break;
+  }
+  return 4 * n;
+}
+
+void compress(codec c, const float* g, float* r, size_t n, float threshold, uint8_t* out) {
+  std::memset(out, 0, packed_bytes(c, n));  // the unused tail of the last word
+  switch (c) {
+    case codec::two_bit: compress_2bit(g, r, n, threshold, out); return;
+    case codec::one_bit: compress_1bit(g, r, n, threshold, out); return;
+    case codec::fp16: compress_fp16(g, n, out); return;
+    case codec::none: break;
+  }
+  bad("compress: no codec");
+}
+
+void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* out) {
+  switch (c) {
+    case codec::two_bit: decompress_2bit(in, n, threshold, out); return;
+    case codec::one_bit: decompress_1bit(in, n, out); return;
+    case codec::fp16: decompress_fp16(in, n, out); return;
+    case codec::none: break;
+  }
+  bad("decompress: no codec");
+}
+
+}  // namespace kvs::detail

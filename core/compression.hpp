@@ -1,0 +1,47 @@
+#pragma once
+// Gradient compression, a plain module (no actors): the codecs, their
+// settings, and the quantizers used by the worker's compression stage and the
+// shard's matching step, in every store. MXNet's rules, bit-exact
+// (src/kvstore/gradient_compression*, docs/compression.md):
+//   2bit: a = g + r; a >= t: code 0b11, send +t, r = a - t;
+//                    a <= -t: code 0b10, send -t, r = a + t; else 0b00, send 0, r = a.
+//         16 values per 32-bit word, 4 per byte, element 0 in the top bits of byte 0.
+//   1bit: a = g + r; a > t: bit 1, send +1, r = a - 1; else bit 0, send -1, r = a + 1.
+//         32 values per word, element 0 in the top bit of byte 0.
+//   fp16: each value as an IEEE half (round to nearest even); no residual.
+// Unused bits of a last partial word are zero.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "kvs/kvstore.hpp"
+
+namespace kvs::detail {
+
+enum class codec : uint8_t { none = 0, two_bit = 1, one_bit = 2, fp16 = 3 };
+
+struct compression_setting {
+  codec type = codec::none;
+  float threshold = 0.5f;
+  bool pull = false;  // the store also compresses what it sends back (no optimizer there)
+};
+
+// Checks a user's setting: a known type, a threshold > 0 (2bit, 1bit).
+// Throws kvs::error(invalid_argument) naming what was wrong.
+compression_setting parse_compression(const compression& c);
+// The body of server command 4, as MXNet writes it: "<type>,<threshold>",
+// plus ",pull" when pulls are compressed too; and back (throws on a bad body).
+std::string encode_compression(const compression_setting& s);
+compression_setting decode_compression(const std::string& body);
+const char* codec_name(codec c);
+
+// Bytes of `n` values packed with `c` (whole 32-bit words for 2bit and 1bit).
+size_t packed_bytes(codec c, size_t n);
+
+// Packs `n` values `g` into `out` (packed_bytes(c, n) bytes), updating the
+// residual `r` (n floats; unused by fp16). `c` is not none.
+void compress(codec c, const float* g, float* r, size_t n, float threshold, uint8_t* out);
+// The values a packed buffer stands for, into `out` (n floats).
+void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* out);
+
+}  // namespace kvs::detail

@@ -1,0 +1,194 @@
+#include "core/row_ops.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <iterator>
+
+#include "core/array_impl.hpp"
+#include "core/element.hpp"
+#include "kvs/error.hpp"
+
+namespace kvs::detail {
+
+namespace {
+
+// A host array standing for `a` while a row kernel runs, and how to put the
+// result back when `a` is on a GPU.
+struct host_view {
+  ndarray host;
+  ndarray original;
+  explicit host_view(const ndarray& a) : host(on_gpu(a) ? a.copy_to(cpu()) : a), original(a) {}
+  void write_back() const {
+    if (on_gpu(original))
+      copy_elements(host, 0, original, 0, host.size());
+  }
+};
+
+template <class T>
+void scatter_typed(const T* s, const std::vector<int64_t>& ids, uint64_t len, T* d, bool acc) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    T* __restrict to = d + static_cast<uint64_t>(ids[i]) * len;
+    const T* __restrict from = s + i * len;
+    if (acc)
+      for (uint64_t j = 0; j < len; ++j)
+        to[j] += from[j];
+    else
+      std::memcpy(to, from, len * sizeof(T));
+  }
+}
+
+void scatter_any(const void* s, dtype t, const std::vector<int64_t>& ids, uint64_t len, void* d,
+                 bool acc) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    uint64_t to = static_cast<uint64_t>(ids[i]) * len, from = i * len;
+    for (uint64_t j = 0; j < len; ++j) {
+      double v = load_element(s, t, from + j);
+      store_element(d, t, to + j, acc ? load_element(d, t, to + j) + v : v);
+    }
+  }
+}
+
+void check_rows_fit(const ndarray& a, const std::vector<int64_t>& ids, uint64_t len,
+                    const char* what) {
+  uint64_t rows = len == 0 ? 0 : a.size() / len;
+  for (auto r : ids)
+    if (r < 0 || static_cast<uint64_t>(r) >= rows)
+      throw kvs::error(errc::invalid_argument, std::string(what) + ": row " + std::to_string(r) +
+                                                   " is outside the " + std::to_string(rows) +
+                                                   " rows of the array");
+}
+
+}  // namespace
+
+uint64_t row_length(const kvs::shape& s) {
+  if (s.empty())
+    return 0;
+  uint64_t n = 1;
+  for (size_t i = 1; i < s.size(); ++i)
+    n *= static_cast<uint64_t>(s[i]);
+  return n;
+}
+
+void check_row_ids(const std::vector<int64_t>& ids, int64_t rows, const std::string& what) {
+  int64_t previous = -1;
+  for (auto r : ids) {
+    if (r < 0 || r >= rows || r <= previous)
+      throw kvs::error(errc::invalid_argument,
+                       what + ": row ids must be sorted, unique and below " + std::to_string(rows) +
+                           "; got " + std::to_string(r) +
+                           (previous < 0 ? std::string(" first") : " after " + std::to_string(previous)));
+    previous = r;
+  }
+}
+
+std::vector<int64_t> unique_row_ids(const ndarray& ids, int64_t rows, const std::string& what) {
+  auto t = ids.dtype();
+  if (t != dtype::i32 && t != dtype::i64 && t != dtype::u8)
+    throw kvs::error(errc::dtype_mismatch, what + ": row ids must be integers (int32, int64 or "
+                                                  "uint8), not " + std::string(to_string(t)));
+  // Read without waiting: the operation that reads them is already ordered
+  // (a later one may hold a write mark on the array).
+  auto host = ids;
+  if (on_gpu(ids)) {
+    host = make_uninitialized(ids.shape(), t, cpu());
+    copy_elements(ids, 0, host, 0, ids.size());
+  }
+  std::vector<int64_t> out(ids.size());
+  const void* raw = ndarray_access::raw(host);
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = t == dtype::i64 ? static_cast<const int64_t*>(raw)[i]
+                             : static_cast<int64_t>(load_element(raw, t, i));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (!out.empty() && (out.front() < 0 || out.back() >= rows))
+    throw kvs::error(errc::invalid_argument,
+                     what + ": row id " + std::to_string(out.front() < 0 ? out.front() : out.back()) +
+                         " is outside [0, " + std::to_string(rows) + ")");
+  return out;
+}
+
+void scatter_rows(const ndarray& src, uint64_t src_first, const std::vector<int64_t>& ids,
+                  uint64_t row_len, const ndarray& dst, bool accumulate) {
+  if (ids.empty() || row_len == 0)
+    return;
+  check_rows_fit(dst, ids, row_len, "scatter of rows");
+  if (src_first + ids.size() * row_len > src.size())
+    throw kvs::error(errc::invalid_argument, "scatter of rows: the source holds too few rows");
+  host_view s(src), d(dst);
+  auto t = dst.dtype();
+  auto* sp = static_cast<const char*>(ndarray_access::raw(s.host)) + src_first * size_of(t);
+  void* dp = ndarray_access::raw(d.host);
+  if (t == dtype::f32)
+    scatter_typed(reinterpret_cast<const float*>(sp), ids, row_len, static_cast<float*>(dp), accumulate);
+  else if (t == dtype::f64)
+    scatter_typed(reinterpret_cast<const double*>(sp), ids, row_len, static_cast<double*>(dp), accumulate);
+  else
+    scatter_any(sp, t, ids, row_len, dp, accumulate);
+  d.write_back();
+}
+
+void gather_rows(const ndarray& src, const std::vector<int64_t>& ids, uint64_t row_len,
+                 const ndarray& dst, uint64_t dst_first) {
+  check_rows_fit(src, ids, row_len, "gather of rows");
+  if (dst_first + ids.size() * row_len > dst.size())
+    throw kvs::error(errc::invalid_argument, "gather of rows: the destination holds too few rows");
+  // Runs of consecutive ids are one copy.
+  for (size_t i = 0; i < ids.size();) {
+    size_t j = i + 1;
+    while (j < ids.size() && ids[j] == ids[j - 1] + 1)
+      ++j;
+    copy_elements(src, static_cast<uint64_t>(ids[i]) * row_len, dst, dst_first + i * row_len,
+                  (j - i) * row_len);
+    i = j;
+  }
+}
+
+void zero_rows(const ndarray& a, const std::vector<int64_t>& ids, uint64_t row_len) {
+  if (ids.empty() || row_len == 0)
+    return;
+  check_rows_fit(a, ids, row_len, "zeroing rows");
+  host_view h(a);
+  auto bytes = row_len * size_of(a.dtype());
+  auto* p = static_cast<char*>(ndarray_access::raw(h.host));
+  for (auto r : ids)
+    std::memset(p + static_cast<uint64_t>(r) * bytes, 0, bytes);  // 0 bits = 0 in every dtype
+  h.write_back();
+}
+
+std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarray>& arrays) {
+  // Read without waiting, as above.
+  auto ids_of = [](const ndarray& a) { return ndarray_access::impl(a).row_ids; };
+  auto rows_of = [](const ndarray& a) { return unmarked_alias(ndarray_access::impl(a).rows); };
+  if (arrays.size() == 1)
+    return {ids_of(arrays[0]), rows_of(arrays[0])};
+  std::vector<int64_t> ids;
+  for (auto& a : arrays) {
+    auto more = ids_of(a);
+    std::vector<int64_t> merged;
+    std::set_union(ids.begin(), ids.end(), more.begin(), more.end(), std::back_inserter(merged));
+    ids = std::move(merged);
+  }
+  auto& sample = arrays.front();
+  auto len = row_length(sample.shape());
+  kvs::shape s = sample.shape();
+  s[0] = static_cast<int64_t>(ids.size());
+  auto rows = ndarray::zeros(s, sample.dtype(), cpu());
+  for (auto& a : arrays) {
+    auto own = ids_of(a);
+    std::vector<int64_t> at(own.size());  // where each of a's rows sits in the union
+    for (size_t i = 0; i < own.size(); ++i)
+      at[i] = std::lower_bound(ids.begin(), ids.end(), own[i]) - ids.begin();
+    scatter_rows(rows_of(a), 0, at, len, rows, true);
+  }
+  return {std::move(ids), rows};
+}
+
+void replace_rows(const ndarray& sparse, std::vector<int64_t> ids, ndarray rows) {
+  auto& p = ndarray_access::impl(sparse);
+  if (p.stype != storage::row_sparse)
+    throw kvs::error(errc::invalid_argument, "replacing rows needs a row_sparse array");
+  p.row_ids = std::move(ids);
+  p.rows = std::move(rows);
+}
+
+}  // namespace kvs::detail

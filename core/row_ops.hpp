@@ -1,0 +1,46 @@
+#pragma once
+// Rows of arrays: what row_sparse values need wherever they go (the worker's
+// row stage, the shard's sparse sums and row answers). Row ids are int64,
+// sorted and unique; a "row" is the elements of one index of the first
+// dimension. Host arrays are worked on in place; GPU arrays through host
+// copies (correct, not fast).
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kvs/ndarray.hpp"
+
+namespace kvs::detail {
+
+// Elements per row of a shape (1 for a 1-D shape, 0 for ()).
+uint64_t row_length(const kvs::shape& s);
+
+// Throws invalid_argument naming `what` unless `ids` are sorted, unique and
+// in [0, rows).
+void check_row_ids(const std::vector<int64_t>& ids, int64_t rows, const std::string& what);
+
+// The ids held in an integer array of any shape (i32, i64 or u8), made
+// sorted and unique, each checked to be in [0, rows). Waits for the array.
+std::vector<int64_t> unique_row_ids(const ndarray& ids, int64_t rows, const std::string& what);
+
+// dst's rows ids[i] = (or +=) src's rows from element src_first on, one
+// after another. Both dense, of one dtype.
+void scatter_rows(const ndarray& src, uint64_t src_first, const std::vector<int64_t>& ids,
+                  uint64_t row_len, const ndarray& dst, bool accumulate);
+// dst's rows from element dst_first on = src's rows ids[i].
+void gather_rows(const ndarray& src, const std::vector<int64_t>& ids, uint64_t row_len,
+                 const ndarray& dst, uint64_t dst_first);
+// src's rows ids[i] = 0.
+void zero_rows(const ndarray& a, const std::vector<int64_t>& ids, uint64_t row_len);
+
+// Several row_sparse arrays (same dense shape and dtype) summed into one:
+// the union of their row ids, and a dense buffer of those rows on the host.
+// One array is returned as it is (no copy).
+std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarray>& arrays);
+
+// Gives a row_sparse array new rows (what row_sparse_pull writes): the
+// array's marks stay, its ids and rows buffer are replaced.
+void replace_rows(const ndarray& sparse, std::vector<int64_t> ids, ndarray rows);
+
+}  // namespace kvs::detail

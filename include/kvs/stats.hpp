@@ -1,0 +1,29 @@
+#pragma once
+// Counters of a store (kvstore::stats()), per key and in total, as this
+// worker saw them: operations finished (init, push, pull, pushpull, ...),
+// tensor bytes sent to the shards and received from them, and the rounds
+// its pushes took part in (one per push; in dist_sync a round also waits for
+// the other workers). docs/training.md, "Seeing what the store does".
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "kvs/key.hpp"
+
+namespace kvs {
+
+struct key_stats {
+  uint64_t operations = 0;
+  uint64_t bytes_out = 0;  // sent to the shards (after the per-device sum where summed
+                           // here; packed under gradient compression)
+  uint64_t bytes_in = 0;   // the shards' answers (once per answer from another process,
+                           // once per output written in this process; packed if compressed)
+  uint64_t rounds = 0;
+};
+
+struct store_stats {
+  key_stats total;
+  std::vector<std::pair<key, key_stats>> keys;  // in the order keys were first used
+};
+
+}  // namespace kvs

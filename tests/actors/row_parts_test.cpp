@@ -1,0 +1,99 @@
+// Row ranges: a key initialized row_sparse is split between rows, and a
+// row_sparse push or pull of rows asks each shard only for its rows.
+#include <catch2/catch.hpp>
+
+#include "actors/part_planner.hpp"
+#include "core/row_ops.hpp"
+#include "core/sharding.hpp"
+
+using namespace kvs;
+using detail::part_options;
+using detail::plan_parts;
+
+TEST_CASE("a key split by rows never cuts a row, and splits unevenly as MXNet rounds", "[planner][sparse]") {
+  // 10 rows of 3 over 3 shards: rows [0, 3), [3, 7), [7, 10).
+  auto parts = detail::partition(key(1), 30, 3, 20, 0, 3);
+  REQUIRE(parts.size() == 3);
+  REQUIRE(parts[0].offset == 0);
+  REQUIRE(parts[0].count == 9);
+  REQUIRE(parts[1].offset == 9);
+  REQUIRE(parts[1].count == 12);
+  REQUIRE(parts[2].offset == 21);
+  REQUIRE(parts[2].count == 9);
+  // Chunks hold whole rows too: at most 7 elements -> 2 rows of 3.
+  for (auto& p : detail::partition(key(1), 30, 2, 20, 7, 3)) {
+    REQUIRE(p.offset % 3 == 0);
+    REQUIRE(p.count % 3 == 0);
+  }
+  // Without row_len, MXNet's split by elements (1211 x 1211 on 2 at 733,261).
+  REQUIRE(detail::partition(key(9), 1211 * 1211, 2, 1000000)[0].count == 733261);
+}
+
+TEST_CASE("a row_sparse push sends each shard only its rows, counted from the part's first row", "[planner][sparse]") {
+  operation op;
+  op.kind = op_kind::push;
+  op.key = 4;
+  op.row_split = 3;
+  op.sparse = true;
+  op.rows = {1, 3, 4, 9};
+  auto value = ndarray::row_sparse({10, 3}, op.rows, ndarray::zeros({4, 3}));
+  op.inputs = {value};
+  auto rows = ndarray::zeros({4, 3});
+  auto parts = plan_parts(op, {rows}, part_options{3, 0, 20, 0});
+  REQUIRE(parts.size() == 3);  // every shard gets a push, even an empty one
+  REQUIRE(parts[0].request.rows == std::vector<int64_t>{1});
+  REQUIRE(parts[0].request.inputs.at(0).offset == 0);
+  REQUIRE(parts[0].request.inputs.at(0).count == 3);
+  REQUIRE(parts[1].request.rows == std::vector<int64_t>{0, 1});  // rows 3, 4 of [3, 7)
+  REQUIRE(parts[1].request.inputs.at(0).offset == 3);
+  REQUIRE(parts[1].request.inputs.at(0).count == 6);
+  REQUIRE(parts[2].request.rows == std::vector<int64_t>{2});  // row 9 of [7, 10)
+  REQUIRE(parts[2].request.inputs.at(0).offset == 9);
+  for (auto& p : parts)
+    REQUIRE(p.request.sparse);
+  op.rows = {};
+  parts = plan_parts(op, {ndarray::zeros({0, 3})}, part_options{3, 0, 20, 0});
+  REQUIRE(parts.size() == 3);
+  REQUIRE(parts[1].request.rows.empty());
+  REQUIRE(parts[1].request.inputs.at(0).count == 0);
+}
+
+TEST_CASE("a pull of rows asks only the shards that hold them, landing one after another", "[planner][sparse]") {
+  operation op;
+  op.kind = op_kind::pull;
+  op.key = 4;
+  op.row_split = 3;
+  op.select_rows = true;
+  op.rows = {7, 8};
+  auto out = ndarray::row_sparse({10, 3}, {}, ndarray::zeros({0, 3}));
+  auto landing = ndarray::zeros({2, 3});
+  op.outputs = {out};
+  op.landing = {out};
+  REQUIRE(detail::parts_hold_whole_rows(op, part_options{3, 0, 20, 0}));
+  op.landing = {landing};
+  auto parts = plan_parts(op, {}, part_options{3, 0, 20, 0});
+  REQUIRE(parts.size() == 1);
+  REQUIRE(parts[0].range.shard == 2);
+  REQUIRE(parts[0].request.op == part_op::pull_rows);
+  REQUIRE(parts[0].request.rows == std::vector<int64_t>{0, 1});
+  REQUIRE(parts[0].request.outputs.at(0).offset == 0);
+  REQUIRE(parts[0].request.outputs.at(0).count == 6);
+  op.rows = {2, 3};
+  parts = plan_parts(op, {}, part_options{3, 0, 20, 0});
+  REQUIRE(parts.size() == 2);
+  REQUIRE(parts[1].range.offset == 3);  // row 3 lands second
+  // A dense key split by elements holds no whole rows.
+  op.row_split = 0;
+  op.landing = {out};
+  REQUIRE_FALSE(detail::parts_hold_whole_rows(op, part_options{3, 0, 20, 0}));
+}
+
+TEST_CASE("row ids are made sorted and unique and checked against the key", "[sparse]") {
+  auto ids = ndarray::from_vector<int32_t>({5, 1, 5, 0}, {2, 2});
+  REQUIRE(detail::unique_row_ids(ids, 6, "x") == std::vector<int64_t>{0, 1, 5});
+  REQUIRE_THROWS_AS(detail::unique_row_ids(ids, 5, "x"), kvs::error);
+  REQUIRE_THROWS_AS(detail::unique_row_ids(ndarray::from_vector<float>({1}, {1}), 5, "x"), kvs::error);
+  REQUIRE_THROWS_AS(detail::check_row_ids({1, 1}, 5, "x"), kvs::error);
+  REQUIRE_THROWS_AS(detail::check_row_ids({-1}, 5, "x"), kvs::error);
+  detail::check_row_ids({0, 4}, 5, "x");
+}

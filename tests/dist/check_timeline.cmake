@@ -1,0 +1,37 @@
+# KVS_TIMELINE through kvs-launch: every worker and server of the job writes
+# its Chrome trace (trace.worker0.json, trace.server0.json, ...) with the
+# worker's stages and the server's rounds and updates.
+file(REMOVE_RECURSE ${WORK})
+file(MAKE_DIRECTORY ${WORK})
+execute_process(COMMAND ${CMAKE_COMMAND} -E env KVS_TIMELINE=${WORK}/trace.json KVS_LOG=info
+  ${LAUNCH} -n 2 -s 1 -- ${EXAMPLE} --store dist_sync --epochs 1
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 150)
+message("${out}${err}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "exited with ${rc}")
+endif()
+foreach(line "cluster complete" "kvs: store \"dist_sync\" created: worker rank 1 of 2"
+        "timeline of server 0 written")
+  string(FIND "${out}${err}" "${line}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "KVS_LOG=info printed no line with \"${line}\"")
+  endif()
+endforeach()
+foreach(node worker0 worker1 server0)
+  set(f ${WORK}/trace.${node}.json)
+  if(NOT EXISTS ${f})
+    message(FATAL_ERROR "no timeline ${f}")
+  endif()
+  file(READ ${f} trace)
+  if(node MATCHES "worker")
+    set(stages "queued" "on the wire" "done")
+  else()
+    set(stages "round" "update")
+  endif()
+  foreach(s traceEvents fc1_weight ${stages})
+    string(FIND "${trace}" "${s}" at)
+    if(at EQUAL -1)
+      message(FATAL_ERROR "${f} has no \"${s}\"")
+    endif()
+  endforeach()
+endforeach()
