@@ -21,6 +21,10 @@ int64_t rows_of(const key_entry& e) {
 failure check_rows(const key_entry& e, const part_request& m) {
   return capture([&] {
     bool push = m.op == part_op::push;
+    if (e.stored.shape().empty())  // a scalar has no rows (a client never sends this)
+      throw kvs::error(errc::invalid_argument,
+                       std::string(push ? "a row_sparse push of " : "a pull of rows of ") +
+                           key_name(e) + ", a scalar: it has no rows");
     check_row_ids(m.rows, rows_of(e),
                   std::string(push ? "a row_sparse push of " : "a pull of rows of ") + key_name(e));
     if (!push)

@@ -310,6 +310,10 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
           detail::log_fault("key shard, worker " + std::to_string(rank) + " down", *f);
       },
       [=](updater_atom, updater_setting& setting) -> caf::result<ok_atom> {
+        // only this process's built-in optimizers are known to take rows as
+        // they are; an updater installed from another node gets dense gradients
+        if (auto s = self->current_sender(); !s || s->node() != self->node())
+          setting.takes_rows = false;
         failure f = set_updater(self, setting);
         return detail::reply(f, ok_atom::value);
       },
