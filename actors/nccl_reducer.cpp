@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/gpu_reducer.hpp"
+#include "actors/spawn_function.hpp"
 #include "core/array_impl.hpp"
 #include "actors/cpu_kernels.hpp"
 #include "gpu/gpu_runtime.hpp"
@@ -183,7 +184,7 @@ nccl_reducer_actor::behavior_type nccl_reducer(impl self) {
 reducer_actor spawn_nccl_reducer(caf::actor_system& sys) {
   if (cuda::device_count() == 0)
     throw kvs::error(errc::no_device, "the nccl store needs at least one GPU: " + cuda::availability());
-  return caf::actor_cast<reducer_actor>(sys.spawn<caf::detached>(nccl_reducer));
+  return caf::actor_cast<reducer_actor>(detail::spawn_function<caf::detached>(sys, nccl_reducer));
 }
 
 }  // namespace kvs

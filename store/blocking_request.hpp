@@ -19,6 +19,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/spawn_function.hpp"
 #include "messages/atoms.hpp"
 #include "messages/errors.hpp"
 
@@ -34,9 +35,7 @@ Reply watched_request(caf::actor_system& sys, const Handle& dest, std::chrono::m
   auto out = std::make_shared<std::promise<result>>();
   auto answered = out->get_future();
   auto args = std::make_tuple(std::decay_t<Ts>(std::forward<Ts>(xs))...);
-  // (The unused int: CAF 0.17 binds a reference to a null tuple when a
-  // function actor is spawned without arguments, which UBSan stops.)
-  auto helper = sys.spawn([=](caf::event_based_actor* self, int) mutable -> caf::behavior {
+  auto helper = spawn_function(sys, [=](caf::event_based_actor* self) mutable -> caf::behavior {
     auto done = std::make_shared<bool>(false);
     auto finish = [self, out, done](result r) {
       if (std::exchange(*done, true))
@@ -60,7 +59,7 @@ Reply watched_request(caf::actor_system& sys, const Handle& dest, std::chrono::m
         },
         args);
     return {[](tick_atom) {}};  // lives until finish() quits
-  }, 0);
+  });
   // CAF's own timeout answers at `limit`; the margin only guards against a
   // helper that never ran.
   if (answered.wait_for(limit + std::chrono::seconds(2)) != std::future_status::ready) {

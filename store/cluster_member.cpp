@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/spawn_function.hpp"
 #include "actors/wait_bounds.hpp"
 #include "store/blocking_request.hpp"
 #include "core/network.hpp"
@@ -16,7 +17,7 @@ cluster_member::cluster_member(caf::actor_system& sys, const config& cfg,
                       ")") {
   coord_ = connect<coordinator_actor>(sys_, cfg_.root_uri, static_cast<uint16_t>(cfg_.root_port),
                                       cfg_.startup_timeout, "the scheduler");
-  watcher_ = sys_.spawn([coord = coord_, down = scheduler_down_](caf::event_based_actor* self) {
+  watcher_ = spawn_function(sys_, [coord = coord_, down = scheduler_down_](caf::event_based_actor* self) {
     self->monitor(coord);
     self->set_down_handler([self, down](caf::down_msg&) {
       down->store(true);

@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/spawn_function.hpp"
 #include "actors/worker.hpp"
 #include "store/data_plane.hpp"
 #include "core/log.hpp"
@@ -32,7 +33,7 @@ void graph_store::start_distributed(const config& cfg) {
   detail::configure_network(*sys_cfg_, cfg_);
   system_ = std::make_unique<caf::actor_system>(*sys_cfg_);
   spawn_reducers();
-  liveness_ = system_->spawn([]() -> caf::behavior { return {[](done_atom) {}}; });
+  liveness_ = spawn_function(*system_, []() -> caf::behavior { return {[](done_atom) {}}; });
   try {
     cluster_ = std::make_unique<cluster_member>(*system_, cfg_, liveness_);
     shards_ = cluster_->connect_shards();

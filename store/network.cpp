@@ -13,6 +13,7 @@
 #include "actors/cpu_reducer.hpp"
 #include "actors/key_shard.hpp"
 #include "actors/server_node.hpp"
+#include "actors/spawn_function.hpp"
 #include "core/log.hpp"
 #include "core/network.hpp"
 #include "core/telemetry.hpp"
@@ -85,7 +86,7 @@ void run_scheduler(caf::actor_system& sys, const config& cfg) {
 // `stop` the node ends normally, whatever the watcher sends.
 caf::actor watch_scheduler(caf::actor_system& sys, const coordinator_actor& coord,
                            const server_actor& node, std::string name) {
-  return sys.spawn([coord, node, name](caf::event_based_actor* self) {
+  return spawn_function(sys, [coord, node, name](caf::event_based_actor* self) {
     self->monitor(coord);
     self->set_down_handler([self, node, name](caf::down_msg& msg) {
       if (msg.reason == caf::exit_reason::normal)

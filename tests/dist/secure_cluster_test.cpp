@@ -11,6 +11,7 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/manager.hpp>
 
+#include "actors/spawn_function.hpp"
 #include "core/network.hpp"
 #include "local_cluster.hpp"
 #include "messages/cluster_actors.hpp"
@@ -190,7 +191,7 @@ TEST_CASE("peers without a certificate of the job's authority are refused at con
          steady_clock::now() < deadline)
     std::this_thread::sleep_for(milliseconds(100));
   REQUIRE(got == "connected");
-  auto alive = member->spawn([] { return caf::behavior{[](tick_atom) {}}; });
+  auto alive = kvs::detail::spawn_function(*member, [] { return caf::behavior{[](tick_atom) {}}; });
   registration reg;
   caf::scoped_actor self{*member};
   self->request(coord, seconds(10), register_atom::value, node_info{"worker", "127.0.0.1", 0}, alive)

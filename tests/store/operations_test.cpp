@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "../test_config.hpp"
+#include "actors/spawn_function.hpp"
 
 using namespace kvs;
 
@@ -195,7 +196,7 @@ TEST_CASE("local stores answer type, rank and capabilities", "[store]") {
 TEST_CASE("a user's updater actor spawned in the store's system updates keys", "[store][actors]") {
   auto kv = create("local", test_config());
   kv->init(1, ndarray::full({2}, 1.0));
-  auto doubling = kv->system().spawn([]() -> updater_actor::behavior_type {
+  auto doubling = kvs::detail::spawn_function(kv->system(), []() -> updater_actor::behavior_type {
     return {[](update_atom, update_request& r) {
       auto g = r.grad.to_vector<float>();
       float* w = r.weight.data<float>();
