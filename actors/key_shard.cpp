@@ -137,8 +137,8 @@ void serve_batch(shard_impl self, part_batch& batch, bool remote,
   ba->reply.results.resize(n);
   ba->answered.assign(n, false);
   ba->remaining = n;
-  for (size_t i = 0; i < n; ++i) {
-    item_done answer = [ba, i, remote](failure f, ndarray v) {
+  for (size_t i = 0; i < n; ++i)
+    serve_item(self, batch.items[i], remote, [ba, i, remote](failure f, ndarray v) {
       if (ba->answered[i])
         return;
       ba->answered[i] = true;
@@ -147,11 +147,7 @@ void serve_batch(shard_impl self, part_batch& batch, bool remote,
       detail::reply(ba->reply.results[i], f, std::move(v));
       if (--ba->remaining == 0)
         ba->rp.deliver(std::move(ba->reply));
-    };
-    if (detail::answers_by_plane(batch.items[i]))
-      answer = detail::answer_by_plane(self, batch.items[i], std::move(answer));
-    serve_item(self, batch.items[i], remote, std::move(answer));
-  }
+    });
 }
 
 // A copy of every key's optimizer state, each taken on its key's turn (never
@@ -280,8 +276,7 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
         auto& sender = self->current_sender();
         bool remote = sender != nullptr && sender->node() != self->node();
         auto rp = self->make_response_promise<batch_reply>();
-        if (auto f = detail::capture(
-                [&] { detail::accept_batch(self, batch, remote, rp, &serve_batch); }))
+        if (auto f = detail::capture([&] { serve_batch(self, batch, remote, rp); }))
           detail::reply(rp, f, batch_reply{});
         return rp;
       },
@@ -291,12 +286,6 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
           detail::log_fault("key shard, deadlines", *f);
           detail::arm_tick(self, st.deadlines, st.opts.request_timeout);
         }
-      },
-      [=](plane_atom, const plane_hello& worker) { return detail::answer_hello(self, worker); },
-      [=](plane_done_atom, uint64_t token, uint8_t code, std::string& message) {
-        if (auto f = detail::capture(
-                [&] { detail::transfer_done(self, token, code, std::move(message)); }))
-          detail::log_fault("key shard, data plane transfer", *f);
       },
       [=](sync_atom, bool sync) -> ok_atom {
         self->state.opts.sync = sync;

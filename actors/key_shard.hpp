@@ -12,7 +12,6 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/reducer_set.hpp"
-#include "core/ucx_plane.hpp"
 #include "core/telemetry.hpp"
 #include "messages/shard_actor.hpp"
 
@@ -28,11 +27,6 @@ struct shard_options {
   // A round open this long is reported on stderr (its key, the ranks it
   // waits for), again each time as long again passes; 0: never.
   std::chrono::milliseconds stall_warning{60000};
-  // The UCX data plane (docs/distributed.md, "Two planes"): big parts of
-  // workers that shook hands are read from, and answered into, their
-  // registered memory (actors/shard_transfers.hpp). nullptr: all in band.
-  std::shared_ptr<detail::ucx_plane> data_plane;
-  bool data_plane_network = false;  // workers on other hosts may use it too
   // The node's timeline (core/telemetry.hpp); null: none.
   std::shared_ptr<detail::telemetry> telemetry;
 };

@@ -11,7 +11,6 @@
 #include "actors/device_job.hpp"
 #include "actors/key_entry.hpp"
 #include "actors/key_shard.hpp"
-#include "actors/shard_transfers.hpp"
 #include "core/compression.hpp"
 
 namespace kvs::detail {
@@ -34,7 +33,6 @@ struct shard_state {
   compression_setting compression;  // set_gradient_compression / server command 4
   std::set<int32_t> dead_workers;
   deadline_book deadlines;
-  shard_transfers transfers;  // the data plane's side of the shard
 };
 
 using shard_impl = shard_actor::stateful_pointer<shard_state>;

@@ -13,7 +13,6 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/reducer_set.hpp"
-#include "core/ucx_plane.hpp"
 #include "core/telemetry.hpp"
 #include "messages/shard_actor.hpp"
 #include "messages/worker_actor.hpp"
@@ -31,12 +30,6 @@ struct worker_options {
   bool one_push_per_round = false; // dist_sync: a key's next push waits for its round
   bool reduce_before_send = false; // shards in other processes: sum a push's arrays here first
   std::vector<std::string> shard_names;  // for errors: "server 1 (127.0.0.1:4242)"
-  // The UCX data plane, and the address of each shard on it (empty: that
-  // shard did not shake hands): their parts of at least data_plane_min_bytes
-  // travel as descriptors (actors/part_descriptors.hpp).
-  std::shared_ptr<detail::ucx_plane> data_plane;
-  std::vector<std::string> data_plane_peers;
-  uint64_t data_plane_min_bytes = uint64_t{64} << 10;
   // Counters and the timeline (core/telemetry.hpp); null: none kept.
   std::shared_ptr<detail::telemetry> telemetry;
 };

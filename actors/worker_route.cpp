@@ -172,7 +172,7 @@ void part_answered(worker_impl self, const run_ptr& run, const part_range& p, pa
   copy_job job{array_view::whole(r.value), {}};
   if (auto f = capture([&] {
         for (auto& o : run->op->landing)
-          job.dests.push_back(array_view{o, p.offset, p.count, true, {}});
+          job.dests.push_back(array_view{o, p.offset, p.count, true});
       })) {
     part_done(self, run, std::move(f));
     return;
@@ -227,15 +227,9 @@ void send_run(worker_impl self, const run_ptr& run) {
     return;
   }
   for (auto& p : parts) {
-    receipts pulled;
-    // Compressed values (packed pushes, packed answers) stay in band.
-    if (st.opts.data_plane && !st.opts.data_plane_peers[p.range.shard].empty() &&
-        st.compression.type == codec::none)
-      pulled = describe_for_plane(*st.opts.data_plane, st.opts.data_plane_peers[p.range.shard],
-                                  st.opts.rank, p.request, st.opts.data_plane_min_bytes);
     auto& sb = st.outbox[p.range.shard];
     sb.batch.items.push_back(std::move(p.request));
-    sb.parts.push_back(pending_part{run, p.range, std::move(pulled)});
+    sb.parts.push_back(pending_part{run, p.range});
   }
 }
 
@@ -263,17 +257,8 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
           return;
         }
         turn t{self};
-        for (size_t i = 0; i < parts->size(); ++i) {
-          auto& pp = (*parts)[i];
-          // Values sent over the data plane: in the landing arrays already
-          // (the shard's send ended before it answered).
-          if (auto f = pp.pulled.empty() || !reply.results[i].ok
-                           ? failure()
-                           : await_receipts(pp.pulled, self->state.opts.request_timeout))
-            part_done(self, pp.run, std::move(f));
-          else
-            part_answered(self, pp.run, pp.range, reply.results[i]);
-        }
+        for (size_t i = 0; i < parts->size(); ++i)
+          part_answered(self, (*parts)[i].run, (*parts)[i].range, reply.results[i]);
       },
       fail_all, batch_atom::value, std::move(sb.batch));
   st.open_requests[shard].insert(id);

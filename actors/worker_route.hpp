@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "actors/deadlines.hpp"
-#include "actors/part_descriptors.hpp"
 #include "actors/part_planner.hpp"
 #include "actors/reducer_set.hpp"
 #include "actors/worker.hpp"
@@ -63,7 +62,6 @@ struct key_route {
 struct pending_part {
   run_ptr run;
   part_range range;
-  receipts pulled;  // data plane receives of its pulled values
 };
 struct shard_batch {
   part_batch batch;

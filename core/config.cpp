@@ -112,23 +112,6 @@ void resolve_waits(config& out) {
                 std::chrono::milliseconds(60000));
 }
 
-// The data plane settings: KVS_TRANSPORT, KVS_UCX_MIN_BYTES, KVS_UCX_NETWORK.
-void resolve_transport(config& out) {
-  fill_text(out.transport, out, "KVS_TRANSPORT");
-  if (out.transport.empty())
-    out.transport = "auto";
-  if (out.transport != "auto" && out.transport != "ucx" && out.transport != "caf")
-    throw error(errc::invalid_config, "KVS_TRANSPORT (config.transport) = '" + out.transport +
-                                          "' is not one of auto, ucx, caf");
-  fill(out.ucx_min_bytes, int64_t{0}, out, "KVS_UCX_MIN_BYTES", int64_t{64} << 10, 1,
-       INT64_MAX);
-  fill(out.ucx_network, -1, out, "KVS_UCX_NETWORK", 0, 0, 1);
-  check_positive("ucx_min_bytes", out.ucx_min_bytes, 1);
-  if (out.ucx_network != 0 && out.ucx_network != 1)
-    throw error(errc::invalid_config, "config.ucx_network = " + std::to_string(out.ucx_network) +
-                                          " is not 0 or 1");
-}
-
 // A host name or address as the network takes it: 1 to 255 printable
 // characters, no spaces (what a peer is told to connect to).
 void check_host(const char* var, const char* field, const std::string& host) {
@@ -212,7 +195,6 @@ config config::resolved() const {
   if (out.heartbeat_timeout.count() == 0)
     out.heartbeat_timeout = seconds_var(out, "PS_HEARTBEAT_TIMEOUT", 30000);
   resolve_waits(out);
-  resolve_transport(out);
   fill_text(out.log_level, out, "KVS_LOG");
   fill_text(out.timeline, out, "KVS_TIMELINE");
   if (!out.log_level.empty() && out.log_level != "debug" && out.log_level != "info" &&

@@ -19,8 +19,6 @@ using command_atom = caf::atom_constant<caf::atom("kvs_cmd")>;
 using done_atom = caf::atom_constant<caf::atom("kvs_done")>;
 using stop_atom = caf::atom_constant<caf::atom("kvs_stop")>;
 using sync_atom = caf::atom_constant<caf::atom("kvs_sync")>;
-using plane_atom = caf::atom_constant<caf::atom("kvs_plane")>;
-using plane_done_atom = caf::atom_constant<caf::atom("kvs_pdone")>;
 using compression_atom = caf::atom_constant<caf::atom("kvs_compr")>;
 
 }  // namespace kvs

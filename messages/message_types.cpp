@@ -9,7 +9,6 @@ void add_message_types(caf::actor_system_config& sc) {
   sc.add_message_type<part_batch>("kvs::part_batch");
   sc.add_message_type<batch_reply>("kvs::batch_reply");
   sc.add_message_type<key_state>("kvs::key_state");
-  sc.add_message_type<plane_hello>("kvs::plane_hello");
   sc.add_message_type<node_info>("kvs::node_info");
   sc.add_message_type<registration>("kvs::registration");
   sc.add_message_type<shard_actor>("kvs::shard_actor");

@@ -94,16 +94,6 @@ inline failure failure_of(const part_result& r) {
 }
 }  // namespace detail
 
-// The data plane handshake (docs/distributed.md, "Two planes"): a worker
-// offers its UCX address and host; the shard answers with its own when both
-// take part (same host, or both opted in between hosts), else with an empty
-// address, and tensor bytes between them stay in CAF's messages.
-struct plane_hello {
-  std::string host;
-  std::string address;
-  bool network = false;  // opted in to UCX between hosts (KVS_UCX_NETWORK)
-};
-
 // How the shard runs updates: the updater, and the state it keeps per key
 // for it (zeros of the weight's shape; fp32 when multi_precision, which also
 // keeps an fp32 master copy of 16-bit weights as the last state array).
@@ -147,10 +137,6 @@ typename Inspector::result_type inspect(Inspector& f, batch_reply& x) {
   return f(caf::meta::type_name("batch_reply"), x.results);
 }
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, plane_hello& x) {
-  return f(caf::meta::type_name("plane_hello"), x.host, x.address, x.network);
-}
-template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, updater_setting& x) {
   return f(caf::meta::type_name("updater_setting"), x.actor, x.state_arrays, x.multi_precision,
            x.takes_rows);
@@ -169,10 +155,7 @@ typename Inspector::result_type inspect(Inspector& f, key_state& x) {
 // (true) or one push each (dist_async). worker_down: rounds that wait for
 // that worker fail. tick: the shard's own deadline check. compression: how
 // pushes arrive packed and whether pulls are answered packed (the body of
-// server command 4, "<type>,<threshold>[,pull]"). plane: the data plane
-// handshake. plane_done: a data plane transfer of this shard ended (its
-// token; errc and text when it failed), sent by the plane's progress thread
-// in this process.
+// server command 4, "<type>,<threshold>[,pull]").
 using shard_actor =
     caf::typed_actor<caf::replies_to<batch_atom, part_batch>::with<batch_reply>,
                      caf::replies_to<updater_atom, updater_setting>::with<ok_atom>,
@@ -181,8 +164,6 @@ using shard_actor =
                      caf::replies_to<sync_atom, bool>::with<ok_atom>,
                      caf::replies_to<compression_atom, std::string>::with<ok_atom>,
                      caf::reacts_to<worker_down_atom, int32_t>,
-                     caf::reacts_to<tick_atom>,
-                     caf::replies_to<plane_atom, plane_hello>::with<plane_hello>,
-                     caf::reacts_to<plane_done_atom, uint64_t, uint8_t, std::string>>;
+                     caf::reacts_to<tick_atom>>;
 
 }  // namespace kvs

@@ -118,36 +118,23 @@ std::string describe(const ndarray& x) {
 
 namespace kvs {
 
-// A view travels as: carries_data, dtype, count, whether a data plane
-// descriptor replaces its bytes (and the descriptor), then (with data) its
-// shape and, in band, the range's bytes. It arrives as a view of a fresh
-// array holding just that range (still to be read, with a descriptor).
-namespace {
-constexpr size_t max_descriptor_bytes = size_t{64} << 10;  // UCX addresses are a few hundred
-}
-
+// A view travels as: carries_data, dtype, count, then (with data) whether it
+// is the whole array, the shape when it is, and the range's bytes. It
+// arrives as a view of a fresh array holding just that range.
 caf::error save_view(caf::serializer& sink, const array_view& x) {
   if (x.array.is_none() || x.array.storage() != storage::dense)
     return to_caf_error(errc::invalid_argument, "array_view: only dense arrays travel");
   bool data = x.carries_data;
   auto t = static_cast<uint8_t>(x.array.dtype());
   uint64_t count = x.count;
-  bool by_plane = !x.remote.empty();
-  if (auto err = sink(data, t, count, by_plane))
+  if (auto err = sink(data, t, count))
     return err;
-  if (by_plane) {
-    auto r = x.remote;
-    if (auto err = sink(r.owner, r.tag, r.bytes))
-      return err;
-  }
   if (!data)
     return {};
   bool whole = x.offset == 0 && x.count == x.array.size();
   kvs::shape dims = whole ? x.array.shape() : kvs::shape{static_cast<int64_t>(x.count)};
   if (auto err = sink(dims))
     return err;
-  if (by_plane)  // the receiver reads the bytes over the data plane
-    return {};
   // No wait for the array's readiness here: the worker sends a request only
   // once its inputs are written (its route), and an in-place pushpull's
   // input is also its own pending output.
@@ -165,33 +152,11 @@ caf::error save_view(caf::serializer& sink, const array_view& x) {
 
 namespace {
 
-// A range whose bytes come over the data plane: nothing is allocated here.
-// The claim is checked against the receive cap now, and against the key
-// before the shard allocates and posts a receive (actors/shard_transfers).
-caf::error load_descriptor_claim(caf::deserializer& source, array_view& x, const kvs::shape& dims,
-                                 dtype t, uint64_t bytes) {
-  if (x.remote.bytes != bytes)
-    return to_caf_error(errc::corrupt_file, "array_view: a data plane descriptor claims " +
-                                                std::to_string(x.remote.bytes) +
-                                                " bytes for a range of " + std::to_string(bytes));
-  x.array = ndarray();
-  x.refused = detail::above_cap(source, bytes, "array_view: a range over the data plane");
-  if (!x.refused.empty()) {
-    x.count = 0;
-    x.remote = remote_region{};
-    return {};
-  }
-  x.remote.dims = dims;
-  x.remote.type = t;
-  return {};
-}
-
 caf::error load_view_checked(caf::deserializer& source, array_view& x) {
   bool data = false;
   uint8_t t = 0;
   uint64_t count = 0;
-  bool by_plane = false;
-  if (auto err = source(data, t, count, by_plane))
+  if (auto err = source(data, t, count))
     return err;
   if (t > static_cast<uint8_t>(dtype::u8))
     return to_caf_error(errc::corrupt_file, "array_view: unknown dtype");
@@ -199,13 +164,6 @@ caf::error load_view_checked(caf::deserializer& source, array_view& x) {
   x.count = count;
   x.carries_data = data;
   x.refused.clear();
-  x.remote = remote_region{};
-  if (by_plane) {
-    if (auto err = source(x.remote.owner, x.remote.tag, x.remote.bytes))
-      return err;
-    if (x.remote.owner.empty() || x.remote.owner.size() > max_descriptor_bytes)
-      return to_caf_error(errc::corrupt_file, "array_view: malformed data plane descriptor");
-  }
   if (!data) {
     x.array = ndarray();
     return {};
@@ -220,8 +178,6 @@ caf::error load_view_checked(caf::deserializer& source, array_view& x) {
                                                   " does not hold its " + std::to_string(count) +
                                                   " elements");
     bytes = detail::checked_byte_count(count, static_cast<dtype>(t), "a range");
-    if (by_plane)  // its bytes are not in the message
-      return load_descriptor_claim(source, x, dims, static_cast<dtype>(t), bytes);
     if (auto err = detail::check_present(source, bytes, "array_view: a range"))
       return err;
     x.refused = detail::above_cap(source, bytes, "array_view: a range");

@@ -7,7 +7,6 @@
 
 #include "actors/spawn_function.hpp"
 #include "actors/worker.hpp"
-#include "store/data_plane.hpp"
 #include "core/log.hpp"
 #include "store/graph_store.hpp"
 #include "store/network.hpp"
@@ -58,12 +57,6 @@ void graph_store::start_distributed(const config& cfg) {
   telemetry_ = std::make_shared<telemetry>(timeline_path(cfg_.timeline, "worker", rank),
                                            "worker " + std::to_string(rank));
   wopts.telemetry = telemetry_;
-  auto who = "worker " + std::to_string(wopts.rank);
-  if (auto plane = start_data_plane(cfg_, who)) {
-    wopts.data_plane_peers = shake_hands(*system_, *plane, cfg_, shards_, wopts.shard_names, who);
-    wopts.data_plane = std::move(plane);
-    wopts.data_plane_min_bytes = static_cast<uint64_t>(cfg_.ucx_min_bytes);
-  }
   worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
   // Rank 0 tells the servers how to run rounds; nobody pushes before that.
   if (cluster_->info().rank == 0)

@@ -23,7 +23,6 @@
 #include "messages/message_types.hpp"
 #include "messages/shard_actor.hpp"
 #include "store/blocking_request.hpp"
-#include "store/data_plane.hpp"
 
 namespace kvs::detail {
 
@@ -108,8 +107,6 @@ void run_server(caf::actor_system& sys, const config& cfg) {
   so.inline_bound = cfg.inline_bound;
   so.request_timeout = cfg.request_timeout;
   so.stall_warning = cfg.stall_warning;
-  so.data_plane = start_data_plane(cfg, "server");
-  so.data_plane_network = cfg.ucx_network == 1;
   so.telemetry = std::make_shared<telemetry>(cfg.timeline, "server");
   auto shard = spawn_key_shard(sys, reducer_set{reducer, {}}, so);
   auto node = spawn_server_node(sys, shard, cfg.request_timeout);

@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, when they are missing.
 # CUDA (nvcc, NCCL) is optional: it is used from /usr/local/cuda when present.
-# libucx-dev is the UCX data plane (docs/distributed.md, "Two planes"): the
-# library MPI and NCCL use to move bytes over shared memory, CMA, TCP, verbs.
 set -euo pipefail
 # libcaf-dev brings libcaf-openssl0.17 (TLS between nodes); libssl-dev is
 # OpenSSL's headers, for the certificate checks and kvs-launch's authority.
 packages=(cmake g++ make libcaf-dev libssl-dev catch2 libcereal-dev libcli11-dev libspdlog-dev
-          nlohmann-json3-dev zlib1g-dev libucx-dev ucx-utils)
+          nlohmann-json3-dev zlib1g-dev)
 # tools/fuzz.sh (libFuzzer, ASan, UBSan with clang 14): KVS_FUZZ_DEPS=1.
 if [ "${KVS_FUZZ_DEPS:-0}" = 1 ]; then
   packages+=(clang-14 libclang-rt-14-dev)

@@ -72,18 +72,6 @@ struct config {
   // KVS_STALL_WARNING (seconds), else 60 s.
   std::chrono::milliseconds stall_warning{0};
 
-  // How tensor bytes move between processes (docs/distributed.md, "Two
-  // planes"): "ucx" (the UCX data plane; a node where it cannot start
-  // fails), "caf" (inside CAF's messages), or "auto" (UCX when it starts,
-  // else CAF with one line on stderr saying why). KVS_TRANSPORT, else auto.
-  std::string transport;
-  // Parts of at least this many bytes travel over UCX; smaller ones in band.
-  // KVS_UCX_MIN_BYTES, else 64 KiB.
-  int64_t ucx_min_bytes = 0;
-  // UCX between hosts (TCP or verbs, outside the cluster's authenticated
-  // channel): 1 to allow on a trusted network; 0 (the default) keeps UCX to
-  // peers on the same host. KVS_UCX_NETWORK.
-  int ucx_network = -1;
   // Observability (docs/training.md). The log's level: "debug", "info" or
   // "warn" (KVS_LOG; default warn); anything else is invalid_config.
   std::string log_level;

@@ -106,26 +106,3 @@ TEST_CASE("bounded waits default from the request timeout, and their variables p
   REQUIRE(r.barrier_timeout == std::chrono::milliseconds(2500));
   REQUIRE(refused.find("KVS_STALL_WARNING='1m'") != std::string::npos);
 }
-
-TEST_CASE("the transport settings default to auto, 64 KiB, same host only, and parse strictly",
-          "[config]") {
-  config c;
-  c.read_environment = false;
-  auto r = c.resolved();
-  REQUIRE(r.transport == "auto");
-  REQUIRE(r.ucx_min_bytes == (int64_t{64} << 10));
-  REQUIRE(r.ucx_network == 0);
-  c.transport = "tcp";
-  require_message([&] { (void)c.resolved(); }, errc::invalid_config,
-                  {"KVS_TRANSPORT", "'tcp'", "auto, ucx, caf"});
-  c.transport = "caf";
-  c.ucx_network = 2;
-  require_message([&] { (void)c.resolved(); }, errc::invalid_config, {"ucx_network"});
-  c.ucx_network = 1;
-  REQUIRE(c.resolved().ucx_network == 1);
-  // From the environment: a typo in KVS_UCX_NETWORK is named, not read as 0.
-  config e;
-  ::setenv("KVS_UCX_NETWORK", "yes", 1);
-  require_message([&] { (void)e.resolved(); }, errc::invalid_config, {"KVS_UCX_NETWORK='yes'"});
-  ::unsetenv("KVS_UCX_NETWORK");
-}
