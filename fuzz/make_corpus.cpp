@@ -63,10 +63,6 @@ void shard_requests() {
                                sparse}}));
   write("shard_requests", "updater_setting", message(1, updater_setting{{}, 2, true}));
   write("shard_requests", "updater_setting_rows", message(1, updater_setting{{}, 2, false, true}));
-  // a push whose bytes the data plane carries: the batch holds its descriptor
-  auto remote = request(part_op::push, key(4), {array_view::whole(v)});
-  remote.inputs[0].remote = remote_region{"ucx-address", 7, v.size() * sizeof(float)};
-  write("shard_requests", "batch_remote_push", message(0, part_batch{{remote}}));
   key_state ks{key("w"), 1, 7, {ndarray::zeros({2, 3}), ndarray::full({2, 3}, 1.0, dtype::f16)}};
   write("shard_requests", "load_states", message(2, std::vector<key_state>{ks}, true));
   write("shard_requests", "sync", message(3, true));
