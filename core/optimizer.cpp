@@ -9,6 +9,7 @@
 #include "core/lr_schedule.hpp"
 #include "core/optimizer_math.hpp"
 #include "core/optimizer_state_layout.hpp"
+#include "core/row_ops.hpp"
 #include "kvs/error.hpp"
 #include "kvs/optimizer.hpp"
 
@@ -154,6 +155,12 @@ void run_rule(const detail::opt_rule& rule, const detail::opt_scalars& p, T* w, 
   }
   std::vector<T*> at(s.size());
   for (size_t i = 0; i < rows->size(); ++i) {
+    if (i + detail::row_prefetch_distance < rows->size()) {  // weight and state rows ahead
+      auto ahead = static_cast<size_t>((*rows)[i + detail::row_prefetch_distance]) * row_len;
+      detail::prefetch_row(w + ahead, row_len * sizeof(T), true);
+      for (auto* state : s)
+        detail::prefetch_row(state + ahead, row_len * sizeof(T), true);
+    }
     auto first = static_cast<size_t>((*rows)[i]) * row_len;
     if (!compact) {
       fn(p, w, g, s.data(), first, first + row_len);

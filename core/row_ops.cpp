@@ -28,6 +28,8 @@ struct host_view {
 template <class T>
 void scatter_typed(const T* s, const std::vector<int64_t>& ids, uint64_t len, T* d, bool acc) {
   for (size_t i = 0; i < ids.size(); ++i) {
+    if (i + row_prefetch_distance < ids.size())
+      prefetch_row(d + static_cast<uint64_t>(ids[i + row_prefetch_distance]) * len, len * sizeof(T), true);
     T* __restrict to = d + static_cast<uint64_t>(ids[i]) * len;
     const T* __restrict from = s + i * len;
     if (acc)
@@ -134,6 +136,25 @@ void gather_rows(const ndarray& src, const std::vector<int64_t>& ids, uint64_t r
   check_rows_fit(src, ids, row_len, "gather of rows");
   if (dst_first + ids.size() * row_len > dst.size())
     throw kvs::error(errc::invalid_argument, "gather of rows: the destination holds too few rows");
+  if (!on_gpu(src) && !on_gpu(dst)) {
+    // Host to host: one copy per run of consecutive ids, the source row
+    // a few ids ahead asked for while this run is copied.
+    auto bytes = row_len * size_of(src.dtype());
+    auto* from = static_cast<const char*>(ndarray_access::raw(src));
+    auto* to = static_cast<char*>(ndarray_access::raw(dst)) + dst_first * size_of(src.dtype());
+    for (size_t i = 0; i < ids.size();) {
+      size_t j = i + 1;
+      while (j < ids.size() && ids[j] == ids[j - 1] + 1)
+        ++j;
+      if (j + row_prefetch_distance - 1 < ids.size())
+        prefetch_row(from + static_cast<uint64_t>(ids[j + row_prefetch_distance - 1]) * bytes, bytes, false);
+      auto* s = from + static_cast<uint64_t>(ids[i]) * bytes;
+      if (s != to + i * bytes)
+        std::memcpy(to + i * bytes, s, (j - i) * bytes);
+      i = j;
+    }
+    return;
+  }
   // Runs of consecutive ids are one copy.
   for (size_t i = 0; i < ids.size();) {
     size_t j = i + 1;

@@ -97,3 +97,23 @@ TEST_CASE("row ids are made sorted and unique and checked against the key", "[sp
   REQUIRE_THROWS_AS(detail::check_row_ids({-1}, 5, "x"), kvs::error);
   detail::check_row_ids({0, 4}, 5, "x");
 }
+
+TEST_CASE("a gather of host rows copies runs and single rows in order from an offset on", "[sparse]") {
+  // 40 rows of 3: element (r, c) = 10 r + c. More ids than the prefetch
+  // distance, runs of consecutive ids among single ones, a run at the end.
+  std::vector<float> table(120);
+  for (size_t i = 0; i < table.size(); ++i)
+    table[i] = static_cast<float>(i / 3 * 10 + i % 3);
+  auto src = ndarray::from_vector(table, {40, 3});
+  std::vector<int64_t> ids{0, 1, 2, 5, 9, 10, 11, 12, 17, 20, 23, 24, 30, 31, 36, 37, 38, 39};
+  auto dst = ndarray::full({20, 3}, -1.0);
+  detail::gather_rows(src, ids, 3, dst, 6);  // from row 2 of dst on
+  auto got = dst.to_vector<float>();
+  for (size_t i = 0; i < 6; ++i)
+    REQUIRE(got[i] == -1);  // before the offset: untouched
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (size_t c = 0; c < 3; ++c)
+      REQUIRE(got[6 + i * 3 + c] == static_cast<float>(ids[i] * 10 + static_cast<int64_t>(c)));
+  REQUIRE_THROWS_AS(detail::gather_rows(src, ids, 3, dst, 7), kvs::error);  // too few rows left
+  REQUIRE_THROWS_AS(detail::gather_rows(src, {40}, 3, dst, 0), kvs::error);  // no row 40
+}
