@@ -301,7 +301,9 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
       [=](updater_atom, updater_setting& setting) -> caf::result<ok_atom> {
         // only this process's built-in optimizers are known to take rows as
         // they are; an updater installed from another node gets dense gradients
-        if (auto s = self->current_sender(); !s || s->node() != self->node())
+        auto s = self->current_sender();
+        if (!s || s->node() != self->node() || !setting.actor ||
+            setting.actor->node() != self->node())
           setting.takes_rows = false;
         failure f = set_updater(self, setting);
         return detail::reply(f, ok_atom::value);

@@ -111,11 +111,20 @@ std::vector<int64_t> unique_row_ids(const ndarray& ids, int64_t rows, const std:
   return out;
 }
 
+// Rows are copied as bytes of one element type: both sides must have it.
+static void same_dtype(const ndarray& src, const ndarray& dst, const char* what) {
+  if (src.dtype() != dst.dtype())
+    throw kvs::error(errc::dtype_mismatch, std::string(what) + ": a " + to_string(src.dtype()) +
+                                               " source into a " + to_string(dst.dtype()) +
+                                               " destination");
+}
+
 void scatter_rows(const ndarray& src, uint64_t src_first, const std::vector<int64_t>& ids,
                   uint64_t row_len, const ndarray& dst, bool accumulate) {
   if (ids.empty() || row_len == 0)
     return;
   check_rows_fit(dst, ids, row_len, "scatter of rows");
+  same_dtype(src, dst, "scatter of rows");
   if (src_first + ids.size() * row_len > src.size())
     throw kvs::error(errc::invalid_argument, "scatter of rows: the source holds too few rows");
   host_view s(src), d(dst);
@@ -134,6 +143,7 @@ void scatter_rows(const ndarray& src, uint64_t src_first, const std::vector<int6
 void gather_rows(const ndarray& src, const std::vector<int64_t>& ids, uint64_t row_len,
                  const ndarray& dst, uint64_t dst_first) {
   check_rows_fit(src, ids, row_len, "gather of rows");
+  same_dtype(src, dst, "gather of rows");
   if (dst_first + ids.size() * row_len > dst.size())
     throw kvs::error(errc::invalid_argument, "gather of rows: the destination holds too few rows");
   if (!on_gpu(src) && !on_gpu(dst)) {

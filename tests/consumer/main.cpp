@@ -6,8 +6,10 @@
 
 namespace {
 
-// w -= g: the public updater interface is all it needs.
-kvs::updater_actor::behavior_type minus_grad(kvs::updater_actor::pointer) {
+// w -= g: the public updater interface is all it needs. It takes one
+// argument of its own (unused): CAF 0.17 binds a reference to a null tuple
+// when a function actor is spawned with none (UBSan stops on it).
+kvs::updater_actor::behavior_type minus_grad(kvs::updater_actor::pointer, int) {
   return {
       [](kvs::update_atom, kvs::update_request& req) {
         auto g = req.grad.to_vector<float>();
@@ -33,7 +35,7 @@ int main() {
   float plain = push_pull(*kv);
   std::cout << "consumer pulled " << plain << "\n";
   auto with_updater = kvs::create("local");
-  with_updater->set_updater(with_updater->system().spawn(minus_grad));
+  with_updater->set_updater(with_updater->system().spawn(minus_grad, 0));
   float updated = push_pull(*with_updater);
   std::cout << "consumer's updater left " << updated << "\n";
   return plain == 8.0f && updated == -6.0f ? 0 : 1;
