@@ -306,7 +306,8 @@ void compress(codec c, const float* g, float* r, size_t n, float threshold, uint
     case codec::none: bad("compress: no codec");
   }
   // The unused tail of the last 32-bit word (the loops write every byte before it).
-  std::memset(out + written, 0, packed_bytes(c, n) - written);
+  if (size_t tail = packed_bytes(c, n) - written; tail != 0)  // none: out may be null (n = 0)
+    std::memset(out + written, 0, tail);
 }
 
 void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* out,

@@ -29,7 +29,7 @@ float from_bits(uint32_t u) {
 
 // Bitwise equality of float arrays: NaNs compare by their bits too.
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), 4 * a.size()) == 0;
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), 4 * a.size()) == 0);
 }
 
 // Bitwise equality, but any NaN equals any NaN: for sums, where both
