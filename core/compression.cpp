@@ -52,29 +52,41 @@ inline uint8_t pack4(const uint8_t* code) {
   return static_cast<uint8_t>((u * 0x40100401u) >> 24);
 }
 
-// 2bit: code 3 (sent +t), 2 (sent -t) or 0, element 0 in the top bits.
-void compress_2bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
+// The shape both quantizers share: a block of codes from (g, r) by `rule`
+// (which also updates r), the unused tail of the last byte zeroed, then
+// packed `PerByte` codes to a byte by `pack`.
+template <size_t PerByte, class Rule, class Pack>
+inline void compress_blocks(const float* g, float* r, size_t n, uint8_t* out, Rule rule,
+                            Pack pack) {
+  static_assert(block % PerByte == 0);
   alignas(64) uint8_t code[block];
   for (size_t base = 0; base < n; base += block) {
     size_t m = std::min(block, n - base);
     const float* gb = g + base;
     float* rb = r + base;
-    for (size_t k = 0; k < m; ++k) {
-      float a = gb[k] + rb[k];
-      int pos = a >= t, neg = a <= -t;
-      // r = a - t, a - (-t), or exactly a: selects by masks (ternaries here
-      // would not vectorize; 0/1 factors would turn -0 into +0)
-      uint32_t sent = mask(pos | neg);
-      float d = float_of(bits_of(t) ^ (mask(neg) & 0x80000000u));  // +t or -t
-      rb[k] = float_of((bits_of(a - d) & sent) | (bits_of(a) & ~sent));
-      code[k] = static_cast<uint8_t>(3 * pos + 2 * neg);
-    }
-    for (size_t k = m; k < (m + 3) / 4 * 4; ++k)
+    for (size_t k = 0; k < m; ++k)
+      code[k] = rule(gb[k], rb[k]);
+    size_t bytes = (m + PerByte - 1) / PerByte;
+    for (size_t k = m; k < bytes * PerByte; ++k)
       code[k] = 0;  // the unused tail of the last byte
-    uint8_t* ob = out + base / 4;
-    for (size_t b = 0; b < (m + 3) / 4; ++b)
-      ob[b] = pack4(code + 4 * b);
+    uint8_t* ob = out + base / PerByte;
+    for (size_t b = 0; b < bytes; ++b)
+      ob[b] = pack(code + PerByte * b);
   }
+}
+
+// 2bit: code 3 (sent +t), 2 (sent -t) or 0, element 0 in the top bits.
+void compress_2bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
+  compress_blocks<4>(g, r, n, out, [t](float gk, float& rk) {
+    float a = gk + rk;
+    int pos = a >= t, neg = a <= -t;
+    // r = a - t, a - (-t), or exactly a: selects by masks (ternaries here
+    // would not vectorize; 0/1 factors would turn -0 into +0)
+    uint32_t sent = mask(pos | neg);
+    float d = float_of(bits_of(t) ^ (mask(neg) & 0x80000000u));  // +t or -t
+    rk = float_of((bits_of(a - d) & sent) | (bits_of(a) & ~sent));
+    return static_cast<uint8_t>(3 * pos + 2 * neg);
+  }, pack4);
 }
 
 // Code c of a value: c >> 1 says sent (0: zero), c & 1 the sign (1: +t).
@@ -111,23 +123,12 @@ inline uint8_t pack8(const uint8_t* bit) {
 
 // 1bit: bit 1 (sent +1) or 0 (sent -1), element 0 in the top bit.
 void compress_1bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
-  alignas(64) uint8_t bit[block];
-  for (size_t base = 0; base < n; base += block) {
-    size_t m = std::min(block, n - base);
-    const float* gb = g + base;
-    float* rb = r + base;
-    for (size_t k = 0; k < m; ++k) {
-      float a = gb[k] + rb[k];
-      int one = a > t;
-      rb[k] = a + static_cast<float>(1 - 2 * one);  // a - 1 when sent as +1, else a + 1
-      bit[k] = static_cast<uint8_t>(one);
-    }
-    for (size_t k = m; k < (m + 7) / 8 * 8; ++k)
-      bit[k] = 0;
-    uint8_t* ob = out + base / 8;
-    for (size_t b = 0; b < (m + 7) / 8; ++b)
-      ob[b] = pack8(bit + 8 * b);
-  }
+  compress_blocks<8>(g, r, n, out, [t](float gk, float& rk) {
+    float a = gk + rk;
+    int one = a > t;
+    rk = a + static_cast<float>(1 - 2 * one);  // a - 1 when sent as +1, else a + 1
+    return static_cast<uint8_t>(one);
+  }, pack8);
 }
 
 template <bool Add>
