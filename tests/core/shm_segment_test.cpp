@@ -1,0 +1,76 @@
+// Shared memory segments and their ranges (core/shm_segment.hpp,
+// core/shm_ranges.hpp): what a server checks before it maps a worker's
+// segment, and the worker's allocator that never blocks.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../test_config.hpp"
+#include "core/shm_ranges.hpp"
+#include "core/shm_segment.hpp"
+
+using namespace kvs;
+using namespace kvs::detail;
+
+TEST_CASE("a mapped segment shares the worker's bytes, inside its bounds only", "[shm]") {
+  shm_segment seg(1 << 20);
+  shm_mapping map(getpid(), seg.fd(), seg.size(), seg.nonce());
+  std::memcpy(seg.base() + 4096, "gradient", 8);
+  REQUIRE(std::memcmp(map.range(4096, 8, "t"), "gradient", 8) == 0);
+  std::memcpy(map.range(8192, 4, "t"), "sums", 4);
+  REQUIRE(std::memcmp(seg.base() + 8192, "sums", 4) == 0);
+  REQUIRE_NOTHROW(map.range(seg.size() - 8, 8, "t"));
+  require_message([&] { map.range(seg.size() - 8, 16, "a pushed part"); }, errc::invalid_argument,
+                  {"a pushed part", "not inside"});
+  require_message([&] { map.range(UINT64_MAX - 4, 16, "x"); }, errc::invalid_argument, {"not inside"});
+  // The nonce's bytes are no data range.
+  require_message([&] { map.range(0, 16, "x"); }, errc::invalid_argument, {"not inside"});
+}
+
+TEST_CASE("a segment is not mapped with another nonce, another size, or from nowhere", "[shm]") {
+  shm_segment seg(1 << 20);
+  auto other = seg.nonce();
+  other.lo ^= 1;
+  require_message([&] { shm_mapping(getpid(), seg.fd(), seg.size(), other); },
+                  errc::invalid_argument, {"nonce"});
+  require_message([&] { shm_mapping(getpid(), seg.fd(), seg.size() / 2, seg.nonce()); },
+                  errc::invalid_argument, {"not a sealed segment", "announced"});
+  // A pid and fd that mean nothing here (another host's process).
+  require_message([&] { shm_mapping(getpid(), 1000000, seg.size(), seg.nonce()); },
+                  errc::io_error, {"cannot open /proc/"});
+  require_message([&] { shm_mapping(-1, seg.fd(), seg.size(), seg.nonce()); },
+                  errc::invalid_argument, {"malformed"});
+}
+
+TEST_CASE("a memfd that its owner could still shrink is not mapped", "[shm]") {
+  int fd = memfd_create("unsealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  REQUIRE(fd >= 0);
+  REQUIRE(ftruncate(fd, 1 << 20) == 0);
+  require_message([&] { shm_mapping(getpid(), fd, 1 << 20, shm_nonce{}); },
+                  errc::invalid_argument, {"not a sealed segment"});
+  close(fd);
+}
+
+TEST_CASE("shm ranges hand out aligned ranges until full, then nothing, and merge back", "[shm]") {
+  shm_ranges r(shm_header_bytes, 64 + 1024);
+  auto a = r.take(100);
+  auto b = r.take(500);
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(*a == 64);
+  REQUIRE(*b == 64 + 128);  // 100 rounded up to 128
+  REQUIRE(*b % 64 == 0);
+  REQUIRE_FALSE(r.take(1024));  // does not fit: the caller sends in the message
+  REQUIRE_FALSE(r.take(0));
+  r.give_back(*a);
+  r.give_back(*b);
+  REQUIRE(r.in_use() == 0);
+  auto whole = r.take(1024);  // the freed neighbours merged into one range
+  REQUIRE(whole);
+  REQUIRE(*whole == 64);
+  require_message([&] { r.give_back(128); }, errc::invalid_argument, {"not in use"});
+}
