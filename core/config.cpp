@@ -112,6 +112,26 @@ void resolve_waits(config& out) {
                 std::chrono::milliseconds(60000));
 }
 
+// The data plane: KVS_TRANSPORT, KVS_SHM_MIN_BYTES, KVS_SHM_BYTES.
+void resolve_transport(config& out) {
+  fill_text(out.transport, out, "KVS_TRANSPORT");
+  if (out.transport.empty())
+    out.transport = "auto";
+  if (out.transport == "ucx")
+    throw error(errc::invalid_config,
+                "KVS_TRANSPORT (config.transport) = 'ucx': the UCX data plane is not shipped; "
+                "use auto, shm or caf (docs/distributed.md, \"Two planes\")");
+  if (out.transport != "auto" && out.transport != "shm" && out.transport != "caf")
+    throw error(errc::invalid_config, "KVS_TRANSPORT (config.transport) = '" + out.transport +
+                                          "' is not one of auto, shm, caf");
+  fill(out.shm_min_bytes, int64_t{0}, out, "KVS_SHM_MIN_BYTES", int64_t{64} << 10, 1,
+       int64_t{1} << 40);
+  fill(out.shm_bytes, int64_t{0}, out, "KVS_SHM_BYTES", int64_t{256} << 20, int64_t{1} << 20,
+       int64_t{1} << 40);
+  check_positive("shm_min_bytes", out.shm_min_bytes, 1);
+  check_positive("shm_bytes", out.shm_bytes, int64_t{1} << 20);
+}
+
 // A host name or address as the network takes it: 1 to 255 printable
 // characters, no spaces (what a peer is told to connect to).
 void check_host(const char* var, const char* field, const std::string& host) {
@@ -195,6 +215,7 @@ config config::resolved() const {
   if (out.heartbeat_timeout.count() == 0)
     out.heartbeat_timeout = seconds_var(out, "PS_HEARTBEAT_TIMEOUT", 30000);
   resolve_waits(out);
+  resolve_transport(out);
   fill_text(out.log_level, out, "KVS_LOG");
   fill_text(out.timeline, out, "KVS_TIMELINE");
   if (!out.log_level.empty() && out.log_level != "debug" && out.log_level != "info" &&

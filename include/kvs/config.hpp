@@ -72,6 +72,21 @@ struct config {
   // KVS_STALL_WARNING (seconds), else 60 s.
   std::chrono::milliseconds stall_warning{0};
 
+  // How tensor bytes move between processes (docs/distributed.md, "Two
+  // planes"): "shm" (shared memory with every server; a server it cannot
+  // share memory with is invalid_config), "caf" (in CAF's messages), or
+  // "auto" (shared memory with servers proven on this host, CAF with the
+  // others; one info line per server says which and why). KVS_TRANSPORT,
+  // else auto. "ucx" is refused: that plane is not shipped.
+  std::string transport;
+  // Parts of at least this many bytes go through shared memory; smaller
+  // ones in the message. KVS_SHM_MIN_BYTES, else 64 KiB.
+  int64_t shm_min_bytes = 0;
+  // A worker's shared memory segment: the bytes of all its parts in flight
+  // at once (a part that does not fit goes in its message).
+  // KVS_SHM_BYTES, else 256 MiB (memory is used only as it is touched).
+  int64_t shm_bytes = 0;
+
   // Observability (docs/training.md). The log's level: "debug", "info" or
   // "warn" (KVS_LOG; default warn); anything else is invalid_config.
   std::string log_level;

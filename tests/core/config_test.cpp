@@ -106,3 +106,33 @@ TEST_CASE("bounded waits default from the request timeout, and their variables p
   REQUIRE(r.barrier_timeout == std::chrono::milliseconds(2500));
   REQUIRE(refused.find("KVS_STALL_WARNING='1m'") != std::string::npos);
 }
+
+TEST_CASE("the transport is auto, shm or caf; ucx and anything else are refused by name",
+          "[config][shm]") {
+  config c;
+  c.read_environment = false;
+  auto r = c.resolved();
+  REQUIRE(r.transport == "auto");
+  REQUIRE(r.shm_min_bytes == 65536);
+  REQUIRE(r.shm_bytes == int64_t{256} << 20);
+  c.transport = "shm";
+  REQUIRE(c.resolved().transport == "shm");
+  c.transport = "ucx";
+  require_message([&] { (void)c.resolved(); }, errc::invalid_config,
+                  {"KVS_TRANSPORT", "'ucx'", "not shipped", "docs/distributed.md"});
+  c.transport = "SHM";
+  require_message([&] { (void)c.resolved(); }, errc::invalid_config,
+                  {"KVS_TRANSPORT (config.transport) = 'SHM'", "auto, shm, caf"});
+  c.transport = "caf";
+  c.shm_bytes = 4096;
+  require_message([&] { (void)c.resolved(); }, errc::invalid_config, {"shm_bytes"});
+  ::setenv("KVS_SHM_MIN_BYTES", "64k", 1);
+  std::string refused;
+  try {
+    (void)config{}.resolved();
+  } catch (const kvs::error& e) {
+    refused = e.what();
+  }
+  ::unsetenv("KVS_SHM_MIN_BYTES");
+  REQUIRE(refused.find("KVS_SHM_MIN_BYTES='64k'") != std::string::npos);
+}
