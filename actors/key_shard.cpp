@@ -125,7 +125,7 @@ struct batch_answer {
   size_t remaining = 0;
 };
 
-void serve_batch(shard_impl self, part_batch& batch, bool remote,
+void serve_batch(shard_impl self, part_batch& batch, const caf::node_id& from, bool remote,
                  caf::typed_response_promise<batch_reply> rp) {
   auto n = batch.items.size();
   if (n == 0) {
@@ -137,8 +137,8 @@ void serve_batch(shard_impl self, part_batch& batch, bool remote,
   ba->reply.results.resize(n);
   ba->answered.assign(n, false);
   ba->remaining = n;
-  for (size_t i = 0; i < n; ++i)
-    serve_item(self, batch.items[i], remote, [ba, i, remote](failure f, ndarray v) {
+  for (size_t i = 0; i < n; ++i) {
+    item_done answer = [ba, i, remote](failure f, ndarray v) {
       if (ba->answered[i])
         return;
       ba->answered[i] = true;
@@ -147,7 +147,20 @@ void serve_batch(shard_impl self, part_batch& batch, bool remote,
       detail::reply(ba->reply.results[i], f, std::move(v));
       if (--ba->remaining == 0)
         ba->rp.deliver(std::move(ba->reply));
-    });
+    };
+    auto& item = batch.items[i];
+    if (detail::names_shm(item)) {  // never served with a range unchecked
+      if (auto f = detail::capture([&] {
+            detail::resolve_shm(self, from, item);
+            if (!item.outputs.empty() && !item.outputs[0].shm.empty())
+              answer = detail::land_in_shm(self, from, item, std::move(answer));
+          })) {
+        answer(f, ndarray());
+        continue;
+      }
+    }
+    serve_item(self, item, remote, std::move(answer));
+  }
 }
 
 // A copy of every key's optimizer state, each taken on its key's turn (never
@@ -269,14 +282,17 @@ void worker_down(shard_impl self, int32_t rank) {
 shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shard_options opts) {
   self->state.reducers = std::move(reducers);
   self->state.opts = opts;
+  self->state.shm.enabled = opts.shared_memory;
+  self->set_down_handler([self](caf::down_msg& msg) { detail::drop_segments(self, msg.source); });
   // Every handler turns what its work throws into an error answer (or, with
   // no request to answer, a line on stderr): CAF would end the shard.
   return {
       [=](batch_atom, part_batch& batch) -> caf::result<batch_reply> {
         auto& sender = self->current_sender();
         bool remote = sender != nullptr && sender->node() != self->node();
+        auto from = sender ? sender->node() : caf::node_id{};  // the promise takes the sender
         auto rp = self->make_response_promise<batch_reply>();
-        if (auto f = detail::capture([&] { serve_batch(self, batch, remote, rp); }))
+        if (auto f = detail::capture([&] { serve_batch(self, batch, from, remote, rp); }))
           detail::reply(rp, f, batch_reply{});
         return rp;
       },
@@ -297,6 +313,10 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
       [=](worker_down_atom, int32_t rank) {
         if (auto f = detail::capture([&] { worker_down(self, rank); }))
           detail::log_fault("key shard, worker " + std::to_string(rank) + " down", *f);
+      },
+      [=](shm_atom, shm_announce& a) -> caf::result<ok_atom> {
+        return detail::reply(detail::capture([&] { detail::accept_segment(self, a); }),
+                             ok_atom::value);
       },
       [=](updater_atom, updater_setting& setting) -> caf::result<ok_atom> {
         // only this process's built-in optimizers are known to take rows as

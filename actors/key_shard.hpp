@@ -27,6 +27,9 @@ struct shard_options {
   // A round open this long is reported on stderr (its key, the ranks it
   // waits for), again each time as long again passes; 0: never.
   std::chrono::milliseconds stall_warning{60000};
+  // Workers on this host may announce shared memory segments
+  // (actors/shard_shm.hpp); false (KVS_TRANSPORT=caf): refused.
+  bool shared_memory = false;
   // The node's timeline (core/telemetry.hpp); null: none.
   std::shared_ptr<detail::telemetry> telemetry;
 };

@@ -11,6 +11,7 @@
 #include "actors/device_job.hpp"
 #include "actors/key_entry.hpp"
 #include "actors/key_shard.hpp"
+#include "actors/shard_shm.hpp"
 #include "core/compression.hpp"
 
 namespace kvs::detail {
@@ -33,6 +34,7 @@ struct shard_state {
   compression_setting compression;  // set_gradient_compression / server command 4
   std::set<int32_t> dead_workers;
   deadline_book deadlines;
+  shard_shm shm;  // workers' shared memory segments (actors/shard_shm.cpp)
 };
 
 using shard_impl = shard_actor::stateful_pointer<shard_state>;
@@ -47,6 +49,20 @@ void done_with(key_entry& e);
 void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
 void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
 
+// actors/shard_shm.cpp, the shard's side of shared memory. accept_segment
+// maps a segment a worker announced (throws kvs::error saying why not);
+// drop_segments unmaps those of an owner that ended. A request that
+// names_shm is resolved before it is served (`from`: its sender's node): each range checked against its
+// key part (dtype, size) and the mapping's bounds, a pushed value copied out
+// of it (the bytes it moved are returned); throws kvs::error naming what is
+// wrong. land_in_shm wraps a pull's answer: the value is written into the
+// request's landing range and answered without it.
+void accept_segment(shard_impl self, const shm_announce& a);
+void drop_segments(shard_impl self, const caf::actor_addr& gone);
+bool names_shm(const part_request& m);
+uint64_t resolve_shm(shard_impl self, const caf::node_id& from, part_request& m);
+item_done land_in_shm(shard_impl self, const caf::node_id& from, const part_request& m,
+                      item_done next);
 // actors/key_compression.cpp, the shard's side of compression. A packed
 // push is checked against the shard's setting and the key (throws
 // kvs::error naming what is wrong); then either summed as it is unpacked,

@@ -66,6 +66,8 @@ void setup(worker_impl self, std::vector<shard_actor> shards, reducer_set reduce
   st.queue = detail::dispatch_queue<detail::op_ptr>(detail::dispatch_limits{
       st.opts.max_inflight, st.opts.max_inflight_bytes, st.opts.one_push_per_round});
   st.shard_down.assign(st.shards.size(), false);
+  if (st.opts.shm)
+    st.shm_free.emplace(detail::shm_header_bytes, st.opts.shm->size());
   st.open_requests.resize(st.shards.size());
   while (st.opts.shard_names.size() < st.shards.size())
     st.opts.shard_names.push_back("shard " + std::to_string(st.opts.shard_names.size()));

@@ -13,6 +13,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/reducer_set.hpp"
+#include "core/shm_segment.hpp"
 #include "core/telemetry.hpp"
 #include "messages/shard_actor.hpp"
 #include "messages/worker_actor.hpp"
@@ -30,6 +31,13 @@ struct worker_options {
   bool one_push_per_round = false; // dist_sync: a key's next push waits for its round
   bool reduce_before_send = false; // shards in other processes: sum a push's arrays here first
   std::vector<std::string> shard_names;  // for errors: "server 1 (127.0.0.1:4242)"
+  // Shared memory with shards on this host (actors/worker_shm.hpp): the
+  // segment, its id, which shards mapped it, and the smallest part that
+  // uses it. shm null: every byte goes in the messages.
+  std::shared_ptr<detail::shm_segment> shm;
+  uint32_t shm_segment_id = 0;
+  std::vector<bool> shm_shards;
+  uint64_t shm_min_bytes = uint64_t{64} << 10;
   // Counters and the timeline (core/telemetry.hpp); null: none kept.
   std::shared_ptr<detail::telemetry> telemetry;
 };

@@ -53,7 +53,7 @@ void count(const worker_state& st, const running_op& r) {
   bool pull = r.op->kind == op_kind::pull || r.op->kind == op_kind::pushpull;
   // What crossed to and from the shards: packed bytes under compression.
   st.opts.telemetry->count(r.op->key, push || r.op->kind == op_kind::init ? r.wire_out : 0,
-                           pull ? r.wire_in : 0, push);
+                           pull ? r.wire_in : 0, push, r.shm_bytes);
 }
 
 job_runner runner(worker_impl self) {
@@ -227,24 +227,30 @@ void send_run(worker_impl self, const run_ptr& run) {
     return;
   }
   for (auto& p : parts) {
+    auto shm = place_in_shm(st, p.range.shard, p.request, *run);
     auto& sb = st.outbox[p.range.shard];
     sb.batch.items.push_back(std::move(p.request));
-    sb.parts.push_back(pending_part{run, p.range});
+    sb.parts.push_back(pending_part{run, p.range, std::move(shm)});
   }
 }
 
 void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
   auto& st = self->state;
   if (st.shard_down[shard]) {
-    for (auto& pp : sb.parts)
+    for (auto& pp : sb.parts) {
+      give_back(st, pp.shm);
       part_done(self, pp.run, kvs::error(errc::peer_down, st.opts.shard_names[shard] + " is down"));
+    }
     return;
   }
   auto parts = std::make_shared<std::vector<pending_part>>(std::move(sb.parts));
   auto fail_all = [self, parts](kvs::error err) {
     turn t{self};
-    for (auto& pp : *parts)
+    for (auto& pp : *parts) {
+      if (err.code() == errc::peer_down)  // nobody writes into its ranges any more
+        give_back(self->state, pp.shm);
       part_done(self, pp.run, err);
+    }
   };
   auto id = timed_request<batch_reply>(
       self, st.deadlines, wait_bounds::worker_to_shard(st.opts.request_timeout), st.shards[shard],
@@ -257,8 +263,15 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
           return;
         }
         turn t{self};
-        for (size_t i = 0; i < parts->size(); ++i)
-          part_answered(self, (*parts)[i].run, (*parts)[i].range, reply.results[i]);
+        for (size_t i = 0; i < parts->size(); ++i) {
+          auto& pp = (*parts)[i];
+          auto landed = take_landed(self->state, pp.shm, pp.range, reply.results[i], *pp.run);
+          give_back(self->state, pp.shm);
+          if (landed)
+            part_done(self, pp.run, std::move(*landed));
+          else
+            part_answered(self, pp.run, pp.range, reply.results[i]);
+        }
       },
       fail_all, batch_atom::value, std::move(sb.batch));
   st.open_requests[shard].insert(id);

@@ -22,10 +22,12 @@
 #include "actors/part_planner.hpp"
 #include "actors/reducer_set.hpp"
 #include "actors/worker.hpp"
+#include "actors/worker_shm.hpp"
 #include "core/array_hazards.hpp"
 #include "core/compression.hpp"
 #include "core/dispatch_queue.hpp"
 #include "core/sharding.hpp"
+#include "core/shm_ranges.hpp"
 #include "messages/shard_actor.hpp"
 #include "messages/worker_actor.hpp"
 
@@ -46,6 +48,7 @@ struct running_op {
   size_t parts_left = 0;           // send stage: parts not yet answered
   uint64_t wire_out = 0;           // bytes of values sent to the shards (packed when compressed)
   uint64_t wire_in = 0;            // bytes of the shards' answers (packed when compressed)
+  uint64_t shm_bytes = 0;          // of those, the ones that went through shared memory
   failure first_failure;           // later stages skip their work, finish reports it
   std::chrono::system_clock::time_point since{};  // the stage's start (timeline only)
 };
@@ -62,6 +65,7 @@ struct key_route {
 struct pending_part {
   run_ptr run;
   part_range range;
+  part_shm shm;  // its ranges of the shared memory segment
 };
 struct shard_batch {
   part_batch batch;
@@ -99,6 +103,7 @@ struct worker_state {
   // Compression residuals: per key, one per array a push sends (per device
   // where the shard sums the devices, else the worker's local sum).
   std::unordered_map<kvs::key, std::vector<ndarray>, key_hash> residuals;
+  std::optional<shm_ranges> shm_free;  // the segment's ranges (opts.shm set)
 };
 
 // The route a worker with these options gives its keys.

@@ -27,7 +27,8 @@ public:
   // The file and the process's name, once known (a server learns its rank
   // after it started).
   void set_path(std::string path, std::string process);
-  void count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, bool round);
+  void count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, bool round,
+             uint64_t shm_bytes = 0);
   kvs::store_stats stats() const;
   // A stage of key k that ran from `begin` until now (timeline only).
   void span(const kvs::key& k, const char* stage, clock::time_point begin, int64_t bytes);

@@ -61,6 +61,15 @@ void shard_requests() {
                                request(part_op::push, key("w"), {array_view{v, 1, 4, true}}),
                                request(part_op::pull, key(1), {}, {array_view::destination(v, 0, 6)}),
                                sparse}}));
+  // A push from, and a pull into, a worker's shared memory segment.
+  array_view in_shm{v, 0, 6, true};
+  in_shm.shm = shm_range{7, 64, 24};
+  auto landing = array_view::destination(v, 0, 6);
+  landing.shm = shm_range{7, 128, 24};
+  write("shard_requests", "batch_shm",
+        message(0, part_batch{{request(part_op::push, key(1), {in_shm}, {landing})}}));
+  write("shard_requests", "shm_announce",
+        message(7, shm_announce{{}, 7, 1234, 5, uint64_t{1} << 20, 1, 2}));
   write("shard_requests", "updater_setting", message(1, updater_setting{{}, 2, true}));
   write("shard_requests", "updater_setting_rows", message(1, updater_setting{{}, 2, false, true}));
   key_state ks{key("w"), 1, 7, {ndarray::zeros({2, 3}), ndarray::full({2, 3}, 1.0, dtype::f16)}};

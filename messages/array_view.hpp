@@ -2,7 +2,9 @@
 // A flat range of elements of a dense array: how a part of a big key travels
 // to its shard. In process the array is a handle (no copy). Across processes
 // only the range's bytes travel, in one block; a view that is only a
-// destination (carries_data false) sends its size alone.
+// destination (carries_data false) sends its size alone. A view with an
+// `shm` range sends that instead of bytes: they lie in the sender's shared
+// memory segment (docs/distributed.md, "Two planes"; actors/shard_shm.cpp).
 #include <cstdint>
 #include <string>
 
@@ -14,6 +16,19 @@
 
 namespace kvs {
 
+// Where a view's bytes lie in the sending worker's shared memory segment: a
+// push's input, or the landing range of a pull's answer. bytes 0: the bytes
+// travel in the message.
+struct shm_range {
+  uint32_t segment = 0;  // the segment's id, as its worker announced it
+  uint64_t offset = 0;
+  uint64_t bytes = 0;
+  // Set on arrival only (not sent): what the range holds (a push: its shape).
+  kvs::shape dims = {};
+  dtype type = dtype::f32;
+  bool empty() const { return bytes == 0; }
+};
+
 struct array_view {
   ndarray array;
   uint64_t offset = 0;  // first element
@@ -23,6 +38,10 @@ struct array_view {
   // (serialization/receive_limit.hpp): its bytes were skipped, and the
   // request that carries it is answered with this error.
   std::string refused = {};
+  // Set by a worker for a big part to a shard on its host; on arrival the
+  // view has no array until the shard resolves the range (never served
+  // unresolved).
+  shm_range shm = {};
 
   static array_view whole(const ndarray& a) { return array_view{a, 0, a.size(), true}; }
   static array_view destination(const ndarray& a, uint64_t offset, uint64_t count) {

@@ -19,6 +19,7 @@ using command_atom = caf::atom_constant<caf::atom("kvs_cmd")>;
 using done_atom = caf::atom_constant<caf::atom("kvs_done")>;
 using stop_atom = caf::atom_constant<caf::atom("kvs_stop")>;
 using sync_atom = caf::atom_constant<caf::atom("kvs_sync")>;
+using shm_atom = caf::atom_constant<caf::atom("kvs_shm")>;
 using compression_atom = caf::atom_constant<caf::atom("kvs_compr")>;
 
 }  // namespace kvs

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -115,6 +116,25 @@ struct key_state {
   std::vector<ndarray> arrays;
 };
 
+// A worker's shared memory segment (core/shm_segment.hpp), announced to a
+// shard over the actors' channel: the shard maps it only if it can open
+// /proc/<pid>/fd/<fd> and reads `nonce` there (the proof of one host). The
+// segment belongs to `owner`'s node: only requests from that node may name
+// it, and it is unmapped when `owner` ends.
+struct shm_announce {
+  caf::actor owner;
+  uint32_t segment = 0;  // the id its descriptors name
+  int64_t pid = 0;
+  int64_t fd = 0;
+  uint64_t size = 0;
+  uint64_t nonce_hi = 0, nonce_lo = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shm_announce& x) {
+  return f(caf::meta::type_name("shm_announce"), x.owner, x.segment, x.pid, x.fd, x.size,
+           x.nonce_hi, x.nonce_lo);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_id& x) {
   return f(caf::meta::type_name("part_id"), x.key, x.part);
@@ -155,7 +175,8 @@ typename Inspector::result_type inspect(Inspector& f, key_state& x) {
 // (true) or one push each (dist_async). worker_down: rounds that wait for
 // that worker fail. tick: the shard's own deadline check. compression: how
 // pushes arrive packed and whether pulls are answered packed (the body of
-// server command 4, "<type>,<threshold>[,pull]").
+// server command 4, "<type>,<threshold>[,pull]"). shm: maps a worker's
+// shared memory segment, or says why not (that worker stays on CAF).
 using shard_actor =
     caf::typed_actor<caf::replies_to<batch_atom, part_batch>::with<batch_reply>,
                      caf::replies_to<updater_atom, updater_setting>::with<ok_atom>,
@@ -164,6 +185,7 @@ using shard_actor =
                      caf::replies_to<sync_atom, bool>::with<ok_atom>,
                      caf::replies_to<compression_atom, std::string>::with<ok_atom>,
                      caf::reacts_to<worker_down_atom, int32_t>,
-                     caf::reacts_to<tick_atom>>;
+                     caf::reacts_to<tick_atom>,
+                     caf::replies_to<shm_atom, shm_announce>::with<ok_atom>>;
 
 }  // namespace kvs

@@ -118,23 +118,34 @@ std::string describe(const ndarray& x) {
 
 namespace kvs {
 
-// A view travels as: carries_data, dtype, count, then (with data) whether it
-// is the whole array, the shape when it is, and the range's bytes. It
-// arrives as a view of a fresh array holding just that range.
+// A view travels as: carries_data, dtype, count, whether its bytes lie in
+// shared memory (and the range there), then (with data) its shape and, in
+// the message, the range's bytes. It arrives as a view of a fresh array
+// holding just that range; with a shared memory range, with no array yet
+// (the shard checks the range against the key, then copies it:
+// actors/shard_shm.cpp).
 caf::error save_view(caf::serializer& sink, const array_view& x) {
   if (x.array.is_none() || x.array.storage() != storage::dense)
     return to_caf_error(errc::invalid_argument, "array_view: only dense arrays travel");
   bool data = x.carries_data;
   auto t = static_cast<uint8_t>(x.array.dtype());
   uint64_t count = x.count;
-  if (auto err = sink(data, t, count))
+  bool by_shm = !x.shm.empty();
+  if (auto err = sink(data, t, count, by_shm))
     return err;
+  if (by_shm) {
+    auto r = x.shm;
+    if (auto err = sink(r.segment, r.offset, r.bytes))
+      return err;
+  }
   if (!data)
     return {};
   bool whole = x.offset == 0 && x.count == x.array.size();
   kvs::shape dims = whole ? x.array.shape() : kvs::shape{static_cast<int64_t>(x.count)};
   if (auto err = sink(dims))
     return err;
+  if (by_shm)  // the bytes are in the worker's segment
+    return {};
   // No wait for the array's readiness here: the worker sends a request only
   // once its inputs are written (its route), and an in-place pushpull's
   // input is also its own pending output.
@@ -152,11 +163,31 @@ caf::error save_view(caf::serializer& sink, const array_view& x) {
 
 namespace {
 
+// A shared memory range: it must hold exactly the view's elements.
+caf::error load_shm_range(caf::deserializer& source, array_view& x, dtype t) {
+  auto& r = x.shm;
+  if (auto err = source(r.segment, r.offset, r.bytes))
+    return err;
+  r.type = t;
+  try {
+    auto bytes = detail::checked_byte_count(x.count, t, "a shared memory range");
+    if (r.bytes == 0 || r.bytes != bytes)
+      return to_caf_error(errc::corrupt_file,
+                          "array_view: a shared memory range of " + std::to_string(r.bytes) +
+                              " bytes for " + std::to_string(x.count) + " elements of " +
+                              to_string(t));
+  } catch (const kvs::error& e) {
+    return to_caf_error(errc::corrupt_file, std::string("array_view: ") + e.what());
+  }
+  return {};
+}
+
 caf::error load_view_checked(caf::deserializer& source, array_view& x) {
   bool data = false;
   uint8_t t = 0;
   uint64_t count = 0;
-  if (auto err = source(data, t, count))
+  bool by_shm = false;
+  if (auto err = source(data, t, count, by_shm))
     return err;
   if (t > static_cast<uint8_t>(dtype::u8))
     return to_caf_error(errc::corrupt_file, "array_view: unknown dtype");
@@ -164,6 +195,11 @@ caf::error load_view_checked(caf::deserializer& source, array_view& x) {
   x.count = count;
   x.carries_data = data;
   x.refused.clear();
+  x.shm = shm_range{};
+  if (by_shm) {
+    if (auto err = load_shm_range(source, x, static_cast<dtype>(t)))
+      return err;
+  }
   if (!data) {
     x.array = ndarray();
     return {};
@@ -178,6 +214,11 @@ caf::error load_view_checked(caf::deserializer& source, array_view& x) {
                                                   " does not hold its " + std::to_string(count) +
                                                   " elements");
     bytes = detail::checked_byte_count(count, static_cast<dtype>(t), "a range");
+    if (by_shm) {  // no bytes here, nothing allocated: the shard checks the range first
+      x.array = ndarray();
+      x.shm.dims = dims;
+      return {};
+    }
     if (auto err = detail::check_present(source, bytes, "array_view: a range"))
       return err;
     x.refused = detail::above_cap(source, bytes, "array_view: a range");

@@ -10,6 +10,7 @@
 #include "core/log.hpp"
 #include "store/graph_store.hpp"
 #include "store/network.hpp"
+#include "store/shm_handshake.hpp"
 #include "store/store_kind.hpp"
 
 namespace kvs::detail {
@@ -57,6 +58,19 @@ void graph_store::start_distributed(const config& cfg) {
   telemetry_ = std::make_shared<telemetry>(timeline_path(cfg_.timeline, "worker", rank),
                                            "worker " + std::to_string(rank));
   wopts.telemetry = telemetry_;
+  shm_offer offer;
+  try {
+    offer = offer_shared_memory(*system_, cfg_, shards_, wopts.shard_names, liveness_,
+                                "worker " + std::to_string(rank));
+  } catch (...) {
+    reducers_.stop();
+    caf::anon_send_exit(liveness_, caf::exit_reason::user_shutdown);
+    throw;
+  }
+  wopts.shm = std::move(offer.segment);
+  wopts.shm_segment_id = offer.id;
+  wopts.shm_shards = std::move(offer.shards);
+  wopts.shm_min_bytes = static_cast<uint64_t>(cfg_.shm_min_bytes);
   worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
   // Rank 0 tells the servers how to run rounds; nobody pushes before that.
   if (cluster_->info().rank == 0)

@@ -107,6 +107,7 @@ void run_server(caf::actor_system& sys, const config& cfg) {
   so.inline_bound = cfg.inline_bound;
   so.request_timeout = cfg.request_timeout;
   so.stall_warning = cfg.stall_warning;
+  so.shared_memory = cfg.transport != "caf";
   so.telemetry = std::make_shared<telemetry>(cfg.timeline, "server");
   auto shard = spawn_key_shard(sys, reducer_set{reducer, {}}, so);
   auto node = spawn_server_node(sys, shard, cfg.request_timeout);

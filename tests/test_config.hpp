@@ -1,5 +1,6 @@
 #pragma once
 // Stores for tests: explicit settings, nothing read from the environment.
+#include <cstdlib>
 #include <functional>
 #include <initializer_list>
 #include <string>
@@ -12,6 +13,11 @@ inline kvs::config test_config() {
   c.read_environment = false;
   c.scheduler_threads = 2;
   c.request_timeout = std::chrono::milliseconds(10000);
+  // CTest runs the distributed cases under each transport (tests/CMakeLists.txt).
+  if (const char* t = std::getenv("KVS_TRANSPORT"))
+    c.transport = t;
+  if (const char* b = std::getenv("KVS_SHM_MIN_BYTES"))
+    c.shm_min_bytes = std::stoll(b);
   return c;
 }
 

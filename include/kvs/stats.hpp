@@ -19,6 +19,8 @@ struct key_stats {
   uint64_t bytes_in = 0;   // the shards' answers (once per answer from another process,
                            // once per output written in this process; packed if compressed)
   uint64_t rounds = 0;
+  uint64_t shm_bytes = 0;  // of bytes_out and bytes_in, those that moved through shared
+                           // memory instead of messages (docs/distributed.md, "Two planes")
 };
 
 struct store_stats {

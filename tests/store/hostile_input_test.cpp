@@ -102,10 +102,15 @@ TEST_CASE("a received array whose shape overflows, or whose byte count lies, is 
           std::string::npos);
   // A view claiming more elements than its shape holds, and one whose bytes are missing.
   array_view v;
-  auto view = bytes_of(sys, true, static_cast<uint8_t>(dtype::f32), uint64_t{8}, shape{2});
+  auto view = bytes_of(sys, true, static_cast<uint8_t>(dtype::f32), uint64_t{8}, false, shape{2});
   REQUIRE(read_error(sys, view, v).find("does not hold its 8 elements") != std::string::npos);
   auto short_view = bytes_of(sys, true, static_cast<uint8_t>(dtype::f32), uint64_t{1} << 28,
-                             shape{int64_t{1} << 28});
+                             false, shape{int64_t{1} << 28});
+  // A shared memory range that does not hold exactly its elements.
+  auto odd_range = bytes_of(sys, true, static_cast<uint8_t>(dtype::f32), uint64_t{8}, true,
+                            uint32_t{7}, uint64_t{64}, uint64_t{16}, shape{8});
+  REQUIRE(read_error(sys, odd_range, v).find("a shared memory range of 16 bytes for 8 elements") !=
+          std::string::npos);
   REQUIRE(read_error(sys, short_view, v).find("holds only 0 more") != std::string::npos);
   // The next good array reads exactly.
   auto good = bytes_of(sys, ndarray::from_vector<float>({1, 2, 3}, {3}));

@@ -1,0 +1,149 @@
+#include <cstring>
+
+#include "actors/key_shard_state.hpp"
+#include "core/array_impl.hpp"
+#include "core/log.hpp"
+
+namespace kvs::detail {
+
+namespace {
+
+const caf::node_id& sender_node(shard_impl self, const char* what) {
+  auto& s = self->current_sender();
+  if (!s)
+    throw kvs::error(errc::invalid_argument, std::string(what) + " from an anonymous sender");
+  return s->node();
+}
+
+// The mapping a range names: a segment its sender's own node announced.
+const shm_mapping& mapping_of(const shard_state& st, const caf::node_id& node, uint32_t segment) {
+  auto p = st.shm.peers.find(node);
+  if (p != st.shm.peers.end()) {
+    auto s = p->second.segments.find(segment);
+    if (s != p->second.segments.end())
+      return *s->second;
+  }
+  throw kvs::error(errc::invalid_argument,
+                     "shared memory segment " + std::to_string(segment) +
+                         " was not announced by the node that names it (or is unmapped)");
+}
+
+// A range must hold the key part's values exactly, in its dtype.
+void check_fits(const key_entry& e, const array_view& v, const char* role) {
+  auto& stored = e.stored;
+  if (v.shm.type != stored.dtype())
+    throw kvs::error(errc::dtype_mismatch, std::string(role) + " of " + key_name(e) + " in shared memory is " +
+                                               to_string(v.shm.type) + "; the key holds " +
+                                               to_string(stored.dtype()));
+  if (v.count != stored.size())
+    throw kvs::error(errc::shape_mismatch, std::string(role) + " of " + key_name(e) +
+                                               " in shared memory has " + std::to_string(v.count) +
+                                               " elements; the key part holds " +
+                                               std::to_string(stored.size()));
+}
+
+}  // namespace
+
+void accept_segment(shard_impl self, const shm_announce& a) {
+  auto& st = self->state;
+  if (!st.shm.enabled)
+    throw kvs::error(errc::unsupported, "this server runs with KVS_TRANSPORT=caf: no shared memory");
+  auto& node = sender_node(self, "a shared memory announcement");
+  if (!a.owner || a.owner->node() != node)
+    throw kvs::error(errc::invalid_argument,
+                     "a shared memory announcement names no owner, or an owner on another node");
+  auto known = st.shm.peers.find(node);
+  if (known != st.shm.peers.end() &&
+      (known->second.segments.count(a.segment) > 0 ||
+       known->second.segments.size() >= max_shm_segments_per_peer))
+    throw kvs::error(errc::invalid_argument, "shared memory segment " + std::to_string(a.segment) +
+                                                 ": already mapped, or too many segments");
+  auto m = std::make_shared<shm_mapping>(a.pid, a.fd, a.size, shm_nonce{a.nonce_hi, a.nonce_lo});
+  auto& peer = st.shm.peers[node];
+  if (!peer.owner) {
+    peer.owner = a.owner;
+    self->monitor(a.owner);
+  }
+  peer.segments.emplace(a.segment, std::move(m));
+  log::info("kvs server: mapped shared memory segment " + std::to_string(a.segment) + " (" +
+            std::to_string(a.size) + " bytes) of a worker on this host (pid " +
+            std::to_string(a.pid) + ")");
+}
+
+void drop_segments(shard_impl self, const caf::actor_addr& gone) {
+  auto& peers = self->state.shm.peers;
+  for (auto i = peers.begin(); i != peers.end();)
+    if (i->second.owner && i->second.owner.address() == gone) {
+      log::info("kvs server: unmapped the shared memory of a worker that ended");
+      i = peers.erase(i);
+    } else {
+      ++i;
+    }
+}
+
+bool names_shm(const part_request& m) {
+  for (auto* views : {&m.inputs, &m.outputs})
+    for (auto& v : *views)
+      if (!v.shm.empty())
+        return true;
+  return false;
+}
+
+uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m) {
+  auto& st = self->state;
+  auto what = "a request on key " + m.id.key.to_string();
+  if ((m.op != part_op::push && m.op != part_op::pull) || m.sparse || m.codec != 0 || m.failed)
+    throw kvs::error(errc::invalid_argument,
+                     what + ": only plain dense pushes and pulls use shared memory");
+  auto e = st.entries.find(entry_id{m.id.key, m.id.part});
+  if (e == st.entries.end())
+    throw kvs::error(errc::key_not_initialized, "key " + m.id.key.to_string() + " (part " +
+                                                    std::to_string(m.id.part) +
+                                                    ") is not initialized on this shard");
+  uint64_t moved = 0;
+  for (auto& v : m.inputs) {
+    if (v.shm.empty())
+      continue;
+    check_fits(e->second, v, "a pushed value");
+    auto& map = mapping_of(st, node, v.shm.segment);
+    const uint8_t* src = map.range(v.shm.offset, v.shm.bytes, what);
+    // Copied out now: nothing keeps a pointer into the peer's memory.
+    auto a = make_uninitialized(v.shm.dims, v.shm.type);
+    std::memcpy(ndarray_access::raw(a), src, v.shm.bytes);
+    moved += v.shm.bytes;
+    v.array = std::move(a);
+    v.offset = 0;
+    v.shm = shm_range{};
+  }
+  for (auto& v : m.outputs) {
+    if (v.shm.empty())
+      continue;
+    if (m.outputs.size() != 1)
+      throw kvs::error(errc::invalid_argument, what + ": a landing range with several outputs");
+    check_fits(e->second, v, "a landing range");
+    mapping_of(st, node, v.shm.segment).range(v.shm.offset, v.shm.bytes, what);
+  }
+  return moved;
+}
+
+item_done land_in_shm(shard_impl self, const caf::node_id& node, const part_request& m,
+                      item_done next) {
+  auto landing = m.outputs.at(0).shm;
+  return [self, node, landing, next = std::move(next)](failure f, ndarray v) {
+    // Anything but the plain value of the range (an error, a packed answer)
+    // goes in the message.
+    if (f || v.is_none() || v.storage() != storage::dense || v.dtype() != landing.type ||
+        v.size() * size_of(v.dtype()) != landing.bytes) {
+      next(std::move(f), std::move(v));
+      return;
+    }
+    auto g = capture([&] {
+      auto& map = mapping_of(self->state, node, landing.segment);
+      void* dst = map.range(landing.offset, landing.bytes, "the answer's landing range");
+      cuda_or_memcpy(dst, cpu(), ndarray_access::raw(v), v.device(), landing.bytes);
+    });
+    next(std::move(g), ndarray());
+  };
+}
+
+}  // namespace kvs::detail

@@ -1,0 +1,86 @@
+#include "actors/worker_shm.hpp"
+
+#include "actors/worker_route.hpp"
+#include "core/array_impl.hpp"
+
+namespace kvs::detail {
+
+namespace {
+
+bool uses_shm(const worker_state& st, uint32_t shard, const part_request& req) {
+  return st.opts.shm && st.shm_free && shard < st.opts.shm_shards.size() &&
+         st.opts.shm_shards[shard] && st.compression.type == codec::none && req.codec == 0 &&
+         !req.failed && !req.sparse && (req.op == part_op::push || req.op == part_op::pull);
+}
+
+// A range of `bytes` for one view, or nothing (too small, or the segment full).
+std::optional<uint64_t> take_range(worker_state& st, part_shm& ps, uint64_t bytes) {
+  if (bytes == 0 || bytes < st.opts.shm_min_bytes)
+    return std::nullopt;
+  auto at = st.shm_free->take(bytes);
+  if (at)
+    ps.taken.push_back(*at);
+  return at;
+}
+
+uint64_t view_bytes(const array_view& v) { return v.count * size_of(v.array.dtype()); }
+
+}  // namespace
+
+part_shm place_in_shm(worker_state& st, uint32_t shard, part_request& req, running_op& run) {
+  part_shm ps;
+  if (!uses_shm(st, shard, req))
+    return ps;
+  auto* base = st.opts.shm->base();
+  auto id = st.opts.shm_segment_id;
+  for (auto& v : req.inputs) {
+    if (!v.carries_data || v.array.is_none() || v.array.storage() != storage::dense)
+      continue;
+    auto bytes = view_bytes(v);
+    auto at = take_range(st, ps, bytes);
+    if (!at)
+      continue;  // in the message
+    auto width = size_of(v.array.dtype());
+    cuda_or_memcpy(base + *at, cpu(), static_cast<char*>(ndarray_access::raw(v.array)) + v.offset * width,
+                   v.array.device(), bytes);
+    v.shm = shm_range{id, *at, bytes};
+    run.shm_bytes += bytes;
+  }
+  if (req.outputs.size() == 1 && !req.outputs[0].array.is_none()) {
+    auto& v = req.outputs[0];
+    if (auto at = take_range(st, ps, view_bytes(v))) {
+      v.shm = shm_range{id, *at, view_bytes(v)};
+      ps.landing = v.shm;
+    }
+  }
+  return ps;
+}
+
+std::optional<failure> take_landed(worker_state& st, const part_shm& ps, const part_range& p,
+                                   const part_result& r, running_op& run) {
+  if (ps.landing.empty() || !r.ok || !r.value.is_none())
+    return std::nullopt;
+  return capture([&] {
+    const auto* src = st.opts.shm->base() + ps.landing.offset;
+    for (auto& o : run.op->landing) {
+      auto width = size_of(o.dtype());
+      if (o.storage() != storage::dense || p.count * width != ps.landing.bytes ||
+          p.offset + p.count > o.size())
+        throw kvs::error(errc::invalid_argument, "a pulled value in shared memory does not fit " +
+                                                     describe(o));
+      cuda_or_memcpy(static_cast<char*>(ndarray_access::raw(o)) + p.offset * width, o.device(),
+                     src, cpu(), ps.landing.bytes);
+      run.wire_in += ps.landing.bytes;
+      run.shm_bytes += ps.landing.bytes;
+    }
+  });
+}
+
+void give_back(worker_state& st, part_shm& ps) {
+  for (auto at : ps.taken)
+    st.shm_free->give_back(at);
+  ps.taken.clear();
+  ps.landing = shm_range{};
+}
+
+}  // namespace kvs::detail

@@ -1,0 +1,37 @@
+#pragma once
+// The worker's side of shared memory (docs/distributed.md, "Two planes"): a
+// big plain part to a shard on this host travels as a range of the worker's
+// segment instead of bytes in the message. A push's input is copied into a
+// range when the part is sent; a pull names a landing range the shard
+// writes its answer into. The ranges of a part go back when its answer
+// arrives, or when its shard is down; a part whose request failed otherwise
+// (a timeout: the shard may still write) keeps its ranges out of use.
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "core/sharding.hpp"
+#include "messages/shard_actor.hpp"
+
+namespace kvs::detail {
+
+struct worker_state;
+struct running_op;
+
+// The ranges one part holds.
+struct part_shm {
+  std::vector<uint64_t> taken;  // offsets to give back
+  shm_range landing;            // empty: the answer comes in the message
+};
+
+// Moves the part's big plain values into the segment where its shard mapped
+// it (when a range is free: never waits), naming a landing range for its
+// answer; adds the bytes placed to `run`'s count.
+part_shm place_in_shm(worker_state& st, uint32_t shard, part_request& req, running_op& run);
+// The answer to a part with a landing range, if the shard wrote it there:
+// copied into the operation's landing arrays; nullopt: the answer is in `r`.
+std::optional<failure> take_landed(worker_state& st, const part_shm& ps, const part_range& p,
+                                   const part_result& r, running_op& run);
+void give_back(worker_state& st, part_shm& ps);
+
+}  // namespace kvs::detail

@@ -1,0 +1,70 @@
+#include "store/shm_handshake.hpp"
+
+#include <unistd.h>
+
+#include "core/log.hpp"
+#include "store/blocking_request.hpp"
+
+namespace kvs::detail {
+
+namespace {
+
+void log_plane(const std::string& who, const std::string& server, const std::string& plane) {
+  log::info("kvs " + who + ": " + server + ": " + plane);
+}
+
+}  // namespace
+
+shm_offer offer_shared_memory(caf::actor_system& sys, const config& cfg,
+                              const std::vector<shard_actor>& shards,
+                              const std::vector<std::string>& names, const caf::actor& owner,
+                              const std::string& who) {
+  shm_offer out;
+  out.shards.assign(shards.size(), false);
+  bool strict = cfg.transport == "shm";
+  if (cfg.transport == "caf") {
+    for (auto& n : names)
+      log_plane(who, n, "tensor bytes in CAF's messages (KVS_TRANSPORT=caf)");
+    return out;
+  }
+  std::shared_ptr<shm_segment> seg;
+  try {
+    seg = std::make_shared<shm_segment>(static_cast<uint64_t>(cfg.shm_bytes));
+  } catch (const kvs::error& e) {
+    if (strict)
+      throw kvs::error(errc::invalid_config,
+                       "KVS_TRANSPORT=shm, but this worker cannot make its segment: " +
+                           std::string(e.what()));
+    for (auto& n : names)
+      log_plane(who, n, std::string("tensor bytes in CAF's messages (no segment: ") + e.what() + ")");
+    return out;
+  }
+  // The id its descriptors name: random, so one worker cannot guess another's.
+  out.id = static_cast<uint32_t>(seg->nonce().lo);
+  shm_announce a{owner, out.id, static_cast<int64_t>(getpid()), seg->fd(), seg->size(),
+                 seg->nonce().hi, seg->nonce().lo};
+  bool any = false;
+  for (size_t i = 0; i < shards.size(); ++i) {
+    try {
+      watched_request<ok_atom>(sys, shards[i], cfg.request_timeout, "shared memory offer",
+                               names[i], shm_atom::value, a);
+      out.shards[i] = true;
+      any = true;
+      log_plane(who, names[i],
+                "parts of " + std::to_string(cfg.shm_min_bytes) +
+                    " bytes and more through shared memory (the server mapped this worker's "
+                    "segment and read its nonce: same host)");
+    } catch (const kvs::error& e) {
+      if (e.code() == errc::peer_down || e.code() == errc::timeout || strict)
+        throw kvs::error(strict && e.code() != errc::peer_down ? errc::invalid_config : e.code(),
+                         (strict ? "KVS_TRANSPORT=shm, but " : "") + names[i] +
+                             " did not take this worker's shared memory: " + e.what());
+      log_plane(who, names[i], std::string("tensor bytes in CAF's messages (") + e.what() + ")");
+    }
+  }
+  if (any)
+    out.segment = std::move(seg);
+  return out;
+}
+
+}  // namespace kvs::detail

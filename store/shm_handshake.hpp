@@ -1,0 +1,34 @@
+#pragma once
+// A worker's offer of shared memory to its shards (docs/distributed.md, "Two
+// planes"), over the actors' channel: the one way a segment becomes known.
+// KVS_TRANSPORT=caf: none. auto: shared memory with each shard that maps
+// the segment (the proof of one host), CAF with the others. shm: every
+// shard must map it, else invalid_config naming the server and why. One
+// info line per shard says which plane it gets and why.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "core/shm_segment.hpp"
+#include "kvs/config.hpp"
+#include "messages/shard_actor.hpp"
+
+namespace kvs::detail {
+
+struct shm_offer {
+  std::shared_ptr<shm_segment> segment;  // null: no shard took it
+  uint32_t id = 0;
+  std::vector<bool> shards;  // per shard: it mapped the segment
+};
+
+// `owner` lives as long as the worker's store (the shards unmap the segment
+// when it ends); `who` names the worker in the log.
+shm_offer offer_shared_memory(caf::actor_system& sys, const config& cfg,
+                              const std::vector<shard_actor>& shards,
+                              const std::vector<std::string>& names, const caf::actor& owner,
+                              const std::string& who);
+
+}  // namespace kvs::detail

@@ -1,0 +1,107 @@
+// The shared memory data plane in a whole job (docs/distributed.md, "Two
+// planes"): CTest runs these, as every [dist] case, under KVS_TRANSPORT=caf
+// and shm (tests/CMakeLists.txt); run by hand they take auto.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "local_cluster.hpp"
+
+using namespace kvs;
+
+namespace {
+
+// The transport this run's nodes take (test_config reads the environment).
+bool shares_memory() {
+  auto t = test_config().resolved().transport;
+  return t == "auto" || t == "shm";
+}
+
+key_stats stats_of(const kvstore& kv, int k) {
+  for (auto& [which, s] : kv.stats().keys)
+    if (which == key(k))
+      return s;
+  throw std::runtime_error("no stats for key " + std::to_string(k));
+}
+
+// `rounds` pushpulls of every worker's rank + 1 into key `k`, checked exactly.
+void pushpull_rounds(kvstore& kv, int k, int64_t n, int rounds) {
+  kv.init(k, ndarray::zeros({n}));
+  int w = kv.num_workers();
+  for (int i = 0; i < rounds; ++i) {
+    auto out = ndarray::zeros({n});
+    kv.pushpull(k, ndarray::full({n}, kv.rank() + 1), out);
+    auto v = out.to_vector<float>();
+    float want = static_cast<float>(w * (w + 1) / 2);
+    EXPECT(v.front() == want && v.back() == want && v[v.size() / 2] == want);
+    kv.pull(k, out);
+    EXPECT(out.to_vector<float>().back() == want);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("big parts travel through shared memory on one host, and every byte is counted",
+          "[dist][shm]") {
+  local_cluster cluster{2, 2};
+  cluster.settings = [](config& c) { c.bigarray_bound = 1000; };  // 2 parts of 200 KB
+  cluster.run("dist_sync", [](kvstore& kv) {
+    pushpull_rounds(kv, 3, 100000, 3);
+    auto s = stats_of(kv, 3);
+    // The pushes and answers: all through shared memory. (bytes_out also
+    // counts init's value on the rank that sends it, in its message.)
+    uint64_t pushed = 3 * 400000u;
+    EXPECT(s.bytes_in == 6 * 400000u && s.bytes_out >= pushed);
+    if (shares_memory())
+      EXPECT(s.shm_bytes == s.bytes_in + pushed);
+    else
+      EXPECT(s.shm_bytes == 0u);
+  });
+}
+
+TEST_CASE("parts that do not fit in the segment go in the message, exactly", "[dist][shm]") {
+  local_cluster cluster{2, 2};
+  cluster.settings = [](config& c) {
+    c.bigarray_bound = 1000;
+    c.shm_bytes = int64_t{1} << 20;  // the smallest segment: 2 MB parts never fit
+  };
+  cluster.run("dist_sync", [](kvstore& kv) {
+    pushpull_rounds(kv, 3, 1000000, 2);
+    pushpull_rounds(kv, 4, 100000, 2);
+    EXPECT(stats_of(kv, 3).shm_bytes == 0u);
+    EXPECT((stats_of(kv, 4).shm_bytes > 0) == shares_memory());
+  });
+}
+
+TEST_CASE("a worker logs, per server, which plane its bytes take and why", "[dist][shm]") {
+  local_cluster cluster{1, 2};
+  cluster.settings = [](config& c) { c.log_level = "info"; };
+  cerr_capture err;
+  cluster.run("dist_sync", [](kvstore& kv) { pushpull_rounds(kv, 3, 100, 1); });
+  INFO(err.text());
+  if (shares_memory()) {
+    REQUIRE(err.lines_with("through shared memory (the server mapped this worker's segment") == 2);
+    REQUIRE(err.lines_with("mapped shared memory segment") == 2);
+  } else {
+    REQUIRE(err.lines_with("tensor bytes in CAF's messages (KVS_TRANSPORT=caf)") == 2);
+  }
+}
+
+TEST_CASE("a worker that asks for shared memory with a server that takes none fails naming it",
+          "[dist][shm]") {
+  local_cluster cluster{1, 1};
+  cluster.timeout = std::chrono::milliseconds(5000);
+  // The server keeps to CAF; the worker insists.
+  cluster.settings = [](config& c) { c.transport = c.role == "worker" ? "shm" : "caf"; };
+  bool failed = false;
+  try {
+    cluster.run("dist_sync", [](kvstore&) {});
+  } catch (const kvs::error& e) {
+    INFO(e.what());
+    REQUIRE(e.code() == errc::invalid_config);
+    REQUIRE(std::string(e.what()).find("KVS_TRANSPORT=shm, but server 0") != std::string::npos);
+    REQUIRE(std::string(e.what()).find("KVS_TRANSPORT=caf") != std::string::npos);
+    failed = true;
+  }
+  REQUIRE(failed);
+}
