@@ -52,10 +52,11 @@ void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
 // actors/shard_shm.cpp, the shard's side of shared memory. accept_segment
 // maps a segment a worker announced (throws kvs::error saying why not);
 // drop_segments unmaps those of an owner that ended. A request that
-// names_shm is resolved before it is served (`from`: its sender's node): each range checked against its
-// key part (dtype, size) and the mapping's bounds, a pushed value copied out
-// of it (the bytes it moved are returned); throws kvs::error naming what is
-// wrong. land_in_shm wraps a pull's answer: the value is written into the
+// names_shm is resolved before it is served (`from`: its sender's node):
+// each range checked against its key part (dtype, size) and the mapping's
+// bounds; a pushed value becomes an array over the range that holds the
+// mapping (the bytes are returned); throws kvs::error naming what is wrong.
+// land_in_shm wraps a pull's answer: the value is written into the
 // request's landing range and answered without it.
 void accept_segment(shard_impl self, const shm_announce& a);
 void drop_segments(shard_impl self, const caf::actor_addr& gone);

@@ -16,12 +16,13 @@ const caf::node_id& sender_node(shard_impl self, const char* what) {
 }
 
 // The mapping a range names: a segment its sender's own node announced.
-const shm_mapping& mapping_of(const shard_state& st, const caf::node_id& node, uint32_t segment) {
+const std::shared_ptr<shm_mapping>& mapping_of(const shard_state& st, const caf::node_id& node,
+                                               uint32_t segment) {
   auto p = st.shm.peers.find(node);
   if (p != st.shm.peers.end()) {
     auto s = p->second.segments.find(segment);
     if (s != p->second.segments.end())
-      return *s->second;
+      return s->second;
   }
   throw kvs::error(errc::invalid_argument,
                      "shared memory segment " + std::to_string(segment) +
@@ -106,12 +107,13 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
       continue;
     check_fits(e->second, v, "a pushed value");
     auto& map = mapping_of(st, node, v.shm.segment);
-    const uint8_t* src = map.range(v.shm.offset, v.shm.bytes, what);
-    // Copied out now: nothing keeps a pointer into the peer's memory.
-    auto a = make_uninitialized(v.shm.dims, v.shm.type);
-    std::memcpy(ndarray_access::raw(a), src, v.shm.bytes);
+    uint8_t* src = map->range(v.shm.offset, v.shm.bytes, what);
+    // Summed straight from the worker's memory: the array holds the mapping
+    // (unmapped only when the last handle ends), the seals keep every page
+    // there, and the worker gives the range back only after the answer. A
+    // worker that writes into it meanwhile spoils only its own gradient.
     moved += v.shm.bytes;
-    v.array = std::move(a);
+    v.array = borrowed_array(v.shm.dims, v.shm.type, src, map);
     v.offset = 0;
     v.shm = shm_range{};
   }
@@ -121,7 +123,7 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
     if (m.outputs.size() != 1)
       throw kvs::error(errc::invalid_argument, what + ": a landing range with several outputs");
     check_fits(e->second, v, "a landing range");
-    mapping_of(st, node, v.shm.segment).range(v.shm.offset, v.shm.bytes, what);
+    mapping_of(st, node, v.shm.segment)->range(v.shm.offset, v.shm.bytes, what);
   }
   return moved;
 }
@@ -139,7 +141,7 @@ item_done land_in_shm(shard_impl self, const caf::node_id& node, const part_requ
     }
     auto g = capture([&] {
       auto& map = mapping_of(self->state, node, landing.segment);
-      void* dst = map.range(landing.offset, landing.bytes, "the answer's landing range");
+      void* dst = map->range(landing.offset, landing.bytes, "the answer's landing range");
       cuda_or_memcpy(dst, cpu(), ndarray_access::raw(v), v.device(), landing.bytes);
     });
     next(std::move(g), ndarray());

@@ -19,6 +19,9 @@ public:
   data_buffer(kvs::device dev, size_t bytes, bool zeroed);
   // The memory of `owner`, with a readiness of its own (see unmarked_alias).
   explicit data_buffer(std::shared_ptr<data_buffer> owner);
+  // Host memory that is not ours (a worker's shared memory segment, mapped):
+  // `keep` holds it mapped while this buffer lives; it is never freed here.
+  data_buffer(void* memory, size_t bytes, std::shared_ptr<const void> keep);
   ~data_buffer();
   data_buffer(const data_buffer&) = delete;
   data_buffer& operator=(const data_buffer&) = delete;
@@ -33,6 +36,7 @@ private:
   size_t bytes_ = 0;
   sync_var var_;
   std::shared_ptr<data_buffer> owner_;  // set: the memory is the owner's
+  std::shared_ptr<const void> keep_;    // set: borrowed memory
 };
 
 struct array_impl {
@@ -88,6 +92,10 @@ ndarray densify(const ndarray& x);
 namespace kvs::detail {
 // A dense array whose contents are left as they are (the caller fills it).
 ndarray make_uninitialized(const kvs::shape& s, kvs::dtype t, kvs::device d = cpu());
+// A dense host array over `memory` (at least the shape's bytes), which `keep`
+// holds valid while any handle to the array lives.
+ndarray borrowed_array(const kvs::shape& s, kvs::dtype t, void* memory,
+                       std::shared_ptr<const void> keep);
 // Copies bytes between any two devices (memcpy between host buffers).
 void cuda_or_memcpy(void* dst, kvs::device dd, const void* src, kvs::device sd, size_t bytes);
 // Copies `count` elements of `src`, from element `src_offset`, into `dst` from

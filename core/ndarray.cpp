@@ -74,8 +74,11 @@ data_buffer::data_buffer(kvs::device dev, size_t bytes, bool zeroed) : dev_(dev)
 data_buffer::data_buffer(std::shared_ptr<data_buffer> owner)
     : dev_(owner->dev_), ptr_(owner->ptr_), bytes_(owner->bytes_), owner_(std::move(owner)) {}
 
+data_buffer::data_buffer(void* memory, size_t bytes, std::shared_ptr<const void> keep)
+    : dev_(cpu()), ptr_(memory), bytes_(bytes), keep_(std::move(keep)) {}
+
 data_buffer::~data_buffer() {
-  if (owner_)
+  if (owner_ || keep_)
     return;
   if (dev_.kind == device::gpu_kind)
     cuda::device_free(dev_.id, ptr_);
@@ -148,6 +151,18 @@ const array_impl& checked(const std::shared_ptr<array_impl>& p, const char* what
 
 ndarray make_uninitialized(const kvs::shape& s, kvs::dtype t, kvs::device d) {
   return ndarray_access::make(make_dense(s, t, d, false));
+}
+
+ndarray borrowed_array(const kvs::shape& s, kvs::dtype t, void* memory,
+                       std::shared_ptr<const void> keep) {
+  auto p = std::make_shared<array_impl>();
+  p->dims = s;
+  p->type = t;
+  p->dev = cpu();
+  p->elements = checked_element_count(s);
+  auto bytes = checked_byte_count(p->elements, t, "an array of shape " + to_string(s));
+  p->buf = std::make_shared<data_buffer>(memory, bytes, std::move(keep));
+  return ndarray_access::make(std::move(p));
 }
 
 ndarray densify(const ndarray& x) {
