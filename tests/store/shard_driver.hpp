@@ -1,6 +1,8 @@
 #pragma once
 // Driving a key shard directly, as a worker would: batches of part requests.
 #include <chrono>
+#include <initializer_list>
+#include <string>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -25,4 +27,14 @@ inline kvs::part_request request(kvs::part_op op, int k, std::vector<kvs::array_
   r.inputs = std::move(in);
   r.outputs = std::move(out);
   return r;
+}
+
+// An answer that failed with `code`, its message naming each of `parts`.
+inline void require_failure(const kvs::part_result& r, kvs::errc code,
+                            std::initializer_list<const char*> parts) {
+  INFO(r.message);
+  REQUIRE_FALSE(r.ok);
+  REQUIRE(static_cast<kvs::errc>(r.code) == code);
+  for (auto p : parts)
+    REQUIRE(r.message.find(p) != std::string::npos);
 }

@@ -45,14 +45,6 @@ reducer_actor::behavior_type gate_in_front(reducer_actor::pointer self, reducer_
   };
 }
 
-void require_failure(const part_result& r, errc code, std::initializer_list<const char*> parts) {
-  INFO(r.message);
-  REQUIRE_FALSE(r.ok);
-  REQUIRE(static_cast<errc>(r.code) == code);
-  for (auto p : parts)
-    REQUIRE(r.message.find(p) != std::string::npos);
-}
-
 }  // namespace
 
 TEST_CASE("a round missing workers fails at the timeout naming the key and their ranks, is "
