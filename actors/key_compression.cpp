@@ -1,8 +1,12 @@
 // The shard's step matching the worker's compression stage
 // (docs/compression.md): a packed push is summed as it is unpacked, straight
 // into the round's buffer (or, with several inputs or a GPU, unpacked and
-// then summed as a plain push); with compressed pulls, what is sent back to each worker is packed
-// with the shard's own residual for that key and worker.
+// then summed as a plain push); with compressed pulls, what is sent back to
+// each worker is packed with the shard's own residual for that key and
+// worker, once per sum for all workers whose residuals are equal.
+#include <algorithm>
+#include <utility>
+
 #include "actors/key_shard_state.hpp"
 #include "core/array_impl.hpp"
 
@@ -69,21 +73,66 @@ void unpack_push(const shard_state& st, const key_entry& e, part_request& m) {
   m.codec = 0;
 }
 
+namespace {
+
+bool same_array(const ndarray& a, const ndarray& b) {
+  if (a.is_none() || b.is_none())
+    return a.is_none() && b.is_none();
+  return ndarray_access::raw(a) == ndarray_access::raw(b);
+}
+
+// How many workers have `r` as their residual.
+size_t holders(const key_entry& e, const ndarray& r) {
+  return static_cast<size_t>(std::count_if(e.pull_residuals.begin(), e.pull_residuals.end(),
+                                           [&](const auto& w) { return same_array(w.second, r); }));
+}
+
+float* floats(const ndarray& a) { return static_cast<float*>(ndarray_access::raw(a)); }
+
+}  // namespace
+
 ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker) {
   if (auto it = e.pull_packed.find(worker); it != e.pull_packed.end())
     return it->second;  // this sum was sent to this worker already
   auto& c = st.compression;
+  bool residual = c.type != codec::fp16;  // fp16 keeps none: one packing serves every worker
+  auto& r = e.pull_residuals[worker];     // none until the worker's first packed pull
+  for (auto& p : e.pull_packings)
+    if (!residual || same_array(p.from, r)) {  // packed already from this residual
+      r = p.next;
+      return e.pull_packed[worker] = p.bytes;
+    }
   auto n = e.stored.size();
-  auto& r = e.pull_residuals[worker];
-  if (r.is_none())
-    r = ndarray::zeros(e.stored.shape(), dtype::f32, cpu());
   auto host = on_gpu(e.stored) ? e.stored.copy_to(cpu()) : e.stored;
   auto out = make_uninitialized({static_cast<int64_t>(packed_bytes(c.type, n))}, dtype::u8, cpu());
-  compress(c.type, static_cast<const float*>(ndarray_access::raw(host)),
-           static_cast<float*>(ndarray_access::raw(r)), n, c.threshold,
+  ndarray next;
+  if (residual) {
+    // A residual only this worker holds is updated in place; a shared one
+    // stays as it is for the workers that have not pulled this sum yet.
+    if (r.is_none())
+      next = ndarray::zeros(e.stored.shape(), dtype::f32, cpu());
+    else if (holders(e, r) == 1)
+      next = r;
+    else if (!e.pull_spare.is_none())
+      next = std::exchange(e.pull_spare, ndarray());
+    else
+      next = make_uninitialized(e.stored.shape(), dtype::f32, cpu());
+  }
+  const float* from = residual ? floats(r.is_none() ? next : r) : nullptr;
+  compress(c.type, static_cast<const float*>(ndarray_access::raw(host)), from,
+           residual ? floats(next) : nullptr, n, c.threshold,
            static_cast<uint8_t*>(ndarray_access::raw(out)));
-  e.pull_packed[worker] = out;
-  return out;
+  e.pull_packings.push_back({r, next, out});
+  r = next;
+  return e.pull_packed[worker] = out;
+}
+
+void new_pull_sum(key_entry& e) {
+  for (auto& p : e.pull_packings)  // a residual every worker has left: reused next time
+    if (!p.from.is_none() && !same_array(p.from, p.next) && holders(e, p.from) == 0)
+      e.pull_spare = p.from;
+  e.pull_packings.clear();
+  e.pull_packed.clear();
 }
 
 failure set_compression(shard_state& st, const std::string& body) {
@@ -95,8 +144,9 @@ failure set_compression(shard_state& st, const std::string& body) {
                        "runs in this store, so its pulls are weights: not compressed");
     st.compression = s;
     for (auto& [id, e] : st.entries) {
+      new_pull_sum(e);
       e.pull_residuals.clear();
-      e.pull_packed.clear();
+      e.pull_spare = ndarray();
     }
   });
 }

@@ -268,7 +268,7 @@ void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
   trace(self, e, "round", e.round_since);  // from its first push to its last
   if (!e.round_failure) {
     e.summed = !self->state.updater.actor;  // stored is a sum of gradients
-    e.pull_packed.clear();                  // a new sum: pulls pack it afresh
+    new_pull_sum(e);                        // a new sum: pulls pack it afresh
   }
   if (e.round_failure) {  // a worker could not push: nothing was summed, nothing updates
     auto& f = *e.round_failure;

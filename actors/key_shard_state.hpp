@@ -54,12 +54,16 @@ void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
 // reduce_job, whose input is the packed bytes), or its inputs replaced by
 // the values they stand for (unpack_push), to be summed as plain inputs.
 // And the packed answer to a worker's pull of a summed float32 key
-// (compressed pulls on).
+// (compressed pulls on): packed once per sum and residual, so workers
+// that were sent the same sums share the work and one residual array.
 void check_packed(const shard_state& st, const key_entry& e, const part_request& m);
 bool sums_packed(const key_entry& e, const part_request& m);
 void sum_packed(const shard_state& st, const reduce_job& job);
 void unpack_push(const shard_state& st, const key_entry& e, part_request& m);
 ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker);
+// A round completed: the packed answers of the last sum are forgotten (a
+// residual no worker holds any more is kept for reuse).
+void new_pull_sum(key_entry& e);
 // Takes a compression setting (command 4's body); refused with compressed
 // pulls while an updater runs in the shard.
 failure set_compression(shard_state& st, const std::string& body);

@@ -49,6 +49,12 @@ bool simd_quantizers();
 // residual `r` (n floats; unused by fp16). `c` is not none.
 void compress(codec c, const float* g, float* r, size_t n, float threshold, uint8_t* out,
               quantizer_loops loops = quantizer_loops::fastest);
+// The same, reading the residual from `r` and writing the next one to
+// `r_out` (n floats; `r` itself, or an array that does not overlap it):
+// the shard packs a sum once for every worker whose residual is `r`, into
+// a new residual they then share (actors/key_compression.cpp).
+void compress(codec c, const float* g, const float* r, float* r_out, size_t n, float threshold,
+              uint8_t* out, quantizer_loops loops = quantizer_loops::fastest);
 // The values a packed buffer stands for, into `out` (n floats).
 void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* out,
                 quantizer_loops loops = quantizer_loops::fastest);

@@ -114,3 +114,30 @@ TEST_CASE("the AVX2/F16C quantizer loops give the portable loops' bytes and floa
         }
       }
 }
+
+TEST_CASE("packing into another residual array gives the in-place bytes and residual, "
+          "and leaves the residual read as it was",
+          "[compression]") {
+  std::mt19937 gen(13);
+  std::uniform_real_distribution<float> plain(-2.0f, 2.0f);
+  for (auto loops : {quantizer_loops::fastest, quantizer_loops::portable})
+    for (auto c : {codec::two_bit, codec::one_bit})
+      for (size_t n : {1u, 8u, 17u, 1000u}) {
+        INFO(detail::codec_name(c) << " n " << n);
+        std::vector<float> g(n), r(n);
+        for (size_t i = 0; i < n; ++i) {
+          g[i] = plain(gen);
+          r[i] = plain(gen);
+        }
+        auto in_place = r, r_before = r;
+        std::vector<float> next(n, 7.0f);
+        auto bytes = detail::packed_bytes(c, n);
+        std::vector<uint8_t> a(bytes, 0xAB), b(bytes, 0xCD);
+        detail::compress(c, g.data(), in_place.data(), n, 0.5f, a.data(), loops);
+        detail::compress(c, g.data(), r.data(), next.data(), n, 0.5f, b.data(), loops);
+        REQUIRE(a == b);
+        REQUIRE(next == in_place);
+        REQUIRE(r == r_before);
+        REQUIRE(next != r_before);
+      }
+}

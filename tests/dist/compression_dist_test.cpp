@@ -124,6 +124,38 @@ TEST_CASE("dist_sync with compressed pulls: servers pack the sum with a residual
   });
 }
 
+TEST_CASE("dist_sync with compressed pulls: a worker that skips pulls keeps its own residual",
+          "[dist][compression]") {
+  // The servers pack a sum once for workers whose residuals are equal
+  // (sent the same sums): a worker that skipped sums must not be packed
+  // from, nor left sharing, another's residual.
+  auto cluster = split_cluster();
+  cluster.run("dist_sync", [&](kvstore& kv) {
+    compression c{"2bit", 0.5};
+    c.compress_pull = true;
+    kv.set_gradient_compression(c);
+    size_t n = 1003;
+    kv.init(3, ndarray::zeros({1003}));
+    job_model m("2bit", 0.5f, kv.num_workers(), n);
+    std::vector<float> pull_residual(n, 0.0f);  // the servers' residual for this worker
+    auto out = ndarray::zeros({1003});
+    std::vector<float> want;
+    for (int r = 0; r < 6; ++r) {
+      m.round(r);
+      bool pulls = kv.rank() != 0 || r == 0 || r == 3 || r == 5;  // rank 0 skips 1, 2 and 4
+      if (!pulls) {
+        kv.push(3, array_of(grads(kv.rank(), r, n)));
+        continue;
+      }
+      kv.pushpull(3, array_of(grads(kv.rank(), r, n)), out);
+      want = ref::send("2bit", m.sum, pull_residual, 0.5f);
+      EXPECT(out.to_vector<float>() == want);
+    }
+    kv.pull(3, out);  // the same sum again: the same values, the residual charged once
+    EXPECT(out.to_vector<float>() == want);
+  });
+}
+
 TEST_CASE("dist_device_sync with 2bit: each worker sums its devices, then compresses",
           "[dist][compression]") {
   local_cluster cluster{2, 1};
