@@ -1,6 +1,7 @@
 // The shard's step matching the worker's compression stage
 // (docs/compression.md): a packed push is summed as it is unpacked, straight
-// into the round's buffer (or, with several inputs or a GPU, unpacked and
+// into the round's buffer, when its round completes, with the round's other
+// packed pushes in one pass (or, with several inputs or a GPU, unpacked and
 // then summed as a plain push); with compressed pulls, what is sent back to
 // each worker is packed with the shard's own residual for that key and
 // worker, once per sum for all workers whose residuals are equal.
@@ -54,6 +55,30 @@ void sum_packed(const shard_state& st, const reduce_job& job) {
     decompress_add(c.type, bytes, d.count, c.threshold, out);
   else
     decompress(c.type, bytes, d.count, c.threshold, out);
+}
+
+bool holds_packed(const shard_state& st, const key_entry& e, bool direct) {
+  return !direct && (e.packed_held.empty() || (e.packed_codec == static_cast<uint8_t>(st.compression.type) &&
+                                               e.packed_threshold == st.compression.threshold));
+}
+
+void hold_packed(const shard_state& st, key_entry& e, const part_request& m) {
+  if (e.packed_held.empty()) {
+    e.packed_add = !e.pushed.empty();
+    e.packed_codec = static_cast<uint8_t>(st.compression.type);
+    e.packed_threshold = st.compression.threshold;
+  }
+  e.packed_held.push_back(m.inputs.at(0).array);
+}
+
+void sum_held(key_entry& e, const reduce_job& job) {
+  std::vector<const uint8_t*> in;
+  for (auto& a : e.packed_held)
+    in.push_back(static_cast<const uint8_t*>(ndarray_access::raw(a)));
+  auto& d = job.dest;
+  decompress_sum(static_cast<codec>(e.packed_codec), in, d.count, e.packed_threshold,
+                 static_cast<float*>(ndarray_access::raw(d.array)) + d.offset, job.accumulate);
+  e.packed_held.clear();
 }
 
 void unpack_push(const shard_state& st, const key_entry& e, part_request& m) {

@@ -54,6 +54,14 @@ struct key_entry {
   // The rows of merge that may be nonzero (nullopt: any): a round that
   // starts with a row_sparse push clears only these.
   std::optional<std::vector<int64_t>> merge_rows;
+  // The open round's packed pushes, held as they came (with the codec and
+  // threshold they were packed with) to be summed in one pass when the
+  // round completes, or before anything else is summed into the round;
+  // `packed_add`: pushes before them were summed into merge already.
+  std::vector<ndarray> packed_held;
+  uint8_t packed_codec = 0;
+  float packed_threshold = 0;
+  bool packed_add = false;
   // Compressed pulls: the stored value is a summed gradient (a round has
   // completed without an updater), and each worker's residual of what was
   // sent back to it. Workers sent the same sums have equal residuals: they

@@ -183,6 +183,7 @@ void answer_held(shard_impl self, key_entry& e, failure err) {
   auto held = std::move(e.held);
   e.held.clear();
   e.pushed.clear();
+  e.packed_held.clear();  // a failed round's packed pushes: never summed
   e.grad = ndarray();
   e.round_failure.reset();
   deliver_value(self, e, std::move(held), std::move(err));
@@ -267,6 +268,7 @@ void run_update(shard_impl self, key_entry& e) {
 void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
   trace(self, e, "round", e.round_since);  // from its first push to its last
   if (!e.round_failure) {
+    sum_held_pushes(e);                     // the packed pushes, in one pass
     e.summed = !self->state.updater.actor;  // stored is a sum of gradients
     new_pull_sum(e);                        // a new sum: pulls pack it afresh
   }

@@ -45,6 +45,8 @@ void done_with(key_entry& e);
 // actors/key_push.cpp: a push joins the open round; a pull gets the value,
 // or waits for the round its worker pushed in.
 void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
+// Sums the round's held packed pushes into its merge buffer (nothing if none).
+void sum_held_pushes(key_entry& e);
 void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
 
 // actors/key_compression.cpp, the shard's side of compression. A packed
@@ -60,6 +62,13 @@ void check_packed(const shard_state& st, const key_entry& e, const part_request&
 bool sums_packed(const key_entry& e, const part_request& m);
 void sum_packed(const shard_state& st, const reduce_job& job);
 void unpack_push(const shard_state& st, const key_entry& e, part_request& m);
+// A packed push summed with the round's others (not `direct`: a round of
+// several pushes, or an updater) is held (hold_packed) while the pushes
+// held so far share its codec and threshold; sum_held sums the held pushes
+// into `job`'s destination, in one pass, in their order, and forgets them.
+bool holds_packed(const shard_state& st, const key_entry& e, bool direct);
+void hold_packed(const shard_state& st, key_entry& e, const part_request& m);
+void sum_held(key_entry& e, const reduce_job& job);
 ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker);
 // A round completed: the packed answers of the last sum are forgotten (a
 // residual no worker holds any more is kept for reuse).

@@ -330,4 +330,24 @@ void decompress_add(codec c, const uint8_t* in, size_t n, float threshold, float
   unpack<true>(c, in, n, threshold, out, use_simd(loops));
 }
 
+void decompress_sum(codec c, const std::vector<const uint8_t*>& in, size_t n, float threshold,
+                    float* out, bool add, quantizer_loops loops) {
+  bool simd = use_simd(loops);
+  // 4096 values: 16 KB of out, kept in the core's cache while every input
+  // is added; a whole number of bytes of each packing, so each input's
+  // block starts at a byte.
+  constexpr size_t block = 4096;
+  size_t bits = c == codec::two_bit ? 2 : c == codec::one_bit ? 1 : 16;
+  for (size_t b = 0; b < n; b += block) {
+    size_t m = std::min(block, n - b);
+    for (size_t k = 0; k < in.size(); ++k) {
+      const uint8_t* at = in[k] + b * bits / 8;
+      if (k == 0 && !add)
+        unpack<false>(c, at, m, threshold, out + b, simd);
+      else
+        unpack<true>(c, at, m, threshold, out + b, simd);
+    }
+  }
+}
+
 }  // namespace kvs::detail

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kvs/kvstore.hpp"
 
@@ -62,5 +63,11 @@ void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* ou
 // (the same floats as unpacking, then adding).
 void decompress_add(codec c, const uint8_t* in, size_t n, float threshold, float* out,
                     quantizer_loops loops = quantizer_loops::fastest);
+// out = the values of packed buffers in[0] + in[1] + ... (`add`: out + in[0]
+// + ...), summed left to right: the floats of unpacking (or adding) in[0],
+// then adding each other, but in one pass over out, a block at a time (the
+// shard sums a round's packed pushes when the round completes).
+void decompress_sum(codec c, const std::vector<const uint8_t*>& in, size_t n, float threshold,
+                    float* out, bool add, quantizer_loops loops = quantizer_loops::fastest);
 
 }  // namespace kvs::detail

@@ -141,3 +141,33 @@ TEST_CASE("packing into another residual array gives the in-place bytes and resi
         REQUIRE(next != r_before);
       }
 }
+
+TEST_CASE("summing packed buffers in one pass gives the floats of unpacking and adding them "
+          "one by one",
+          "[compression]") {
+  std::mt19937 gen(7);
+  std::uniform_int_distribution<uint32_t> byte(0, 255);
+  for (auto loops : {quantizer_loops::fastest, quantizer_loops::portable})
+    for (auto c : {codec::two_bit, codec::one_bit, codec::fp16})
+      for (size_t n : {1u, 33u, 4096u, 10001u})  // within a block, and over several
+        for (size_t k : {1u, 2u, 3u})
+          for (bool add : {false, true}) {
+            INFO(detail::codec_name(c) << " n " << n << " inputs " << k << " add " << add);
+            std::vector<std::vector<uint8_t>> packed(k, std::vector<uint8_t>(detail::packed_bytes(c, n)));
+            std::vector<const uint8_t*> in;
+            for (auto& p : packed) {
+              for (auto& x : p)  // any bytes: every code, every half
+                x = static_cast<uint8_t>(byte(gen));
+              in.push_back(p.data());
+            }
+            auto start = awkward_values(gen, n, 0.3f);
+            auto want = start, got = start;
+            for (size_t j = 0; j < k; ++j)
+              if (j == 0 && !add)
+                detail::decompress(c, in[j], n, 0.3f, want.data(), loops);
+              else
+                detail::decompress_add(c, in[j], n, 0.3f, want.data(), loops);
+            detail::decompress_sum(c, in, n, 0.3f, got.data(), add, loops);
+            REQUIRE(same_or_both_nan(got, want));
+          }
+}
