@@ -45,8 +45,10 @@ void done_with(key_entry& e);
 // actors/key_push.cpp: a push joins the open round; a pull gets the value,
 // or waits for the round its worker pushed in.
 void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
-// Sums the round's held packed pushes into its merge buffer (nothing if none).
-void sum_held_pushes(key_entry& e);
+// Sums the round's held packed pushes into its merge buffer (nothing if
+// none), packing the sum for `pack_for`'s pull as it goes (sum_held).
+void sum_held_pushes(const shard_state& st, key_entry& e,
+                     std::optional<int32_t> pack_for = std::nullopt);
 void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
 
 // actors/key_compression.cpp, the shard's side of compression. A packed
@@ -65,10 +67,13 @@ void unpack_push(const shard_state& st, const key_entry& e, part_request& m);
 // A packed push summed with the round's others (not `direct`: a round of
 // several pushes, or an updater) is held (hold_packed) while the pushes
 // held so far share its codec and threshold; sum_held sums the held pushes
-// into `job`'s destination, in one pass, in their order, and forgets them.
+// into `job`'s destination, in one pass, in their order, and forgets them;
+// with `pack_for` (the round completes; compressed pulls), it also packs
+// the sum for that worker's pull in the same pass (what pack_answer would).
 bool holds_packed(const shard_state& st, const key_entry& e, bool direct);
 void hold_packed(const shard_state& st, key_entry& e, const part_request& m);
-void sum_held(key_entry& e, const reduce_job& job);
+void sum_held(const shard_state& st, key_entry& e, const reduce_job& job,
+              std::optional<int32_t> pack_for);
 ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker);
 // A round completed: the packed answers of the last sum are forgotten (a
 // residual no worker holds any more is kept for reuse).

@@ -330,24 +330,44 @@ void decompress_add(codec c, const uint8_t* in, size_t n, float threshold, float
   unpack<true>(c, in, n, threshold, out, use_simd(loops));
 }
 
-void decompress_sum(codec c, const std::vector<const uint8_t*>& in, size_t n, float threshold,
-                    float* out, bool add, quantizer_loops loops) {
-  bool simd = use_simd(loops);
+namespace {
+
+// decompress_sum's pass, `then(b, m)` after each block [b, b + m) is summed.
+template <class Then>
+void sum_blocks(codec c, const std::vector<const uint8_t*>& in, size_t n, float threshold,
+                float* out, bool add, bool simd, Then then) {
   // 4096 values: 16 KB of out, kept in the core's cache while every input
-  // is added; a whole number of bytes of each packing, so each input's
-  // block starts at a byte.
+  // is added; a whole number of 32-bit words of each packing, so each
+  // input's block starts at a word.
   constexpr size_t block = 4096;
-  size_t bits = c == codec::two_bit ? 2 : c == codec::one_bit ? 1 : 16;
   for (size_t b = 0; b < n; b += block) {
     size_t m = std::min(block, n - b);
     for (size_t k = 0; k < in.size(); ++k) {
-      const uint8_t* at = in[k] + b * bits / 8;
+      const uint8_t* at = in[k] + packed_bytes(c, b);
       if (k == 0 && !add)
         unpack<false>(c, at, m, threshold, out + b, simd);
       else
         unpack<true>(c, at, m, threshold, out + b, simd);
     }
+    then(b, m);
   }
+}
+
+}  // namespace
+
+void decompress_sum(codec c, const std::vector<const uint8_t*>& in, size_t n, float threshold,
+                    float* out, bool add, quantizer_loops loops) {
+  sum_blocks(c, in, n, threshold, out, add, use_simd(loops), [](size_t, size_t) {});
+}
+
+void decompress_sum_compress(codec c, const std::vector<const uint8_t*>& in, size_t n,
+                             float threshold, float* sum, bool add, const float* r, float* r_out,
+                             uint8_t* packed, quantizer_loops loops) {
+  bool residual = c != codec::fp16;
+  sum_blocks(c, in, n, threshold, sum, add, use_simd(loops), [&](size_t b, size_t m) {
+    compress(c, sum + b, residual ? r + b : nullptr, residual ? r_out + b : nullptr, m, threshold,
+             packed + packed_bytes(c, b), loops);
+  });
 }
 
 }  // namespace kvs::detail

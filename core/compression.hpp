@@ -69,5 +69,12 @@ void decompress_add(codec c, const uint8_t* in, size_t n, float threshold, float
 // shard sums a round's packed pushes when the round completes).
 void decompress_sum(codec c, const std::vector<const uint8_t*>& in, size_t n, float threshold,
                     float* out, bool add, quantizer_loops loops = quantizer_loops::fastest);
+// decompress_sum into `sum`, then the sum packed as compress(c, sum, r,
+// r_out, n, threshold, packed) packs it, in the same pass: each block packed
+// while it is in cache (the shard packs a completed round's sum for the
+// pulls of compressed pulls). `r` and `r_out` are unused by fp16.
+void decompress_sum_compress(codec c, const std::vector<const uint8_t*>& in, size_t n,
+                             float threshold, float* sum, bool add, const float* r, float* r_out,
+                             uint8_t* packed, quantizer_loops loops = quantizer_loops::fastest);
 
 }  // namespace kvs::detail
