@@ -54,15 +54,32 @@ struct key_entry {
   // The rows of merge that may be nonzero (nullopt: any): a round that
   // starts with a row_sparse push clears only these.
   std::optional<std::vector<int64_t>> merge_rows;
+  // The open round's packed pushes, held as they came (with the codec and
+  // threshold they were packed with) to be summed in one pass when the
+  // round completes, or before anything else is summed into the round;
+  // `packed_add`: pushes before them were summed into merge already.
+  std::vector<ndarray> packed_held;
+  uint8_t packed_codec = 0;
+  float packed_threshold = 0;
+  bool packed_add = false;
   // Compressed pulls: the stored value is a summed gradient (a round has
   // completed without an updater), and each worker's residual of what was
-  // sent back to it.
+  // sent back to it. Workers sent the same sums have equal residuals: they
+  // share one array (usually all workers do: each sum is packed once).
   bool summed = false;
   std::unordered_map<int32_t, ndarray> pull_residuals;
   // What each worker was sent for the current sum: a pull is a read, so a
   // second pull of the same sum gets the same bytes and leaves the residual
   // alone (cleared when a round completes).
   std::unordered_map<int32_t, ndarray> pull_packed;
+  // The current sum packed from each residual it was packed from (none: the
+  // zero residual of a worker's first pull): the bytes sent and the next
+  // residual, for every worker that shares that residual.
+  struct pull_packing {
+    ndarray from, next, bytes;
+  };
+  std::vector<pull_packing> pull_packings;
+  ndarray pull_spare;  // a residual no worker holds any more, reused as a next one
   // Rounds opened so far (the open one's number), its deadline and stall
   // report in the shard's deadline book (0: none), and when it opened.
   uint64_t rounds = 0;

@@ -165,6 +165,14 @@ void sum_rows(key_entry& e, const part_request& m, bool direct) {
 
 }  // namespace
 
+void sum_held_pushes(const shard_state& st, key_entry& e, std::optional<int32_t> pack_for) {
+  if (e.packed_held.empty())
+    return;
+  auto job = sum_job(e, {}, false);
+  job.accumulate = e.packed_add;
+  sum_held(st, e, job, pack_for);
+}
+
 void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done) {
   auto& st = self->state;
   int round_size = st.opts.sync ? st.opts.num_workers : 1;
@@ -191,8 +199,13 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
       if (!packed)
         unpack_push(st, e, m);
     });
+  bool hold = !why && packed && holds_packed(st, e, direct);
+  if (!why && !skip && !hold)  // pushes held before this one are summed first: their order
+    why = capture([&] { sum_held_pushes(st, e); });
   bool as_is = !why && !skip && !packed && alone && !direct && gradient_as_is(e, m);
-  if (!why && !skip && rows_as_is(st, e, m, alone))
+  if (!why && hold)
+    why = capture([&] { hold_packed(st, e, m); });  // summed with the round's other packed pushes
+  else if (!why && !skip && rows_as_is(st, e, m, alone))
     why = capture([&] { e.grad = rows_gradient(e, m); });
   else if (!why && !skip && m.sparse)
     why = capture([&] { sum_rows(e, m, direct); });

@@ -131,6 +131,25 @@ ndarray gather_answer(const key_entry& e, const held_reply& h) {
 }
 }  // namespace
 
+namespace {
+// Whether answers with the whole value are packed (compressed pulls of a
+// summed float32 key).
+bool packs_pulls(const shard_state& st, const key_entry& e) {
+  return st.compression.pull && e.summed && e.stored.dtype() == dtype::f32;
+}
+
+// The worker of the first of the round's answers that will be packed, if
+// any: the round's sum is packed for it as it is summed.
+std::optional<int32_t> first_packed_answer(const shard_state& st, const key_entry& e) {
+  if (!packs_pulls(st, e))
+    return std::nullopt;
+  for (auto& h : e.held)
+    if (!h.select_rows && !h.outputs.empty())
+      return h.worker;
+  return std::nullopt;
+}
+}  // namespace
+
 void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, failure err) {
   if (err) {
     for (auto& h : all)
@@ -148,8 +167,7 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, f
     auto f = capture([&] { value = gather_answer(e, h); });
     h.done(std::move(f), std::move(value));
   }
-  if (!held.empty() && self->state.compression.pull && e.summed &&
-      e.stored.dtype() == dtype::f32) {  // every answer packed, in process too
+  if (!held.empty() && packs_pulls(self->state, e)) {  // every answer packed, in process too
     for (auto& h : held) {
       ndarray value;
       auto f = capture([&] {
@@ -183,6 +201,7 @@ void answer_held(shard_impl self, key_entry& e, failure err) {
   auto held = std::move(e.held);
   e.held.clear();
   e.pushed.clear();
+  e.packed_held.clear();  // a failed round's packed pushes: never summed
   e.grad = ndarray();
   e.round_failure.reset();
   deliver_value(self, e, std::move(held), std::move(err));
@@ -268,7 +287,9 @@ void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
   trace(self, e, "round", e.round_since);  // from its first push to its last
   if (!e.round_failure) {
     e.summed = !self->state.updater.actor;  // stored is a sum of gradients
-    e.pull_packed.clear();                  // a new sum: pulls pack it afresh
+    new_pull_sum(e);                        // a new sum: pulls pack it afresh
+    // the packed pushes, in one pass, packing the sum for the first pull
+    sum_held_pushes(self->state, e, first_packed_answer(self->state, e));
   }
   if (e.round_failure) {  // a worker could not push: nothing was summed, nothing updates
     auto& f = *e.round_failure;

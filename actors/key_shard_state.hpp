@@ -47,6 +47,10 @@ void done_with(key_entry& e);
 // actors/key_push.cpp: a push joins the open round; a pull gets the value,
 // or waits for the round its worker pushed in.
 void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
+// Sums the round's held packed pushes into its merge buffer (nothing if
+// none), packing the sum for `pack_for`'s pull as it goes (sum_held).
+void sum_held_pushes(const shard_state& st, key_entry& e,
+                     std::optional<int32_t> pack_for = std::nullopt);
 void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
 
 // actors/shard_shm.cpp, the shard's side of shared memory. accept_segment
@@ -71,12 +75,26 @@ item_done land_in_shm(shard_impl self, const caf::node_id& from, const part_requ
 // reduce_job, whose input is the packed bytes), or its inputs replaced by
 // the values they stand for (unpack_push), to be summed as plain inputs.
 // And the packed answer to a worker's pull of a summed float32 key
-// (compressed pulls on).
+// (compressed pulls on): packed once per sum and residual, so workers
+// that were sent the same sums share the work and one residual array.
 void check_packed(const shard_state& st, const key_entry& e, const part_request& m);
 bool sums_packed(const key_entry& e, const part_request& m);
 void sum_packed(const shard_state& st, const reduce_job& job);
 void unpack_push(const shard_state& st, const key_entry& e, part_request& m);
+// A packed push summed with the round's others (not `direct`: a round of
+// several pushes, or an updater) is held (hold_packed) while the pushes
+// held so far share its codec and threshold; sum_held sums the held pushes
+// into `job`'s destination, in one pass, in their order, and forgets them;
+// with `pack_for` (the round completes; compressed pulls), it also packs
+// the sum for that worker's pull in the same pass (what pack_answer would).
+bool holds_packed(const shard_state& st, const key_entry& e, bool direct);
+void hold_packed(const shard_state& st, key_entry& e, const part_request& m);
+void sum_held(const shard_state& st, key_entry& e, const reduce_job& job,
+              std::optional<int32_t> pack_for);
 ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker);
+// A round completed: the packed answers of the last sum are forgotten (a
+// residual no worker holds any more is kept for reuse).
+void new_pull_sum(key_entry& e);
 // Takes a compression setting (command 4's body); refused with compressed
 // pulls while an updater runs in the shard.
 failure set_compression(shard_state& st, const std::string& body);

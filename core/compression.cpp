@@ -53,19 +53,21 @@ inline uint8_t pack4(const uint8_t* code) {
 }
 
 // The shape both quantizers share: a block of codes from (g, r) by `rule`
-// (which also updates r), the unused tail of the last byte zeroed, then
-// packed `PerByte` codes to a byte by `pack`.
+// (which also gives the next residual, written to r_out: r itself, or
+// another array), the unused tail of the last byte zeroed, then packed
+// `PerByte` codes to a byte by `pack`.
 template <size_t PerByte, class Rule, class Pack>
-inline void compress_blocks(const float* g, float* r, size_t n, uint8_t* out, Rule rule,
-                            Pack pack) {
+inline void compress_blocks(const float* g, const float* r, float* r_out, size_t n, uint8_t* out,
+                            Rule rule, Pack pack) {
   static_assert(block % PerByte == 0);
   alignas(64) uint8_t code[block];
   for (size_t base = 0; base < n; base += block) {
     size_t m = std::min(block, n - base);
     const float* gb = g + base;
-    float* rb = r + base;
+    const float* rb = r + base;
+    float* ob_r = r_out + base;
     for (size_t k = 0; k < m; ++k)
-      code[k] = rule(gb[k], rb[k]);
+      code[k] = rule(gb[k], rb[k], ob_r[k]);
     size_t bytes = (m + PerByte - 1) / PerByte;
     for (size_t k = m; k < bytes * PerByte; ++k)
       code[k] = 0;  // the unused tail of the last byte
@@ -76,15 +78,16 @@ inline void compress_blocks(const float* g, float* r, size_t n, uint8_t* out, Ru
 }
 
 // 2bit: code 3 (sent +t), 2 (sent -t) or 0, element 0 in the top bits.
-void compress_2bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
-  compress_blocks<4>(g, r, n, out, [t](float gk, float& rk) {
+void compress_2bit(const float* g, const float* r, float* r_out, size_t n, float t,
+                   uint8_t* out) {
+  compress_blocks<4>(g, r, r_out, n, out, [t](float gk, float rk, float& next) {
     float a = gk + rk;
     int pos = a >= t, neg = a <= -t;
     // r = a - t, a - (-t), or exactly a: selects by masks (ternaries here
     // would not vectorize; 0/1 factors would turn -0 into +0)
     uint32_t sent = mask(pos | neg);
     float d = float_of(bits_of(t) ^ (mask(neg) & 0x80000000u));  // +t or -t
-    rk = float_of((bits_of(a - d) & sent) | (bits_of(a) & ~sent));
+    next = float_of((bits_of(a - d) & sent) | (bits_of(a) & ~sent));
     return static_cast<uint8_t>(3 * pos + 2 * neg);
   }, pack4);
 }
@@ -122,11 +125,12 @@ inline uint8_t pack8(const uint8_t* bit) {
 }
 
 // 1bit: bit 1 (sent +1) or 0 (sent -1), element 0 in the top bit.
-void compress_1bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
-  compress_blocks<8>(g, r, n, out, [t](float gk, float& rk) {
+void compress_1bit(const float* g, const float* r, float* r_out, size_t n, float t,
+                   uint8_t* out) {
+  compress_blocks<8>(g, r, r_out, n, out, [t](float gk, float rk, float& next) {
     float a = gk + rk;
     int one = a > t;
-    rk = a + static_cast<float>(1 - 2 * one);  // a - 1 when sent as +1, else a + 1
+    next = a + static_cast<float>(1 - 2 * one);  // a - 1 when sent as +1, else a + 1
     return static_cast<uint8_t>(one);
   }, pack8);
 }
@@ -286,17 +290,22 @@ size_t packed_bytes(codec c, size_t n) {
 
 void compress(codec c, const float* g, float* r, size_t n, float threshold, uint8_t* out,
               quantizer_loops loops) {
+  compress(c, g, r, r, n, threshold, out, loops);
+}
+
+void compress(codec c, const float* g, const float* r, float* r_out, size_t n, float threshold,
+              uint8_t* out, quantizer_loops loops) {
   bool simd = use_simd(loops);
   size_t i = 0, written = 0;  // values done by the SIMD loop; bytes the loops write
   switch (c) {
     case codec::two_bit:
-      i = simd ? avx2::compress_2bit(g, r, n, threshold, out) : 0;
-      compress_2bit(g + i, r + i, n - i, threshold, out + i / 4);
+      i = simd ? avx2::compress_2bit(g, r, r_out, n, threshold, out) : 0;
+      compress_2bit(g + i, r + i, r_out + i, n - i, threshold, out + i / 4);
       written = (n + 3) / 4;
       break;
     case codec::one_bit:
-      i = simd ? avx2::compress_1bit(g, r, n, threshold, out) : 0;
-      compress_1bit(g + i, r + i, n - i, threshold, out + i / 8);
+      i = simd ? avx2::compress_1bit(g, r, r_out, n, threshold, out) : 0;
+      compress_1bit(g + i, r + i, r_out + i, n - i, threshold, out + i / 8);
       written = (n + 7) / 8;
       break;
     case codec::fp16:
@@ -319,6 +328,46 @@ void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* ou
 void decompress_add(codec c, const uint8_t* in, size_t n, float threshold, float* out,
                     quantizer_loops loops) {
   unpack<true>(c, in, n, threshold, out, use_simd(loops));
+}
+
+namespace {
+
+// decompress_sum's pass, `then(b, m)` after each block [b, b + m) is summed.
+template <class Then>
+void sum_blocks(codec c, const std::vector<const uint8_t*>& in, size_t n, float threshold,
+                float* out, bool add, bool simd, Then then) {
+  // 4096 values: 16 KB of out, kept in the core's cache while every input
+  // is added; a whole number of 32-bit words of each packing, so each
+  // input's block starts at a word.
+  constexpr size_t block = 4096;
+  for (size_t b = 0; b < n; b += block) {
+    size_t m = std::min(block, n - b);
+    for (size_t k = 0; k < in.size(); ++k) {
+      const uint8_t* at = in[k] + packed_bytes(c, b);
+      if (k == 0 && !add)
+        unpack<false>(c, at, m, threshold, out + b, simd);
+      else
+        unpack<true>(c, at, m, threshold, out + b, simd);
+    }
+    then(b, m);
+  }
+}
+
+}  // namespace
+
+void decompress_sum(codec c, const std::vector<const uint8_t*>& in, size_t n, float threshold,
+                    float* out, bool add, quantizer_loops loops) {
+  sum_blocks(c, in, n, threshold, out, add, use_simd(loops), [](size_t, size_t) {});
+}
+
+void decompress_sum_compress(codec c, const std::vector<const uint8_t*>& in, size_t n,
+                             float threshold, float* sum, bool add, const float* r, float* r_out,
+                             uint8_t* packed, quantizer_loops loops) {
+  bool residual = c != codec::fp16;
+  sum_blocks(c, in, n, threshold, sum, add, use_simd(loops), [&](size_t b, size_t m) {
+    compress(c, sum + b, residual ? r + b : nullptr, residual ? r_out + b : nullptr, m, threshold,
+             packed + packed_bytes(c, b), loops);
+  });
 }
 
 }  // namespace kvs::detail

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kvs/kvstore.hpp"
 
@@ -49,6 +50,12 @@ bool simd_quantizers();
 // residual `r` (n floats; unused by fp16). `c` is not none.
 void compress(codec c, const float* g, float* r, size_t n, float threshold, uint8_t* out,
               quantizer_loops loops = quantizer_loops::fastest);
+// The same, reading the residual from `r` and writing the next one to
+// `r_out` (n floats; `r` itself, or an array that does not overlap it):
+// the shard packs a sum once for every worker whose residual is `r`, into
+// a new residual they then share (actors/key_compression.cpp).
+void compress(codec c, const float* g, const float* r, float* r_out, size_t n, float threshold,
+              uint8_t* out, quantizer_loops loops = quantizer_loops::fastest);
 // The values a packed buffer stands for, into `out` (n floats).
 void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* out,
                 quantizer_loops loops = quantizer_loops::fastest);
@@ -56,5 +63,18 @@ void decompress(codec c, const uint8_t* in, size_t n, float threshold, float* ou
 // (the same floats as unpacking, then adding).
 void decompress_add(codec c, const uint8_t* in, size_t n, float threshold, float* out,
                     quantizer_loops loops = quantizer_loops::fastest);
+// out = the values of packed buffers in[0] + in[1] + ... (`add`: out + in[0]
+// + ...), summed left to right: the floats of unpacking (or adding) in[0],
+// then adding each other, but in one pass over out, a block at a time (the
+// shard sums a round's packed pushes when the round completes).
+void decompress_sum(codec c, const std::vector<const uint8_t*>& in, size_t n, float threshold,
+                    float* out, bool add, quantizer_loops loops = quantizer_loops::fastest);
+// decompress_sum into `sum`, then the sum packed as compress(c, sum, r,
+// r_out, n, threshold, packed) packs it, in the same pass: each block packed
+// while it is in cache (the shard packs a completed round's sum for the
+// pulls of compressed pulls). `r` and `r_out` are unused by fp16.
+void decompress_sum_compress(codec c, const std::vector<const uint8_t*>& in, size_t n,
+                             float threshold, float* sum, bool add, const float* r, float* r_out,
+                             uint8_t* packed, quantizer_loops loops = quantizer_loops::fastest);
 
 }  // namespace kvs::detail

@@ -70,14 +70,15 @@ bool available() {
   return yes;
 }
 
-KVS_AVX2 size_t compress_2bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
+KVS_AVX2 size_t compress_2bit(const float* g, const float* r, float* r_out, size_t n, float t,
+                              uint8_t* out) {
   const __m256 pt = _mm256_set1_ps(t), nt = _mm256_set1_ps(-t);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 a = _mm256_add_ps(_mm256_loadu_ps(g + i), _mm256_loadu_ps(r + i));
     __m256 pos = _mm256_cmp_ps(a, pt, _CMP_GE_OQ), neg = _mm256_cmp_ps(a, nt, _CMP_LE_OQ);
     __m256 res = _mm256_blendv_ps(a, _mm256_sub_ps(a, pt), pos);
-    _mm256_storeu_ps(r + i, _mm256_blendv_ps(res, _mm256_add_ps(a, pt), neg));
+    _mm256_storeu_ps(r_out + i, _mm256_blendv_ps(res, _mm256_add_ps(a, pt), neg));
     unsigned p = static_cast<unsigned>(_mm256_movemask_ps(pos));
     unsigned s = static_cast<unsigned>(_mm256_movemask_ps(_mm256_or_ps(pos, neg)));
     out[i / 4] = pack2[(s & 15u) | (p & 15u) << 4];
@@ -86,13 +87,14 @@ KVS_AVX2 size_t compress_2bit(const float* g, float* r, size_t n, float t, uint8
   return i;
 }
 
-KVS_AVX2 size_t compress_1bit(const float* g, float* r, size_t n, float t, uint8_t* out) {
+KVS_AVX2 size_t compress_1bit(const float* g, const float* r, float* r_out, size_t n, float t,
+                              uint8_t* out) {
   const __m256 pt = _mm256_set1_ps(t), plus = _mm256_set1_ps(1.0f), minus = _mm256_set1_ps(-1.0f);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 a = _mm256_add_ps(_mm256_loadu_ps(g + i), _mm256_loadu_ps(r + i));
     __m256 one = _mm256_cmp_ps(a, pt, _CMP_GT_OQ);
-    _mm256_storeu_ps(r + i, _mm256_add_ps(a, _mm256_blendv_ps(plus, minus, one)));
+    _mm256_storeu_ps(r_out + i, _mm256_add_ps(a, _mm256_blendv_ps(plus, minus, one)));
     out[i / 8] = reverse8[static_cast<unsigned>(_mm256_movemask_ps(one))];
   }
   return i;
@@ -163,8 +165,8 @@ KVS_AVX2 size_t decompress_fp16(const uint8_t* in, size_t n, float* out, bool ad
 
 namespace kvs::detail::avx2 {
 bool available() { return false; }
-size_t compress_2bit(const float*, float*, size_t, float, uint8_t*) { return 0; }
-size_t compress_1bit(const float*, float*, size_t, float, uint8_t*) { return 0; }
+size_t compress_2bit(const float*, const float*, float*, size_t, float, uint8_t*) { return 0; }
+size_t compress_1bit(const float*, const float*, float*, size_t, float, uint8_t*) { return 0; }
 size_t compress_fp16(const float*, size_t, uint8_t*) { return 0; }
 size_t decompress_2bit(const uint8_t*, size_t, float, float*, bool) { return 0; }
 size_t decompress_1bit(const uint8_t*, size_t, float*, bool) { return 0; }

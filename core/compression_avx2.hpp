@@ -14,8 +14,9 @@ namespace kvs::detail::avx2 {
 // Whether this build has the loops and this CPU (and OS) can run them.
 bool available();
 
-size_t compress_2bit(const float* g, float* r, size_t n, float t, uint8_t* out);
-size_t compress_1bit(const float* g, float* r, size_t n, float t, uint8_t* out);
+// The residual is read from r and written to r_out (the same array, or not).
+size_t compress_2bit(const float* g, const float* r, float* r_out, size_t n, float t, uint8_t* out);
+size_t compress_1bit(const float* g, const float* r, float* r_out, size_t n, float t, uint8_t* out);
 size_t compress_fp16(const float* g, size_t n, uint8_t* out);
 // `add`: out += the values, else out = the values.
 size_t decompress_2bit(const uint8_t* in, size_t n, float t, float* out, bool add);

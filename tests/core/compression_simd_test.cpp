@@ -114,3 +114,97 @@ TEST_CASE("the AVX2/F16C quantizer loops give the portable loops' bytes and floa
         }
       }
 }
+
+TEST_CASE("packing into another residual array gives the in-place bytes and residual, "
+          "and leaves the residual read as it was",
+          "[compression]") {
+  std::mt19937 gen(13);
+  std::uniform_real_distribution<float> plain(-2.0f, 2.0f);
+  for (auto loops : {quantizer_loops::fastest, quantizer_loops::portable})
+    for (auto c : {codec::two_bit, codec::one_bit})
+      for (size_t n : {1u, 8u, 17u, 1000u}) {
+        INFO(detail::codec_name(c) << " n " << n);
+        std::vector<float> g(n), r(n);
+        for (size_t i = 0; i < n; ++i) {
+          g[i] = plain(gen);
+          r[i] = plain(gen);
+        }
+        auto in_place = r, r_before = r;
+        std::vector<float> next(n, 7.0f);
+        auto bytes = detail::packed_bytes(c, n);
+        std::vector<uint8_t> a(bytes, 0xAB), b(bytes, 0xCD);
+        detail::compress(c, g.data(), in_place.data(), n, 0.5f, a.data(), loops);
+        detail::compress(c, g.data(), r.data(), next.data(), n, 0.5f, b.data(), loops);
+        REQUIRE(a == b);
+        REQUIRE(next == in_place);
+        REQUIRE(r == r_before);
+        REQUIRE(next != r_before);
+      }
+}
+
+TEST_CASE("summing packed buffers in one pass gives the floats of unpacking and adding them "
+          "one by one",
+          "[compression]") {
+  std::mt19937 gen(7);
+  std::uniform_int_distribution<uint32_t> byte(0, 255);
+  for (auto loops : {quantizer_loops::fastest, quantizer_loops::portable})
+    for (auto c : {codec::two_bit, codec::one_bit, codec::fp16})
+      for (size_t n : {1u, 33u, 4096u, 10001u})  // within a block, and over several
+        for (size_t k : {1u, 2u, 3u})
+          for (bool add : {false, true}) {
+            INFO(detail::codec_name(c) << " n " << n << " inputs " << k << " add " << add);
+            std::vector<std::vector<uint8_t>> packed(k, std::vector<uint8_t>(detail::packed_bytes(c, n)));
+            std::vector<const uint8_t*> in;
+            for (auto& p : packed) {
+              for (auto& x : p)  // any bytes: every code, every half
+                x = static_cast<uint8_t>(byte(gen));
+              in.push_back(p.data());
+            }
+            auto start = awkward_values(gen, n, 0.3f);
+            auto want = start, got = start;
+            for (size_t j = 0; j < k; ++j)
+              if (j == 0 && !add)
+                detail::decompress(c, in[j], n, 0.3f, want.data(), loops);
+              else
+                detail::decompress_add(c, in[j], n, 0.3f, want.data(), loops);
+            detail::decompress_sum(c, in, n, 0.3f, got.data(), add, loops);
+            REQUIRE(same_or_both_nan(got, want));
+          }
+}
+
+TEST_CASE("summing packed buffers and packing the sum in one pass gives the bytes, sum and "
+          "residual of doing one after the other",
+          "[compression]") {
+  std::mt19937 gen(11);
+  std::uniform_int_distribution<uint32_t> byte(0, 255);
+  std::uniform_real_distribution<float> plain(-2.0f, 2.0f);
+  for (auto c : {codec::two_bit, codec::one_bit, codec::fp16})
+    for (size_t n : {5u, 4096u, 10001u})
+      for (bool add : {false, true}) {
+        INFO(detail::codec_name(c) << " n " << n << " add " << add);
+        auto bytes = detail::packed_bytes(c, n);
+        std::vector<std::vector<uint8_t>> packed(2, std::vector<uint8_t>(bytes));
+        std::vector<const uint8_t*> in;
+        for (auto& p : packed) {
+          for (auto& x : p)
+            x = static_cast<uint8_t>(byte(gen));
+          in.push_back(p.data());
+        }
+        std::vector<float> start(n), r(n);
+        for (size_t i = 0; i < n; ++i) {
+          start[i] = plain(gen);
+          r[i] = plain(gen);
+        }
+        auto want_sum = start, got_sum = start, want_r = r;
+        std::vector<float> got_r(n, 9.0f);
+        std::vector<uint8_t> want(detail::packed_bytes(c, n), 0xAB), got(want.size(), 0xCD);
+        detail::decompress_sum(c, in, n, 0.5f, want_sum.data(), add);
+        detail::compress(c, want_sum.data(), want_r.data(), n, 0.5f, want.data());
+        detail::decompress_sum_compress(c, in, n, 0.5f, got_sum.data(), add, r.data(), got_r.data(),
+                                        got.data());
+        REQUIRE(same_or_both_nan(got_sum, want_sum));
+        REQUIRE(got == want);
+        if (c != codec::fp16)
+          REQUIRE(same_or_both_nan(got_r, want_r));
+      }
+}

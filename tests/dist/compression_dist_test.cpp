@@ -5,6 +5,8 @@
 // reference (tests/compression_reference.hpp).
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 #include "../compression_reference.hpp"
 #include "local_cluster.hpp"
 
@@ -104,8 +106,14 @@ TEST_CASE("dist_sync with fp16: halves on the wire, summed in float", "[dist][co
   });
 }
 
-TEST_CASE("dist_sync with compressed pulls: servers pack the sum with a residual per worker",
-          "[dist][compression]") {
+namespace {
+
+// Compressed pulls of a split key over `rounds` rounds, each worker
+// pushing and pulling, or only pushing where `pulls(rank, round)` is false:
+// what a worker pulls is each sum it was sent, packed with the servers'
+// residual for it (of the sums it was sent); a second pull of a sum gets
+// the same values.
+void check_compressed_pulls(int rounds, const std::function<bool(int, int)>& pulls) {
   auto cluster = split_cluster();
   cluster.run("dist_sync", [&](kvstore& kv) {
     compression c{"2bit", 0.5};
@@ -116,11 +124,36 @@ TEST_CASE("dist_sync with compressed pulls: servers pack the sum with a residual
     job_model m("2bit", 0.5f, kv.num_workers(), n);
     std::vector<float> pull_residual(n, 0.0f);  // the servers' residual for this worker
     auto out = ndarray::zeros({1003});
-    for (int r = 0; r < 4; ++r) {
-      kv.pushpull(3, array_of(grads(kv.rank(), r, n)), out);
+    std::vector<float> want;
+    for (int r = 0; r < rounds; ++r) {
       m.round(r);
-      EXPECT(out.to_vector<float>() == ref::send("2bit", m.sum, pull_residual, 0.5f));
+      if (!pulls(kv.rank(), r)) {
+        kv.push(3, array_of(grads(kv.rank(), r, n)));
+        continue;
+      }
+      kv.pushpull(3, array_of(grads(kv.rank(), r, n)), out);
+      want = ref::send("2bit", m.sum, pull_residual, 0.5f);
+      EXPECT(out.to_vector<float>() == want);
     }
+    kv.pull(3, out);  // the same sum again: the same values, the residual charged once
+    EXPECT(out.to_vector<float>() == want);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("dist_sync with compressed pulls: servers pack the sum with a residual per worker",
+          "[dist][compression]") {
+  check_compressed_pulls(4, [](int, int) { return true; });
+}
+
+TEST_CASE("dist_sync with compressed pulls: a worker that skips pulls keeps its own residual",
+          "[dist][compression]") {
+  // The servers pack a sum once for workers whose residuals are equal
+  // (sent the same sums): a worker that skipped sums must not be packed
+  // from, nor left sharing, another's residual.
+  check_compressed_pulls(6, [](int rank, int r) {  // rank 0 skips rounds 1, 2 and 4
+    return rank != 0 || r == 0 || r == 3 || r == 5;
   });
 }
 
