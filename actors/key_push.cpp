@@ -192,7 +192,8 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
         unpack_push(st, e, m);
     });
   bool as_is = !why && !skip && !packed && alone && !direct && gradient_as_is(e, m);
-  if (!why && !skip && rows_as_is(st, e, m, alone))
+  bool rows_taken = !why && !skip && rows_as_is(st, e, m, alone);
+  if (rows_taken)
     why = capture([&] { e.grad = rows_gradient(e, m); });
   else if (!why && !skip && m.sparse)
     why = capture([&] { sum_rows(e, m, direct); });
@@ -217,7 +218,8 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     // An alias with its own marks: the caller's array may already carry the
     // write mark of a later operation that waits for this one.
     e.grad = detail::unmarked_alias(m.inputs[0].array);
-  auto joined = [self, &e, done, outputs = std::move(m.outputs), worker = m.worker,
+  uint64_t gradient_rows = rows_taken ? m.rows.size() : 0;  // counted by the requester
+  auto joined = [self, &e, done, outputs = std::move(m.outputs), worker = m.worker, gradient_rows,
                  sparse = m.sparse, rows = std::move(m.rows), remote, round_size,
                  direct](failure f) mutable {
     if (f) {  // the sum failed: the push does not join the round
@@ -227,7 +229,8 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     }
     guarded(self, e, &done, [&] {
       note_rows(e, sparse, rows);
-      join_round(self, e, worker, held_reply{done, std::move(outputs), remote, false, {}, worker},
+      join_round(self, e, worker,
+                 held_reply{done, std::move(outputs), remote, false, {}, worker, gradient_rows},
                  round_size, direct);
     });
   };

@@ -156,7 +156,7 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, f
         if (!h.outputs.empty())
           value = pack_answer(self->state, e, h.worker);
       });
-      h.done(std::move(f), std::move(value));
+      h.done(std::move(f), item_answer{std::move(value), h.gradient_rows});
     }
     held.clear();
   }
@@ -170,7 +170,8 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, f
       job.dests.insert(job.dests.end(), h.outputs.begin(), h.outputs.end());
   run_copy(self, runner(self), std::move(job), "copy", [self, &e, held](failure f) mutable {
     for (auto& h : held)
-      h.done(f, h.remote && !h.outputs.empty() ? e.stored : ndarray());
+      h.done(f, item_answer{h.remote && !h.outputs.empty() ? e.stored : ndarray(),
+                            h.gradient_rows});
     done_with(e);
   });
 }

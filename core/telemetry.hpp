@@ -27,7 +27,9 @@ public:
   // The file and the process's name, once known (a server learns its rank
   // after it started).
   void set_path(std::string path, std::string process);
-  void count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, bool round);
+  // One finished operation of key k; `gradient_rows`: kvs::key_stats::sparse_gradient_rows.
+  void count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, bool round,
+             uint64_t gradient_rows);
   kvs::store_stats stats() const;
   // A stage of key k that ran from `begin` until now (timeline only).
   void span(const kvs::key& k, const char* stage, clock::time_point begin, int64_t bytes);

@@ -1,9 +1,10 @@
 #pragma once
 // Counters of a store (kvstore::stats()), per key and in total, as this
 // worker saw them: operations finished (init, push, pull, pushpull, ...),
-// tensor bytes sent to the shards and received from them, and the rounds
-// its pushes took part in (one per push; in dist_sync a round also waits for
-// the other workers). docs/training.md, "Seeing what the store does".
+// tensor bytes sent to the shards and received from them, the rounds its
+// pushes took part in (one per push; in dist_sync a round also waits for the
+// other workers), and the pushed rows updated without densifying.
+// docs/training.md, "Seeing what the store does".
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -19,6 +20,11 @@ struct key_stats {
   uint64_t bytes_in = 0;   // the shards' answers (once per answer from another process,
                            // once per output written in this process; packed if compressed)
   uint64_t rounds = 0;
+  // Rows of row_sparse pushes that the shards' updater took as they were
+  // pushed, as a row_sparse gradient: no dense buffer of the key's size was
+  // cleared, filled or read for them (a built-in lazy optimizer, a round of
+  // one push: docs/values.md, "Rows as the gradient").
+  uint64_t sparse_gradient_rows = 0;
 };
 
 struct store_stats {
