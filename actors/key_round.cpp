@@ -82,7 +82,6 @@ void time_out_round(shard_impl self, key_entry& e, uint64_t round) {
 void open_round(shard_impl self, key_entry& e) {
   auto& st = self->state;
   auto round = ++e.rounds;
-  e.round_since = clock::now();
   e.round_timer = st.deadlines.open(st.opts.request_timeout, "round", [self, &e, round](kvs::error) {
     if (e.rounds == round)
       e.round_timer = 0;
@@ -306,6 +305,8 @@ void done_with(key_entry& e) {
 void join_round(shard_impl self, key_entry& e, int32_t worker, held_reply h, int round_size,
                 bool direct) {
   bool first = e.pushed.empty();
+  if (first)  // the round starts (a round of one push also ends here: its timeline span)
+    e.round_since = clock::now();
   e.pushed.insert(worker);
   e.held.push_back(std::move(h));
   if (static_cast<int>(e.pushed.size()) >= round_size) {
