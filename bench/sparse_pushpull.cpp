@@ -7,7 +7,8 @@
 //
 // Run (local):        ./build/bench/sparse_pushpull
 // Run (distributed):  ./build/tools/kvs-launch -n 2 -s 2 -- ./build/bench/sparse_pushpull --type dist_sync
-// Flags: --rows 1000000 --cols 64 --fraction 0.01 --runs 10
+// Flags: --rows 1000000 --cols 64 --fraction 0.01 --runs 10 (--sparse-only: no dense step,
+// for a profile of the sparse one)
 // Prints (rank 0): ms per step, rows/s, bytes moved per step and the time
 // per byte of each; the dense/sparse ratio of step times (goal >= 20) and
 // of time per byte (goal <= 2).
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
   app.add_option("--cols", cols, "elements per row")->check(CLI::PositiveNumber);
   app.add_option("--fraction", fraction, "share of the rows a sparse step touches")->check(CLI::Range(1e-6, 1.0));
   app.add_option("--runs", runs, "timed steps")->check(CLI::Range(3, 100000));
+  bool sparse_only = false;  // a profile of the sparse step alone (perf record)
+  app.add_flag("--sparse-only", sparse_only, "time the sparse step only (for profiling)");
   CLI11_PARSE(app, argc, argv);
 
   auto kv = create(type);
@@ -64,6 +67,11 @@ int main(int argc, char** argv) {
     out.wait_to_read();
   });
   kv->barrier();
+  if (sparse_only) {
+    if (print)
+      std::printf("sparse step: %.3f ms (median of %d)\n", bench::quantile(sparse, 0.5) * 1e3, runs);
+    return 0;
+  }
   auto dense_grad = ndarray::full({rows, cols}, 1.0), dense_out = ndarray::zeros({rows, cols});
   auto dense = bench::time_runs(2, runs, [&] {
     kv->push(0, dense_grad);
