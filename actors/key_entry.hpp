@@ -17,9 +17,18 @@
 
 namespace kvs::detail {
 
-// How a request ends: a failure, or success with (for a remote requester)
-// the value it asked for.
-using item_done = std::function<void(failure, ndarray)>;
+// What a request that succeeded is answered with: the value a remote
+// requester asked for, and for a push the rows that its round's update took
+// as they were pushed (part_result::gradient_rows).
+struct item_answer {
+  item_answer(ndarray v = ndarray(), uint64_t rows = 0)  // NOLINT: a value alone converts
+      : value(std::move(v)), gradient_rows(rows) {}
+  ndarray value;
+  uint64_t gradient_rows = 0;
+};
+
+// How a request ends: a failure, or success with its answer.
+using item_done = std::function<void(failure, item_answer)>;
 
 // A push or pull answered when the open round completes.
 struct held_reply {
@@ -29,6 +38,7 @@ struct held_reply {
   bool select_rows = false;         // answer only `rows` (pull_rows)
   std::vector<int64_t> rows;
   int32_t worker = 0;               // the requester's rank (its pull residual)
+  uint64_t gradient_rows = 0;       // a push whose rows are the round's gradient: how many
 };
 
 // An operation waiting for its turn on the key.

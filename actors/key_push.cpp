@@ -203,9 +203,10 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   if (!why && !skip && !hold)  // pushes held before this one are summed first: their order
     why = capture([&] { sum_held_pushes(st, e); });
   bool as_is = !why && !skip && !packed && alone && !direct && gradient_as_is(e, m);
+  bool rows_taken = !why && !hold && !skip && rows_as_is(st, e, m, alone);
   if (!why && hold)
     why = capture([&] { hold_packed(st, e, m); });  // summed with the round's other packed pushes
-  else if (!why && !skip && rows_as_is(st, e, m, alone))
+  else if (rows_taken)
     why = capture([&] { e.grad = rows_gradient(e, m); });
   else if (!why && !skip && m.sparse)
     why = capture([&] { sum_rows(e, m, direct); });
@@ -230,7 +231,8 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     // An alias with its own marks: the caller's array may already carry the
     // write mark of a later operation that waits for this one.
     e.grad = detail::unmarked_alias(m.inputs[0].array);
-  auto joined = [self, &e, done, outputs = std::move(m.outputs), worker = m.worker,
+  uint64_t gradient_rows = rows_taken ? m.rows.size() : 0;  // counted by the requester
+  auto joined = [self, &e, done, outputs = std::move(m.outputs), worker = m.worker, gradient_rows,
                  sparse = m.sparse, rows = std::move(m.rows), remote, round_size,
                  direct](failure f) mutable {
     if (f) {  // the sum failed: the push does not join the round
@@ -240,7 +242,8 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     }
     guarded(self, e, &done, [&] {
       note_rows(e, sparse, rows);
-      join_round(self, e, worker, held_reply{done, std::move(outputs), remote, false, {}, worker},
+      join_round(self, e, worker,
+                 held_reply{done, std::move(outputs), remote, false, {}, worker, gradient_rows},
                  round_size, direct);
     });
   };

@@ -82,7 +82,6 @@ void time_out_round(shard_impl self, key_entry& e, uint64_t round) {
 void open_round(shard_impl self, key_entry& e) {
   auto& st = self->state;
   auto round = ++e.rounds;
-  e.round_since = clock::now();
   e.round_timer = st.deadlines.open(st.opts.request_timeout, "round", [self, &e, round](kvs::error) {
     if (e.rounds == round)
       e.round_timer = 0;
@@ -174,7 +173,7 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, f
         if (!h.outputs.empty())
           value = pack_answer(self->state, e, h.worker);
       });
-      h.done(std::move(f), std::move(value));
+      h.done(std::move(f), item_answer{std::move(value), h.gradient_rows});
     }
     held.clear();
   }
@@ -188,7 +187,8 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, f
       job.dests.insert(job.dests.end(), h.outputs.begin(), h.outputs.end());
   run_copy(self, runner(self), std::move(job), "copy", [self, &e, held](failure f) mutable {
     for (auto& h : held)
-      h.done(f, h.remote && !h.outputs.empty() ? e.stored : ndarray());
+      h.done(f, item_answer{h.remote && !h.outputs.empty() ? e.stored : ndarray(),
+                            h.gradient_rows});
     done_with(e);
   });
 }
@@ -326,6 +326,8 @@ void done_with(key_entry& e) {
 void join_round(shard_impl self, key_entry& e, int32_t worker, held_reply h, int round_size,
                 bool direct) {
   bool first = e.pushed.empty();
+  if (first)  // the round starts (a round of one push also ends here: its timeline span)
+    e.round_since = clock::now();
   e.pushed.insert(worker);
   e.held.push_back(std::move(h));
   if (static_cast<int>(e.pushed.size()) >= round_size) {

@@ -138,13 +138,13 @@ void serve_batch(shard_impl self, part_batch& batch, const caf::node_id& from, b
   ba->answered.assign(n, false);
   ba->remaining = n;
   for (size_t i = 0; i < n; ++i) {
-    item_done answer = [ba, i, remote](failure f, ndarray v) {
+    item_done answer = [ba, i, remote](failure f, detail::item_answer a) {
       if (ba->answered[i])
         return;
       ba->answered[i] = true;
       if (remote && f && malformed(*f))
         detail::log_fault("key shard refused a request from another process", *f);
-      detail::reply(ba->reply.results[i], f, std::move(v));
+      detail::reply(ba->reply.results[i], f, std::move(a.value), a.gradient_rows);
       if (--ba->remaining == 0)
         ba->rp.deliver(std::move(ba->reply));
     };
@@ -193,7 +193,7 @@ void save_states(shard_impl self, caf::typed_response_promise<std::vector<key_st
           }));
           detail::done_with(*e);
         },
-        [one_done](failure f, ndarray) mutable { one_done(std::move(f)); });
+        [one_done](failure f, detail::item_answer) mutable { one_done(std::move(f)); });
   }
   one_done(std::nullopt);
 }

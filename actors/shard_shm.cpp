@@ -131,12 +131,13 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
 item_done land_in_shm(shard_impl self, const caf::node_id& node, const part_request& m,
                       item_done next) {
   auto landing = m.outputs.at(0).shm;
-  return [self, node, landing, next = std::move(next)](failure f, ndarray v) {
+  return [self, node, landing, next = std::move(next)](failure f, item_answer a) {
     // Anything but the plain value of the range (an error, a packed answer)
     // goes in the message.
+    const ndarray& v = a.value;
     if (f || v.is_none() || v.storage() != storage::dense || v.dtype() != landing.type ||
         v.size() * size_of(v.dtype()) != landing.bytes) {
-      next(std::move(f), std::move(v));
+      next(std::move(f), std::move(a));
       return;
     }
     auto g = capture([&] {
@@ -144,7 +145,7 @@ item_done land_in_shm(shard_impl self, const caf::node_id& node, const part_requ
       void* dst = map->range(landing.offset, landing.bytes, "the answer's landing range");
       cuda_or_memcpy(dst, cpu(), ndarray_access::raw(v), v.device(), landing.bytes);
     });
-    next(std::move(g), ndarray());
+    next(std::move(g), item_answer(ndarray(), a.gradient_rows));
   };
 }
 

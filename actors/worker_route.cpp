@@ -53,7 +53,7 @@ void count(const worker_state& st, const running_op& r) {
   bool pull = r.op->kind == op_kind::pull || r.op->kind == op_kind::pushpull;
   // What crossed to and from the shards: packed bytes under compression.
   st.opts.telemetry->count(r.op->key, push || r.op->kind == op_kind::init ? r.wire_out : 0,
-                           pull ? r.wire_in : 0, push, r.shm_bytes);
+                           pull ? r.wire_in : 0, push, r.gradient_rows, r.shm_bytes);
 }
 
 job_runner runner(worker_impl self) {
@@ -151,6 +151,7 @@ void part_answered(worker_impl self, const run_ptr& run, const part_range& p, pa
     part_done(self, run, std::move(f));
     return;
   }
+  run->gradient_rows += r.gradient_rows;
   if (run->op->landing.empty()) {
     part_done(self, run, std::nullopt);
     return;

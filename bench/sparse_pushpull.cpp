@@ -7,10 +7,12 @@
 //
 // Run (local):        ./build/bench/sparse_pushpull
 // Run (distributed):  ./build/tools/kvs-launch -n 2 -s 2 -- ./build/bench/sparse_pushpull --type dist_sync
-// Flags: --rows 1000000 --cols 64 --fraction 0.01 --runs 10
+// Flags: --rows 1000000 --cols 64 --fraction 0.01 --runs 10 (--sparse-only: no dense step,
+// for a profile of the sparse one)
 // Prints (rank 0): ms per step, rows/s, bytes moved per step and the time
-// per byte of each; the dense/sparse ratio of step times (goal >= 20) and
-// of time per byte (goal <= 2).
+// per byte of each; how many pushed rows the optimizer took as they were
+// (stats(): sparse_gradient_rows); the dense/sparse ratio of step times
+// (goal >= 20) and of time per byte (goal <= 2).
 #include <algorithm>
 #include <cstdio>
 #include <random>
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
   app.add_option("--cols", cols, "elements per row")->check(CLI::PositiveNumber);
   app.add_option("--fraction", fraction, "share of the rows a sparse step touches")->check(CLI::Range(1e-6, 1.0));
   app.add_option("--runs", runs, "timed steps")->check(CLI::Range(3, 100000));
+  bool sparse_only = false;  // a profile of the sparse step alone (perf record)
+  app.add_flag("--sparse-only", sparse_only, "time the sparse step only (for profiling)");
   CLI11_PARSE(app, argc, argv);
 
   auto kv = create(type);
@@ -64,6 +68,17 @@ int main(int argc, char** argv) {
     out.wait_to_read();
   });
   kv->barrier();
+  // The route the sparse pushes took: rows handed to the optimizer as they
+  // were, or summed in a dense buffer first (docs/values.md).
+  auto as_pushed = kv->stats().total.sparse_gradient_rows;
+  auto pushed = static_cast<uint64_t>(n) * static_cast<uint64_t>(turn);
+  if (sparse_only) {
+    if (print)
+      std::printf("sparse step: %.3f ms (median of %d); %llu of %llu pushed rows updated as pushed\n",
+                  bench::quantile(sparse, 0.5) * 1e3, runs, static_cast<unsigned long long>(as_pushed),
+                  static_cast<unsigned long long>(pushed));
+    return 0;
+  }
   auto dense_grad = ndarray::full({rows, cols}, 1.0), dense_out = ndarray::zeros({rows, cols});
   auto dense = bench::time_runs(2, runs, [&] {
     kv->push(0, dense_grad);
@@ -83,6 +98,8 @@ int main(int argc, char** argv) {
               bs / 1e6, ts / bs * 1e9);
   std::printf("  dense step:  %9.3f ms  %12.0f rows/s  %8.2f MB  %7.3f ns/byte\n", td * 1e3, rows / td,
               bd / 1e6, td / bd * 1e9);
+  std::printf("  sparse pushes: %llu of %llu rows updated as pushed, without a dense buffer\n",
+              static_cast<unsigned long long>(as_pushed), static_cast<unsigned long long>(pushed));
   std::printf("  dense/sparse step time: %.1fx (goal >= 20x); sparse/dense time per byte: %.2fx (goal <= 2x)\n",
               td / ts, (ts / bs) / (td / bd));
   return 0;

@@ -212,6 +212,30 @@ void test(const opt_scalars& p, T* __restrict w, const T* __restrict g, T* const
     w[i] += g[i] * rs;
 }
 
+// The lazy rules (sgd, adam) also run row by row over rows scattered in a
+// big table, where each row is a memory miss: with wider vectors a row
+// takes fewer instructions, so more rows' misses are in flight at once
+// (bench/sparse_pushpull's step 1.4x faster on AVX-512, docs/benchmarks.md).
+// The loader picks the widest clone this CPU runs. No clone fuses a
+// multiply and an add (this file is built with -ffp-contract=off: AVX-512F
+// has fused instructions), so every clone computes the same bits as the
+// default one (tests/optimizer/rule_bits_test.cpp).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define KVS_WIDE_RULE __attribute__((flatten, target_clones("avx512f", "avx2", "default")))
+#else
+#define KVS_WIDE_RULE
+#endif
+#define KVS_WIDE(rule, T, name)                                                              \
+  KVS_WIDE_RULE void name(const opt_scalars& p, T* __restrict w, const T* __restrict g,      \
+                          T* const* s, size_t b, size_t e) {                                 \
+    rule<T>(p, w, g, s, b, e);                                                               \
+  }
+KVS_WIDE(sgd, float, wide_sgd_f32)
+KVS_WIDE(sgd, double, wide_sgd_f64)
+KVS_WIDE(adam, float, wide_adam_f32)
+KVS_WIDE(adam, double, wide_adam_f64)
+#undef KVS_WIDE
+
 // State arrays per key.
 uint32_t no_state(const opt_scalars&) { return 0; }
 uint32_t one_state(const opt_scalars&) { return 1; }
@@ -221,9 +245,9 @@ uint32_t rmsprop_states(const opt_scalars& p) { return p.centered ? 3 : 1; }
 
 // One row per rule, in opt_kind order: its function, its state, lazy rows.
 constexpr opt_rule rules[] = {
-    {opt_kind::sgd, sgd<float>, sgd<double>, momentum_state, true},
+    {opt_kind::sgd, wide_sgd_f32, wide_sgd_f64, momentum_state, true},
     {opt_kind::nag, nag<float>, nag<double>, momentum_state, false},
-    {opt_kind::adam, adam<float>, adam<double>, two_states, true},
+    {opt_kind::adam, wide_adam_f32, wide_adam_f64, two_states, true},
     {opt_kind::adagrad, adagrad<float>, adagrad<double>, one_state, false},
     {opt_kind::rmsprop, rmsprop<float>, rmsprop<double>, rmsprop_states, false},
     {opt_kind::signum, signum<float>, signum<double>, momentum_state, false},

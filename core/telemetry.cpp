@@ -44,13 +44,14 @@ size_t telemetry::index_of(const kvs::key& k) {
 }
 
 void telemetry::count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, bool round,
-                      uint64_t shm_bytes) {
+                      uint64_t gradient_rows, uint64_t shm_bytes) {
   std::lock_guard<std::mutex> lock{mtx_};
   for (auto* c : {&keys_[index_of(k)].second, &total_}) {
     ++c->operations;
     c->bytes_out += bytes_out;
     c->bytes_in += bytes_in;
     c->rounds += round ? 1 : 0;
+    c->sparse_gradient_rows += gradient_rows;
     c->shm_bytes += shm_bytes;
   }
 }

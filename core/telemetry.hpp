@@ -27,8 +27,10 @@ public:
   // The file and the process's name, once known (a server learns its rank
   // after it started).
   void set_path(std::string path, std::string process);
+  // One finished operation of key k; `gradient_rows`: kvs::key_stats::sparse_gradient_rows;
+  // `shm_bytes`: kvs::key_stats::shm_bytes.
   void count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, bool round,
-             uint64_t shm_bytes = 0);
+             uint64_t gradient_rows, uint64_t shm_bytes);
   kvs::store_stats stats() const;
   // A stage of key k that ran from `begin` until now (timeline only).
   void span(const kvs::key& k, const char* stage, clock::time_point begin, int64_t bytes);

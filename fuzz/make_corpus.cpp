@@ -79,7 +79,8 @@ void shard_requests() {
   part_result ok{true, 0, "", v};
   part_result failed{false, 6, "key 1: bad", ndarray()};
   part_result rs{true, 0, "", ndarray::row_sparse({4, 3}, {1, 3}, v)};
-  write("shard_requests", "batch_reply", message(5, batch_reply{{ok, failed, rs}}));
+  part_result rows_taken{true, 0, "", ndarray(), 2};  // a push whose rows were the gradient
+  write("shard_requests", "batch_reply", message(5, batch_reply{{ok, failed, rs, rows_taken}}));
   update_request u{key(2), v, v, {v, v}, 3, true, {0, 1}};
   write("shard_requests", "update_request", message(6, u));
 }

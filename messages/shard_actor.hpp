@@ -70,6 +70,9 @@ struct part_result {
   uint8_t code = 0;  // errc when !ok
   std::string message;
   ndarray value;
+  // push: rows of it that the round's update took as they were pushed, as a
+  // row_sparse gradient (kvs::key_stats::sparse_gradient_rows)
+  uint64_t gradient_rows = 0;
 };
 
 struct batch_reply {
@@ -78,14 +81,15 @@ struct batch_reply {
 
 namespace detail {
 // One request's answer in a batch reply, as reply() for a promise: the
-// failure's code and text, else ok and the value.
-inline void reply(part_result& slot, const failure& f, ndarray value) {
+// failure's code and text, else ok, the value and the rows taken as they were.
+inline void reply(part_result& slot, const failure& f, ndarray value, uint64_t gradient_rows) {
   slot.ok = !f.has_value();
   if (f) {
     slot.code = static_cast<uint8_t>(f->code());
     slot.message = f->what();
   }
   slot.value = std::move(value);
+  slot.gradient_rows = f ? 0 : gradient_rows;
 }
 // The failure an answer carries, if any.
 inline failure failure_of(const part_result& r) {
@@ -150,7 +154,8 @@ typename Inspector::result_type inspect(Inspector& f, part_batch& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_result& x) {
-  return f(caf::meta::type_name("part_result"), x.ok, x.code, x.message, x.value);
+  return f(caf::meta::type_name("part_result"), x.ok, x.code, x.message, x.value,
+           x.gradient_rows);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_reply& x) {

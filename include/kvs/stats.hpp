@@ -1,9 +1,10 @@
 #pragma once
 // Counters of a store (kvstore::stats()), per key and in total, as this
 // worker saw them: operations finished (init, push, pull, pushpull, ...),
-// tensor bytes sent to the shards and received from them, and the rounds
-// its pushes took part in (one per push; in dist_sync a round also waits for
-// the other workers). docs/training.md, "Seeing what the store does".
+// tensor bytes sent to the shards and received from them, the rounds its
+// pushes took part in (one per push; in dist_sync a round also waits for the
+// other workers), and the pushed rows updated without densifying.
+// docs/training.md, "Seeing what the store does".
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -21,6 +22,11 @@ struct key_stats {
   uint64_t rounds = 0;
   uint64_t shm_bytes = 0;  // of bytes_out and bytes_in, those that moved through shared
                            // memory instead of messages (docs/distributed.md, "Two planes")
+  // Rows of row_sparse pushes that the shards' updater took as they were
+  // pushed, as a row_sparse gradient: no dense buffer of the key's size was
+  // cleared, filled or read for them (a built-in lazy optimizer, a round of
+  // one push: docs/values.md, "Rows as the gradient").
+  uint64_t sparse_gradient_rows = 0;
 };
 
 struct store_stats {
