@@ -71,6 +71,13 @@ void hold_packed(const shard_state& st, key_entry& e, const part_request& m) {
   e.packed_held.push_back(m.inputs.at(0).array);
 }
 
+bool held_full(const key_entry& e, const part_request& m) {
+  size_t bytes = m.inputs.at(0).array.size();  // u8: one element a byte (check_packed)
+  for (auto& a : e.packed_held)
+    bytes += a.size();
+  return bytes > e.stored.size() * sizeof(float);
+}
+
 void unpack_push(const shard_state& st, const key_entry& e, part_request& m) {
   auto c = static_cast<codec>(m.codec);
   auto n = e.stored.size();

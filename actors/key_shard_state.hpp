@@ -70,8 +70,13 @@ void unpack_push(const shard_state& st, const key_entry& e, part_request& m);
 // into `job`'s destination, in one pass, in their order, and forgets them;
 // with `pack_for` (the round completes; compressed pulls), it also packs
 // the sum for that worker's pull in the same pass (what pack_answer would).
+// Held pushes are at most the round's float buffer's bytes (4 a value):
+// held_full says holding `m` too would pass that, and what is held is
+// summed into the buffer first, so what a round keeps, and the work left
+// for its completion, do not grow with the number of workers.
 bool holds_packed(const shard_state& st, const key_entry& e, bool direct);
 void hold_packed(const shard_state& st, key_entry& e, const part_request& m);
+bool held_full(const key_entry& e, const part_request& m);
 void sum_held(const shard_state& st, key_entry& e, const reduce_job& job,
               std::optional<int32_t> pack_for);
 ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker);
