@@ -106,18 +106,9 @@ bool shard_holds(const ndarray& a) { return detail::ndarray_access::use_count(a)
 
 TEST_CASE("a round mixing plain and packed pushes sums them in the order they came",
           "[server][compression]") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  reducer_set reducers{spawn_cpu_reducer(sys, 1, 1000000), {}};
-  shard_options opts;
-  opts.num_workers = 3;
-  auto shard = spawn_key_shard(sys, reducers, opts);
-  caf::scoped_actor self{sys};
-  self->request(shard, std::chrono::seconds(10), compression_atom::value, std::string("2bit,3"))
-      .receive([](ok_atom) {}, [](caf::error&) { FAIL("compression refused"); });
-  REQUIRE(ask(self, shard, part_batch{{request(part_op::init, 1, {array_view::whole(ndarray::zeros({4}))})}})
-              .results.at(0)
-              .ok);
+  packed_shard s(3, "2bit,3");
+  auto& self = s.self;
+  auto& shard = s.shard;
   // Floats near 1e8 are 8 apart: (1e8 + 3) + 3 is 1e8, but 1e8 + (3 + 3)
   // is 1e8 + 8. So the order shows, and so would a lost push.
   const std::vector<float> hundred_million(4, 1e8f);
@@ -135,8 +126,6 @@ TEST_CASE("a round mixing plain and packed pushes sums them in the order they ca
     REQUIRE(round_of(self, shard, {packed_push(2, false), packed_push(0, false), packed_push(1, true)}) ==
             std::vector<float>(4, -3.0f));
   }
-  caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
-  reducers.stop();
 }
 
 TEST_CASE("the packed pushes a shard holds never pass the bytes of the round's float buffer",
