@@ -71,6 +71,13 @@ void hold_packed(const shard_state& st, key_entry& e, const part_request& m) {
   e.packed_held.push_back(m.inputs.at(0).array);
 }
 
+bool held_full(const key_entry& e, const part_request& m) {
+  size_t bytes = m.inputs.at(0).array.size();  // u8: one element a byte (check_packed)
+  for (auto& a : e.packed_held)
+    bytes += a.size();
+  return bytes > e.stored.size() * sizeof(float);
+}
+
 void unpack_push(const shard_state& st, const key_entry& e, part_request& m) {
   auto c = static_cast<codec>(m.codec);
   auto n = e.stored.size();
@@ -112,6 +119,11 @@ struct packing {
 
 packing start_packing(const shard_state& st, key_entry& e, int32_t worker) {
   auto& c = st.compression;
+  // Room for what finish_packing records, made before the residual may be
+  // written in place: recording it then cannot fail (an empty answer is
+  // no answer: pack_answer packs afresh).
+  e.pull_packings.reserve(e.pull_packings.size() + 1);
+  e.pull_packed.try_emplace(worker);
   auto& r = e.pull_residuals[worker];  // none until the worker's first packed pull
   packing p{r, ndarray(),
             make_uninitialized({static_cast<int64_t>(packed_bytes(c.type, e.stored.size()))},
@@ -137,6 +149,8 @@ const float* from_of(const packing& p) {
   return floats(p.from.is_none() ? p.next : p.from);  // none: the zeros of next
 }
 
+// Records a packing made: allocates nothing (start_packing made room), so
+// it cannot fail once the residual is written.
 ndarray finish_packing(key_entry& e, int32_t worker, const packing& p) {
   e.pull_residuals[worker] = p.next;
   e.pull_packings.push_back({p.from, p.next, p.bytes});
@@ -148,7 +162,7 @@ uint8_t* bytes_of(const packing& p) { return static_cast<uint8_t*>(ndarray_acces
 }  // namespace
 
 ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker) {
-  if (auto it = e.pull_packed.find(worker); it != e.pull_packed.end())
+  if (auto it = e.pull_packed.find(worker); it != e.pull_packed.end() && !it->second.is_none())
     return it->second;  // this sum was sent to this worker already
   auto& c = st.compression;
   auto& r = e.pull_residuals[worker];
@@ -186,12 +200,21 @@ void sum_held(const shard_state& st, key_entry& e, const reduce_job& job,
   e.packed_held.clear();
 }
 
-void new_pull_sum(key_entry& e) {
-  for (auto& p : e.pull_packings)  // a residual every worker has left: reused next time
+last_pull_sum new_pull_sum(key_entry& e) {
+  last_pull_sum last{e.summed, std::move(e.pull_packed), std::move(e.pull_packings), e.pull_spare};
+  e.pull_packed.clear();  // moved from: made empty
+  e.pull_packings.clear();
+  for (auto& p : last.packings)  // a residual every worker has left: reused next time
     if (!p.from.is_none() && !same_array(p.from, p.next) && holders(e, p.from) == 0)
       e.pull_spare = p.from;
-  e.pull_packings.clear();
-  e.pull_packed.clear();
+  return last;
+}
+
+void restore_pull_sum(key_entry& e, last_pull_sum last) {
+  e.summed = last.summed;
+  e.pull_packed = std::move(last.packed);
+  e.pull_packings = std::move(last.packings);
+  e.pull_spare = std::move(last.spare);
 }
 
 failure set_compression(shard_state& st, const std::string& body) {

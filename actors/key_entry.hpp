@@ -66,7 +66,8 @@ struct key_entry {
   std::optional<std::vector<int64_t>> merge_rows;
   // The open round's packed pushes, held as they came (with the codec and
   // threshold they were packed with) to be summed in one pass when the
-  // round completes, or before anything else is summed into the round;
+  // round completes, or before anything else is summed into the round, or
+  // when one more would pass the bytes of the round's float buffer;
   // `packed_add`: pushes before them were summed into merge already.
   std::vector<ndarray> packed_held;
   uint8_t packed_codec = 0;
@@ -80,7 +81,7 @@ struct key_entry {
   std::unordered_map<int32_t, ndarray> pull_residuals;
   // What each worker was sent for the current sum: a pull is a read, so a
   // second pull of the same sum gets the same bytes and leaves the residual
-  // alone (cleared when a round completes).
+  // alone (cleared when a round completes; none: not sent yet).
   std::unordered_map<int32_t, ndarray> pull_packed;
   // The current sum packed from each residual it was packed from (none: the
   // zero residual of a worker's first pull): the bytes sent and the next

@@ -200,7 +200,9 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
         unpack_push(st, e, m);
     });
   bool hold = !why && packed && holds_packed(st, e, direct);
-  if (!why && !skip && !hold)  // pushes held before this one are summed first: their order
+  // Pushes held before this one are summed first: their order, and no more
+  // held than the round's float buffer holds.
+  if (!why && !skip && (!hold || held_full(e, m)))
     why = capture([&] { sum_held_pushes(st, e); });
   bool as_is = !why && !skip && !packed && alone && !direct && gradient_as_is(e, m);
   bool rows_taken = !why && !hold && !skip && rows_as_is(st, e, m, alone);

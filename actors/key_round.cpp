@@ -286,10 +286,14 @@ void run_update(shard_impl self, key_entry& e) {
 void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
   trace(self, e, "round", e.round_since);  // from its first push to its last
   if (!e.round_failure) {
+    auto last = new_pull_sum(e);            // a new sum: pulls pack it afresh
     e.summed = !self->state.updater.actor;  // stored is a sum of gradients
-    new_pull_sum(e);                        // a new sum: pulls pack it afresh
-    // the packed pushes, in one pass, packing the sum for the first pull
-    sum_held_pushes(self->state, e, first_packed_answer(self->state, e));
+    try {  // the packed pushes, in one pass, packing the sum for the first pull
+      sum_held_pushes(self->state, e, first_packed_answer(self->state, e));
+    } catch (...) {  // the round fails (guarded); stored stays the last sum: so do its answers
+      restore_pull_sum(e, std::move(last));
+      throw;
+    }
   }
   if (e.round_failure) {  // a worker could not push: nothing was summed, nothing updates
     auto& f = *e.round_failure;

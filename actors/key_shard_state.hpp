@@ -87,14 +87,29 @@ void unpack_push(const shard_state& st, const key_entry& e, part_request& m);
 // into `job`'s destination, in one pass, in their order, and forgets them;
 // with `pack_for` (the round completes; compressed pulls), it also packs
 // the sum for that worker's pull in the same pass (what pack_answer would).
+// Held pushes are at most the round's float buffer's bytes (4 a value):
+// held_full says holding `m` too would pass that, and what is held is
+// summed into the buffer first, so what a round keeps, and the work left
+// for its completion, do not grow with the number of workers.
 bool holds_packed(const shard_state& st, const key_entry& e, bool direct);
 void hold_packed(const shard_state& st, key_entry& e, const part_request& m);
+bool held_full(const key_entry& e, const part_request& m);
 void sum_held(const shard_state& st, key_entry& e, const reduce_job& job,
               std::optional<int32_t> pack_for);
 ndarray pack_answer(const shard_state& st, key_entry& e, int32_t worker);
-// A round completed: the packed answers of the last sum are forgotten (a
-// residual no worker holds any more is kept for reuse).
-void new_pull_sum(key_entry& e);
+// A round completed: the packed answers of the last sum are set aside and
+// returned (a residual no worker holds any more is kept for reuse);
+// restore_pull_sum puts them back when making the new sum fails, so a
+// worker that pulls the old sum again gets the bytes it was sent (its
+// residual charged once).
+struct last_pull_sum {
+  bool summed;
+  std::unordered_map<int32_t, ndarray> packed;
+  std::vector<key_entry::pull_packing> packings;
+  ndarray spare;
+};
+last_pull_sum new_pull_sum(key_entry& e);
+void restore_pull_sum(key_entry& e, last_pull_sum last);
 // Takes a compression setting (command 4's body); refused with compressed
 // pulls while an updater runs in the shard.
 failure set_compression(shard_state& st, const std::string& body);

@@ -173,38 +173,46 @@ TEST_CASE("summing packed buffers in one pass gives the floats of unpacking and 
 }
 
 TEST_CASE("summing packed buffers and packing the sum in one pass gives the bytes, sum and "
-          "residual of doing one after the other",
+          "residual of doing one after the other, with either loops, residual in place or not",
           "[compression]") {
   std::mt19937 gen(11);
   std::uniform_int_distribution<uint32_t> byte(0, 255);
   std::uniform_real_distribution<float> plain(-2.0f, 2.0f);
-  for (auto c : {codec::two_bit, codec::one_bit, codec::fp16})
-    for (size_t n : {5u, 4096u, 10001u})
-      for (bool add : {false, true}) {
-        INFO(detail::codec_name(c) << " n " << n << " add " << add);
-        auto bytes = detail::packed_bytes(c, n);
-        std::vector<std::vector<uint8_t>> packed(2, std::vector<uint8_t>(bytes));
-        std::vector<const uint8_t*> in;
-        for (auto& p : packed) {
-          for (auto& x : p)
-            x = static_cast<uint8_t>(byte(gen));
-          in.push_back(p.data());
-        }
-        std::vector<float> start(n), r(n);
-        for (size_t i = 0; i < n; ++i) {
-          start[i] = plain(gen);
-          r[i] = plain(gen);
-        }
-        auto want_sum = start, got_sum = start, want_r = r;
-        std::vector<float> got_r(n, 9.0f);
-        std::vector<uint8_t> want(detail::packed_bytes(c, n), 0xAB), got(want.size(), 0xCD);
-        detail::decompress_sum(c, in, n, 0.5f, want_sum.data(), add);
-        detail::compress(c, want_sum.data(), want_r.data(), n, 0.5f, want.data());
-        detail::decompress_sum_compress(c, in, n, 0.5f, got_sum.data(), add, r.data(), got_r.data(),
-                                        got.data());
-        REQUIRE(same_or_both_nan(got_sum, want_sum));
-        REQUIRE(got == want);
-        if (c != codec::fp16)
-          REQUIRE(same_or_both_nan(got_r, want_r));
-      }
+  for (auto loops : {quantizer_loops::fastest, quantizer_loops::portable})
+    for (auto c : {codec::two_bit, codec::one_bit, codec::fp16})
+      for (size_t n : {5u, 4096u, 10001u})
+        for (bool add : {false, true})
+          for (bool in_place : {false, true}) {  // in place: a worker's first pull, or a residual one worker holds
+            INFO(detail::codec_name(c) << " n " << n << " add " << add << " in place " << in_place
+                                       << " portable " << (loops == quantizer_loops::portable));
+            auto bytes = detail::packed_bytes(c, n);
+            std::vector<std::vector<uint8_t>> packed(2, std::vector<uint8_t>(bytes));
+            std::vector<const uint8_t*> in;
+            for (auto& p : packed) {
+              for (auto& x : p)
+                x = static_cast<uint8_t>(byte(gen));
+              in.push_back(p.data());
+            }
+            std::vector<float> start(n), r(n);
+            for (size_t i = 0; i < n; ++i) {
+              start[i] = plain(gen);
+              r[i] = plain(gen);
+            }
+            auto want_sum = start, got_sum = start, want_r = r;
+            std::vector<float> other(n, 9.0f);
+            float* got_r = in_place ? r.data() : other.data();
+            std::vector<uint8_t> want(bytes, 0xAB), got(bytes, 0xCD);
+            // The reference: one step after the other, with the other loops
+            // (the AVX2 ones are checked against the portable ones above).
+            auto other_loops = loops == quantizer_loops::portable ? quantizer_loops::fastest
+                                                                  : quantizer_loops::portable;
+            detail::decompress_sum(c, in, n, 0.5f, want_sum.data(), add, other_loops);
+            detail::compress(c, want_sum.data(), want_r.data(), n, 0.5f, want.data(), other_loops);
+            detail::decompress_sum_compress(c, in, n, 0.5f, got_sum.data(), add, r.data(), got_r,
+                                            got.data(), loops);
+            REQUIRE(same_or_both_nan(got_sum, want_sum));
+            REQUIRE(got == want);
+            if (c != codec::fp16)
+              REQUIRE(same_or_both_nan(std::vector<float>(got_r, got_r + n), want_r));
+          }
 }

@@ -47,8 +47,8 @@ struct job_model {
   }
 };
 
-local_cluster split_cluster() {
-  local_cluster c{2, 2};
+local_cluster split_cluster(int workers = 2) {
+  local_cluster c{workers, 2};
   c.settings = [](config& cfg) { cfg.bigarray_bound = 64; };  // key 2 (1003 values) is split
   return c;
 }
@@ -108,20 +108,22 @@ TEST_CASE("dist_sync with fp16: halves on the wire, summed in float", "[dist][co
 
 namespace {
 
-// Compressed pulls of a split key over `rounds` rounds, each worker
+// Compressed pulls of a split key with codec `type` (threshold 0.5) over
+// `rounds` rounds in a job of `workers` workers, each worker
 // pushing and pulling, or only pushing where `pulls(rank, round)` is false:
 // what a worker pulls is each sum it was sent, packed with the servers'
 // residual for it (of the sums it was sent); a second pull of a sum gets
 // the same values.
-void check_compressed_pulls(int rounds, const std::function<bool(int, int)>& pulls) {
-  auto cluster = split_cluster();
+void check_compressed_pulls(const std::string& type, int workers, int rounds,
+                            const std::function<bool(int, int)>& pulls) {
+  auto cluster = split_cluster(workers);
   cluster.run("dist_sync", [&](kvstore& kv) {
-    compression c{"2bit", 0.5};
+    compression c{type, 0.5};
     c.compress_pull = true;
     kv.set_gradient_compression(c);
     size_t n = 1003;
     kv.init(3, ndarray::zeros({1003}));
-    job_model m("2bit", 0.5f, kv.num_workers(), n);
+    job_model m(type, 0.5f, kv.num_workers(), n);
     std::vector<float> pull_residual(n, 0.0f);  // the servers' residual for this worker
     auto out = ndarray::zeros({1003});
     std::vector<float> want;
@@ -132,7 +134,7 @@ void check_compressed_pulls(int rounds, const std::function<bool(int, int)>& pul
         continue;
       }
       kv.pushpull(3, array_of(grads(kv.rank(), r, n)), out);
-      want = ref::send("2bit", m.sum, pull_residual, 0.5f);
+      want = ref::send(type, m.sum, pull_residual, 0.5f);
       EXPECT(out.to_vector<float>() == want);
     }
     kv.pull(3, out);  // the same sum again: the same values, the residual charged once
@@ -144,7 +146,20 @@ void check_compressed_pulls(int rounds, const std::function<bool(int, int)>& pul
 
 TEST_CASE("dist_sync with compressed pulls: servers pack the sum with a residual per worker",
           "[dist][compression]") {
-  check_compressed_pulls(4, [](int, int) { return true; });
+  check_compressed_pulls("2bit", 2, 4, [](int, int) { return true; });
+}
+
+TEST_CASE("dist_sync with 1bit compressed pulls: servers pack the sum with a residual per worker",
+          "[dist][compression]") {
+  check_compressed_pulls("1bit", 2, 4, [](int, int) { return true; });
+}
+
+TEST_CASE("dist_sync with fp16 compressed pulls, 3 workers: halves both ways, each server "
+          "summing a round's pushes as it holds at most two",
+          "[dist][compression]") {
+  // fp16 packs a part in half its float buffer's bytes: a server holds two
+  // pushes, and sums them into the buffer when the third arrives.
+  check_compressed_pulls("fp16", 3, 3, [](int, int) { return true; });
 }
 
 TEST_CASE("dist_sync with compressed pulls: a worker that skips pulls keeps its own residual",
@@ -152,7 +167,7 @@ TEST_CASE("dist_sync with compressed pulls: a worker that skips pulls keeps its 
   // The servers pack a sum once for workers whose residuals are equal
   // (sent the same sums): a worker that skipped sums must not be packed
   // from, nor left sharing, another's residual.
-  check_compressed_pulls(6, [](int rank, int r) {  // rank 0 skips rounds 1, 2 and 4
+  check_compressed_pulls("2bit", 2, 6, [](int rank, int r) {  // rank 0 skips rounds 1, 2 and 4
     return rank != 0 || r == 0 || r == 3 || r == 5;
   });
 }
