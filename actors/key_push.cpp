@@ -79,10 +79,13 @@ void note_rows(key_entry& e, bool sparse, const std::vector<int64_t>& rows) {
 
 // One push per round, one whole input of the key's size and dtype: with an
 // updater, the input is the round's gradient as it is (the requester's
-// array stays marked until the push is answered).
+// array stays marked until the push is answered). Never a range of a
+// worker's shared memory: an updater that outlives the request's deadline
+// would still read it after the worker reused it; that input is summed
+// (copied) into the merge buffer instead.
 bool gradient_as_is(const key_entry& e, const part_request& m) {
   auto& in = m.inputs;
-  if (m.sparse)
+  if (m.sparse || (in.size() == 1 && is_borrowed(in[0].array)))
     return false;
   return in.size() == 1 && in[0].offset == 0 && in[0].count == in[0].array.size() &&
          in[0].array.size() == e.stored.size() && in[0].array.dtype() == e.stored.dtype() &&

@@ -149,17 +149,19 @@ void serve_batch(shard_impl self, part_batch& batch, const caf::node_id& from, b
         ba->rp.deliver(std::move(ba->reply));
     };
     auto& item = batch.items[i];
+    bool landing = false;  // answered by value, which land_in_shm writes into the range
     if (detail::names_shm(item)) {  // never served with a range unchecked
       if (auto f = detail::capture([&] {
             detail::resolve_shm(self, from, item);
-            if (!item.outputs.empty() && !item.outputs[0].shm.empty())
+            landing = !item.outputs.empty() && !item.outputs[0].shm.empty();
+            if (landing)
               answer = detail::land_in_shm(self, from, item, std::move(answer));
           })) {
         answer(f, ndarray());
         continue;
       }
     }
-    serve_item(self, item, remote, std::move(answer));
+    serve_item(self, item, remote || landing, std::move(answer));
   }
 }
 
@@ -316,6 +318,10 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
       },
       [=](shm_atom, shm_announce& a) -> caf::result<ok_atom> {
         return detail::reply(detail::capture([&] { detail::accept_segment(self, a); }),
+                             ok_atom::value);
+      },
+      [=](shm_atom, shm_echo& echo) -> caf::result<ok_atom> {
+        return detail::reply(detail::capture([&] { detail::bind_segment(self, echo); }),
                              ok_atom::value);
       },
       [=](updater_atom, updater_setting& setting) -> caf::result<ok_atom> {

@@ -54,7 +54,9 @@ void sum_held_pushes(const shard_state& st, key_entry& e,
 void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
 
 // actors/shard_shm.cpp, the shard's side of shared memory. accept_segment
-// maps a segment a worker announced (throws kvs::error saying why not);
+// maps a segment a worker announced and writes a challenge into it;
+// bind_segment makes it usable when its owner's node echoes that challenge
+// (both throw kvs::error saying why not);
 // drop_segments unmaps those of an owner that ended. A request that
 // names_shm is resolved before it is served (`from`: its sender's node):
 // each range checked against its key part (dtype, size) and the mapping's
@@ -63,6 +65,7 @@ void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
 // land_in_shm wraps a pull's answer: the value is written into the
 // request's landing range and answered without it.
 void accept_segment(shard_impl self, const shm_announce& a);
+void bind_segment(shard_impl self, const shm_echo& echo);
 void drop_segments(shard_impl self, const caf::actor_addr& gone);
 bool names_shm(const part_request& m);
 uint64_t resolve_shm(shard_impl self, const caf::node_id& from, part_request& m);

@@ -43,6 +43,19 @@ void check_fits(const key_entry& e, const array_view& v, const char* role) {
                                                std::to_string(stored.size()));
 }
 
+// The memory of a view's range, inside its mapping and on the 64-byte
+// boundary the worker's ranges keep (an element never straddles it).
+uint8_t* range_of(const shard_state& st, const caf::node_id& node, const array_view& v,
+                  const std::string& what) {
+  auto* at = mapping_of(st, node, v.shm.segment)->range(v.shm.offset, v.shm.bytes, what);
+  if (v.shm.offset % shm_range_alignment != 0)
+    throw kvs::error(errc::invalid_argument, what + ": shared memory range at " +
+                                                 std::to_string(v.shm.offset) + " is not " +
+                                                 std::to_string(shm_range_alignment) +
+                                                 "-byte aligned");
+  return at;
+}
+
 }  // namespace
 
 void accept_segment(shard_impl self, const shm_announce& a) {
@@ -56,19 +69,40 @@ void accept_segment(shard_impl self, const shm_announce& a) {
   auto known = st.shm.peers.find(node);
   if (known != st.shm.peers.end() &&
       (known->second.segments.count(a.segment) > 0 ||
-       known->second.segments.size() >= max_shm_segments_per_peer))
+       known->second.segments.size() + known->second.pending.size() >= max_shm_segments_per_peer))
     throw kvs::error(errc::invalid_argument, "shared memory segment " + std::to_string(a.segment) +
                                                  ": already mapped, or too many segments");
   auto m = std::make_shared<shm_mapping>(a.pid, a.fd, a.size, shm_nonce{a.nonce_hi, a.nonce_lo});
-  auto& peer = st.shm.peers[node];
+  // The nonce is no proof of who announced it (a peer told it can replay
+  // it): the owner proves it by reading this back from the segment.
+  auto challenge = random_shm_nonce();
+  m->write_challenge(challenge);
+  st.shm.peers[node].pending[a.segment] = shm_pending{std::move(m), challenge, a.owner};
+}
+
+void bind_segment(shard_impl self, const shm_echo& echo) {
+  auto& st = self->state;
+  auto& node = sender_node(self, "a shared memory echo");
+  auto known = st.shm.peers.find(node);
+  auto what = "shared memory segment " + std::to_string(echo.segment);
+  if (known == st.shm.peers.end() || known->second.pending.count(echo.segment) == 0)
+    throw kvs::error(errc::invalid_argument, what + ": no announcement from this node waits for "
+                                                    "an echo");
+  auto& peer = known->second;
+  auto p = std::move(peer.pending.at(echo.segment));
+  peer.pending.erase(echo.segment);  // one try: a wrong echo unmaps it
+  if (!(p.challenge == shm_nonce{echo.challenge_hi, echo.challenge_lo}))
+    throw kvs::error(errc::invalid_argument,
+                     what + ": the echo is not the challenge written into it (the announcer "
+                            "cannot read that segment: not its owner, or another host)");
   if (!peer.owner) {
-    peer.owner = a.owner;
-    self->monitor(a.owner);
+    peer.owner = p.owner;
+    self->monitor(p.owner);
   }
-  peer.segments.emplace(a.segment, std::move(m));
-  log::info("kvs server: mapped shared memory segment " + std::to_string(a.segment) + " (" +
-            std::to_string(a.size) + " bytes) of a worker on this host (pid " +
-            std::to_string(a.pid) + ")");
+  auto size = p.mapping->size();
+  peer.segments.emplace(echo.segment, std::move(p.mapping));
+  log::info("kvs server: mapped shared memory segment " + std::to_string(echo.segment) + " (" +
+            std::to_string(size) + " bytes) of a worker on this host");
 }
 
 void drop_segments(shard_impl self, const caf::actor_addr& gone) {
@@ -106,8 +140,8 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
     if (v.shm.empty())
       continue;
     check_fits(e->second, v, "a pushed value");
+    uint8_t* src = range_of(st, node, v, what);
     auto& map = mapping_of(st, node, v.shm.segment);
-    uint8_t* src = map->range(v.shm.offset, v.shm.bytes, what);
     // Summed straight from the worker's memory: the array holds the mapping
     // (unmapped only when the last handle ends), the seals keep every page
     // there, and the worker gives the range back only after the answer. A
@@ -123,7 +157,7 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
     if (m.outputs.size() != 1)
       throw kvs::error(errc::invalid_argument, what + ": a landing range with several outputs");
     check_fits(e->second, v, "a landing range");
-    mapping_of(st, node, v.shm.segment)->range(v.shm.offset, v.shm.bytes, what);
+    range_of(st, node, v, what);
   }
   return moved;
 }

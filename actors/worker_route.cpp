@@ -247,11 +247,11 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
   auto parts = std::make_shared<std::vector<pending_part>>(std::move(sb.parts));
   auto fail_all = [self, parts](kvs::error err) {
     turn t{self};
-    for (auto& pp : *parts) {
-      if (err.code() == errc::peer_down)  // nobody writes into its ranges any more
-        give_back(self->state, pp.shm);
+    // Never given back: a shard reported down after a lost connection may
+    // still be alive and write an answer into a landing range; a timed-out
+    // one may still read or write them.
+    for (auto& pp : *parts)
       part_done(self, pp.run, err);
-    }
   };
   auto id = timed_request<batch_reply>(
       self, st.deadlines, wait_bounds::worker_to_shard(st.opts.request_timeout), st.shards[shard],

@@ -105,6 +105,7 @@ struct worker_state {
   // where the shard sums the devices, else the worker's local sum).
   std::unordered_map<kvs::key, std::vector<ndarray>, key_hash> residuals;
   std::optional<shm_ranges> shm_free;  // the segment's ranges (opts.shm set)
+  bool shm_full_warned = false;        // the warning that it was full was given
 };
 
 // The route a worker with these options gives its keys.

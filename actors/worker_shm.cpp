@@ -2,6 +2,7 @@
 
 #include "actors/worker_route.hpp"
 #include "core/array_impl.hpp"
+#include "core/log.hpp"
 
 namespace kvs::detail {
 
@@ -18,8 +19,17 @@ std::optional<uint64_t> take_range(worker_state& st, part_shm& ps, uint64_t byte
   if (bytes == 0 || bytes < st.opts.shm_min_bytes)
     return std::nullopt;
   auto at = st.shm_free->take(bytes);
-  if (at)
+  if (at) {
     ps.taken.push_back(*at);
+  } else if (!st.shm_full_warned) {
+    st.shm_full_warned = true;
+    log::warn("kvs worker: a part of " + std::to_string(bytes) +
+              " bytes found no free range in the shared memory segment (" +
+              std::to_string(st.shm_free->in_use()) + " of " + std::to_string(st.opts.shm->size()) +
+              " bytes held by parts in flight, or kept out of use after a timeout or a lost "
+              "server): parts that do not fit travel in CAF's messages; KVS_SHM_BYTES sets the "
+              "size (said once)");
+  }
   return at;
 }
 

@@ -4,8 +4,10 @@
 // segment instead of bytes in the message. A push's input is copied into a
 // range when the part is sent; a pull names a landing range the shard
 // writes its answer into. The ranges of a part go back when its answer
-// arrives, or when its shard is down; a part whose request failed otherwise
-// (a timeout: the shard may still write) keeps its ranges out of use.
+// arrives, or when it was never sent (its shard already down); a part whose
+// request failed (a timeout, or a shard reported down after a lost
+// connection: either may still read or write) keeps its ranges out of use
+// for good.
 #include <cstdint>
 #include <optional>
 #include <vector>

@@ -29,6 +29,9 @@ public:
   size_t bytes() const { return bytes_; }
   kvs::device where() const { return dev_; }
   sync_var& var() { return var_; }
+  // Borrowed memory (its own or its owner's): another process may rewrite it
+  // once the request that lent it is answered.
+  bool borrowed() const { return keep_ || (owner_ && owner_->borrowed()); }
 
 private:
   kvs::device dev_;
@@ -96,6 +99,9 @@ ndarray make_uninitialized(const kvs::shape& s, kvs::dtype t, kvs::device d = cp
 // holds valid while any handle to the array lives.
 ndarray borrowed_array(const kvs::shape& s, kvs::dtype t, void* memory,
                        std::shared_ptr<const void> keep);
+// A dense array over borrowed memory (borrowed_array, or an alias of one):
+// it must not outlive the request that lent it.
+bool is_borrowed(const ndarray& x);
 // Copies bytes between any two devices (memcpy between host buffers).
 void cuda_or_memcpy(void* dst, kvs::device dd, const void* src, kvs::device sd, size_t bytes);
 // Copies `count` elements of `src`, from element `src_offset`, into `dst` from

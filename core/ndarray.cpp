@@ -165,6 +165,11 @@ ndarray borrowed_array(const kvs::shape& s, kvs::dtype t, void* memory,
   return ndarray_access::make(std::move(p));
 }
 
+bool is_borrowed(const ndarray& x) {
+  auto& p = ndarray_access::impl(x);
+  return p.buf && p.buf->borrowed();
+}
+
 ndarray densify(const ndarray& x) {
   auto& p = ndarray_access::impl(x);
   if (p.stype == storage::dense)

@@ -2,12 +2,13 @@
 
 #include <string>
 
+#include "core/shm_segment.hpp"
 #include "kvs/error.hpp"
 
 namespace kvs::detail {
 
 namespace {
-constexpr uint64_t alignment = 64;
+constexpr uint64_t alignment = shm_range_alignment;
 }
 
 shm_ranges::shm_ranges(uint64_t begin, uint64_t end) {

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "kvs/error.hpp"
@@ -22,7 +24,9 @@ constexpr int required_seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
   throw kvs::error(code, what + ": " + std::strerror(errno));
 }
 
-shm_nonce random_nonce() {
+}  // namespace
+
+shm_nonce random_shm_nonce() {
   shm_nonce n;
   uint64_t words[2];
   auto got = getrandom(words, sizeof(words), 0);
@@ -32,8 +36,6 @@ shm_nonce random_nonce() {
   n.lo = words[1];
   return n;
 }
-
-}  // namespace
 
 shm_segment::shm_segment(uint64_t bytes) : size_(bytes) {
   if (bytes <= shm_header_bytes)
@@ -58,8 +60,14 @@ shm_segment::shm_segment(uint64_t bytes) : size_(bytes) {
     fail(errc::io_error, "shared memory segment: mmap of " + std::to_string(bytes) + " bytes");
   }
   base_ = static_cast<uint8_t*>(p);
-  nonce_ = random_nonce();
+  nonce_ = random_shm_nonce();
   std::memcpy(base_, &nonce_, sizeof(nonce_));
+}
+
+shm_nonce shm_segment::challenge() const {
+  shm_nonce c;
+  std::memcpy(&c, base_ + shm_challenge_offset, sizeof(c));
+  return c;
 }
 
 shm_segment::~shm_segment() {
@@ -69,21 +77,37 @@ shm_segment::~shm_segment() {
 
 shm_mapping::shm_mapping(int64_t pid, int64_t fd, uint64_t size, const shm_nonce& nonce)
     : size_(size) {
-  if (pid <= 0 || fd < 0 || fd > INT32_MAX || size <= shm_header_bytes)
+  if (pid <= 0 || fd < 0 || fd > INT32_MAX || size <= shm_header_bytes ||
+      size > shm_max_segment_bytes)
     throw kvs::error(errc::invalid_argument, "a shared memory segment announced as pid " +
                                                  std::to_string(pid) + ", fd " + std::to_string(fd) +
                                                  ", " + std::to_string(size) + " bytes: malformed");
   auto path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
-  int f = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  // A peer names the path: never block on it (a FIFO), never take it as our
+  // terminal, and look at what it is before anything else.
+  int f = open(path.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (f < 0)
     fail(errc::io_error, "cannot open " + path + " (another host, another user, or ptrace rules)");
   struct stat st {};
-  int seals = fcntl(f, F_GET_SEALS);
-  if (fstat(f, &st) != 0 || seals < 0) {
+  struct statfs fs {};
+  if (fstat(f, &st) != 0 || fstatfs(f, &fs) != 0) {
     int e = errno;
     close(f);
     errno = e;
-    fail(errc::io_error, path + ": fstat or F_GET_SEALS (not a memfd?)");
+    fail(errc::io_error, path + ": fstat");
+  }
+  // A hugetlbfs page read when none is free raises SIGBUS in the reader.
+  if (!S_ISREG(st.st_mode) || fs.f_type == HUGETLBFS_MAGIC) {
+    close(f);
+    throw kvs::error(errc::invalid_argument,
+                     path + ": not a plain memory file (a hugetlbfs file, or not a regular file)");
+  }
+  int seals = fcntl(f, F_GET_SEALS);
+  if (seals < 0) {
+    int e = errno;
+    close(f);
+    errno = e;
+    fail(errc::io_error, path + ": F_GET_SEALS (not a memfd?)");
   }
   // Without these seals the peer could shrink the file under our mapping.
   if ((seals & required_seals) != required_seals || static_cast<uint64_t>(st.st_size) != size) {
@@ -114,6 +138,10 @@ shm_mapping::shm_mapping(int64_t pid, int64_t fd, uint64_t size, const shm_nonce
 shm_mapping::~shm_mapping() {
   if (base_ != nullptr)
     munmap(base_, size_);
+}
+
+void shm_mapping::write_challenge(const shm_nonce& c) {
+  std::memcpy(base_ + shm_challenge_offset, &c, sizeof(c));
 }
 
 uint8_t* shm_mapping::range(uint64_t offset, uint64_t bytes, const std::string& what) const {

@@ -6,10 +6,15 @@
 // sizes it and seals it against shrinking and growing, so a peer can never
 // make another process's mapping fault (SIGBUS); its first bytes hold a
 // random 128-bit nonce. It announces {pid, fd, size, nonce} over the actors'
-// (authenticated) channel; the server opens /proc/<pid>/fd/<fd> (the kernel
-// allows it only to the same user, under its ptrace rules), checks the seals
-// and the size, maps it and reads the nonce: that read is the proof that both
-// run on one host. Nothing else a peer says about its host is trusted.
+// (authenticated) channel, to servers whose node id names this host only;
+// the server opens /proc/<pid>/fd/<fd> (the kernel allows it only to the
+// same user, under its ptrace rules), checks it is a sealed regular file,
+// not on hugetlbfs, of the announced size (capped), maps it and reads the
+// nonce. The nonce alone proves nothing about who sent it (a peer that was
+// told it can replay it): the server then writes a fresh random challenge
+// into the segment's header, and binds the segment to the announcer's node
+// only when that node echoes the challenge back, which only a process that
+// can read the segment (its owner, on this host) can do.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,9 +26,19 @@ struct shm_nonce {
   bool operator==(const shm_nonce& o) const { return hi == o.hi && lo == o.lo; }
 };
 
-// The segment's first bytes (the nonce, then padding): no data range starts
-// below this offset.
+// The segment's first bytes (the nonce, then a server's challenge, then
+// padding): no data range starts below this offset.
 constexpr uint64_t shm_header_bytes = 64;
+constexpr uint64_t shm_challenge_offset = 16;
+// Every data range starts on this boundary (core/shm_ranges.hpp hands them
+// out so; a server refuses any other).
+constexpr uint64_t shm_range_alignment = 64;
+// The largest segment a server maps (a bigger announcement is refused: it
+// would only spend the server's address space).
+constexpr uint64_t shm_max_segment_bytes = uint64_t{1} << 40;
+
+// 128 random bits from the kernel; throws kvs::error io_error.
+shm_nonce random_shm_nonce();
 
 class shm_segment {
 public:
@@ -39,6 +54,8 @@ public:
   const shm_nonce& nonce() const { return nonce_; }
   // The segment's memory (this process's mapping).
   uint8_t* base() const { return base_; }
+  // The challenge a server last wrote into the header.
+  shm_nonce challenge() const;
 
 private:
   int fd_ = -1;
@@ -63,6 +80,8 @@ public:
   // The memory of [offset, offset + bytes); throws kvs::error invalid_argument
   // naming the range when it is not inside the data part of the segment.
   uint8_t* range(uint64_t offset, uint64_t bytes, const std::string& what) const;
+  // Writes a challenge into the segment's header, for its owner to echo.
+  void write_challenge(const shm_nonce& c);
 
 private:
   uint64_t size_ = 0;

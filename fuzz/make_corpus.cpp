@@ -70,6 +70,7 @@ void shard_requests() {
         message(0, part_batch{{request(part_op::push, key(1), {in_shm}, {landing})}}));
   write("shard_requests", "shm_announce",
         message(7, shm_announce{{}, 7, 1234, 5, uint64_t{1} << 20, 1, 2}));
+  write("shard_requests", "shm_echo", message(8, shm_echo{7, 3, 4}));
   write("shard_requests", "updater_setting", message(1, updater_setting{{}, 2, true}));
   write("shard_requests", "updater_setting_rows", message(1, updater_setting{{}, 2, false, true}));
   key_state ks{key("w"), 1, 7, {ndarray::zeros({2, 3}), ndarray::full({2, 3}, 1.0, dtype::f16)}};

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   auto* rest = data + 1;
   auto n = size - 1;
-  switch (data[0] % 8) {
+  switch (data[0] % 9) {
     case 0: fuzz::decode<part_batch>(rest, n); break;
     case 1: fuzz::decode<updater_setting>(rest, n); break;
     case 2: fuzz::decode<std::vector<key_state>, bool>(rest, n); break;
@@ -22,6 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 5: fuzz::decode<batch_reply>(rest, n); break;
     case 6: fuzz::decode<update_request>(rest, n); break;
     case 7: fuzz::decode<shm_announce>(rest, n); break;
+    case 8: fuzz::decode<shm_echo>(rest, n); break;
   }
   return 0;
 }

@@ -10,6 +10,7 @@ void add_message_types(caf::actor_system_config& sc) {
   sc.add_message_type<batch_reply>("kvs::batch_reply");
   sc.add_message_type<key_state>("kvs::key_state");
   sc.add_message_type<shm_announce>("kvs::shm_announce");
+  sc.add_message_type<shm_echo>("kvs::shm_echo");
   sc.add_message_type<node_info>("kvs::node_info");
   sc.add_message_type<registration>("kvs::registration");
   sc.add_message_type<shard_actor>("kvs::shard_actor");

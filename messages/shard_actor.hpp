@@ -122,9 +122,11 @@ struct key_state {
 
 // A worker's shared memory segment (core/shm_segment.hpp), announced to a
 // shard over the actors' channel: the shard maps it only if it can open
-// /proc/<pid>/fd/<fd> and reads `nonce` there (the proof of one host). The
-// segment belongs to `owner`'s node: only requests from that node may name
-// it, and it is unmapped when `owner` ends.
+// /proc/<pid>/fd/<fd> and reads `nonce` there; it then writes a challenge
+// into the segment's header and waits for an shm_echo of it from `owner`'s
+// node (only a process that can read the segment can answer: a replayed
+// announcement binds nothing). The segment belongs to `owner`'s node: only
+// requests from that node may name it, and it is unmapped when `owner` ends.
 struct shm_announce {
   caf::actor owner;
   uint32_t segment = 0;  // the id its descriptors name
@@ -138,6 +140,16 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shm_announce& x) {
   return f(caf::meta::type_name("shm_announce"), x.owner, x.segment, x.pid, x.fd, x.size,
            x.nonce_hi, x.nonce_lo);
+}
+// The challenge a shard wrote into segment `segment`, as its owner read it.
+struct shm_echo {
+  uint32_t segment = 0;
+  uint64_t challenge_hi = 0, challenge_lo = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shm_echo& x) {
+  return f(caf::meta::type_name("shm_echo"), x.segment, x.challenge_hi, x.challenge_lo);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_id& x) {
@@ -180,8 +192,10 @@ typename Inspector::result_type inspect(Inspector& f, key_state& x) {
 // (true) or one push each (dist_async). worker_down: rounds that wait for
 // that worker fail. tick: the shard's own deadline check. compression: how
 // pushes arrive packed and whether pulls are answered packed (the body of
-// server command 4, "<type>,<threshold>[,pull]"). shm: maps a worker's
-// shared memory segment, or says why not (that worker stays on CAF).
+// server command 4, "<type>,<threshold>[,pull]"). shm (announce): maps a
+// worker's shared memory segment and writes a challenge into it, or says why
+// not (that worker stays on CAF); shm (echo): binds it when the challenge
+// read back is right.
 using shard_actor =
     caf::typed_actor<caf::replies_to<batch_atom, part_batch>::with<batch_reply>,
                      caf::replies_to<updater_atom, updater_setting>::with<ok_atom>,
@@ -191,6 +205,7 @@ using shard_actor =
                      caf::replies_to<compression_atom, std::string>::with<ok_atom>,
                      caf::reacts_to<worker_down_atom, int32_t>,
                      caf::reacts_to<tick_atom>,
-                     caf::replies_to<shm_atom, shm_announce>::with<ok_atom>>;
+                     caf::replies_to<shm_atom, shm_announce>::with<ok_atom>,
+                     caf::replies_to<shm_atom, shm_echo>::with<ok_atom>>;
 
 }  // namespace kvs

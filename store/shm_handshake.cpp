@@ -1,5 +1,9 @@
 #include "store/shm_handshake.hpp"
 
+#include <algorithm>
+#include <array>
+#include <optional>
+
 #include <unistd.h>
 
 #include "core/log.hpp"
@@ -11,6 +15,21 @@ namespace {
 
 void log_plane(const std::string& who, const std::string& server, const std::string& plane) {
   log::info("kvs " + who + ": " + server + ": " + plane);
+}
+
+// The host part of a CAF node id (a hash of the host's identity), nullopt
+// for ids of another kind. CAF adds a count to its last bytes for each more
+// actor system of one process: those are left out. This only spares other
+// hosts the offer; the challenge (actors/shard_shm.cpp) is the check.
+using host_hash = std::array<uint8_t, 16>;
+std::optional<host_hash> host_of(const caf::node_id& n) {
+  if (!n || n->implementation_id() != caf::node_id::default_data::class_id)
+    return std::nullopt;
+  auto id = static_cast<const caf::node_id::default_data&>(*n).host_id();
+  static_assert(std::tuple_size<decltype(id)>::value >= std::tuple_size<host_hash>::value);
+  host_hash out;
+  std::copy_n(id.begin(), out.size(), out.begin());
+  return out;
 }
 
 }  // namespace
@@ -44,16 +63,25 @@ shm_offer offer_shared_memory(caf::actor_system& sys, const config& cfg,
   shm_announce a{owner, out.id, static_cast<int64_t>(getpid()), seg->fd(), seg->size(),
                  seg->nonce().hi, seg->nonce().lo};
   bool any = false;
+  auto here = host_of(sys.node());
   for (size_t i = 0; i < shards.size(); ++i) {
     try {
+      // Not even the nonce goes to a server whose node id names another host.
+      if (!here || host_of(shards[i]->node()) != here)
+        throw kvs::error(errc::unsupported, "its node id names another host");
       watched_request<ok_atom>(sys, shards[i], cfg.request_timeout, "shared memory offer",
                                names[i], shm_atom::value, a);
+      // The server wrote a challenge into the segment: reading it is what
+      // proves this worker owns the segment (a replayed offer cannot).
+      auto c = seg->challenge();
+      watched_request<ok_atom>(sys, shards[i], cfg.request_timeout, "shared memory echo",
+                               names[i], shm_atom::value, shm_echo{out.id, c.hi, c.lo});
       out.shards[i] = true;
       any = true;
       log_plane(who, names[i],
                 "parts of " + std::to_string(cfg.shm_min_bytes) +
                     " bytes and more through shared memory (the server mapped this worker's "
-                    "segment and read its nonce: same host)");
+                    "segment and this worker echoed the challenge it wrote there: same host)");
     } catch (const kvs::error& e) {
       if (e.code() == errc::peer_down || e.code() == errc::timeout || strict)
         throw kvs::error(strict && e.code() != errc::peer_down ? errc::invalid_config : e.code(),

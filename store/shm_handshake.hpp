@@ -1,8 +1,9 @@
 #pragma once
 // A worker's offer of shared memory to its shards (docs/distributed.md, "Two
 // planes"), over the actors' channel: the one way a segment becomes known.
-// KVS_TRANSPORT=caf: none. auto: shared memory with each shard that maps
-// the segment (the proof of one host), CAF with the others. shm: every
+// KVS_TRANSPORT=caf: none. auto: shared memory with each shard of this host
+// (by its node id) that maps the segment and gets back the challenge it
+// wrote there (the proof that this worker owns it), CAF with the others. shm: every
 // shard must map it, else invalid_config naming the server and why. One
 // info line per shard says which plane it gets and why.
 #include <memory>

@@ -74,3 +74,41 @@ TEST_CASE("shm ranges hand out aligned ranges until full, then nothing, and merg
   REQUIRE(*whole == 64);
   require_message([&] { r.give_back(128); }, errc::invalid_argument, {"not in use"});
 }
+
+TEST_CASE("a server maps no path a peer names unless it is a plain sealed memory file of a "
+          "bounded size",
+          "[shm]") {
+  int p[2];
+  REQUIRE(pipe(p) == 0);  // a FIFO: opening or reading it must never block the server
+  require_message([&] { shm_mapping(getpid(), p[0], 1 << 20, shm_nonce{}); },
+                  errc::invalid_argument, {"not a plain memory file"});
+  close(p[0]);
+  close(p[1]);
+  shm_segment seg(1 << 20);
+  require_message([&] { shm_mapping(getpid(), seg.fd(), shm_max_segment_bytes + 1, seg.nonce()); },
+                  errc::invalid_argument, {"malformed"});
+  // hugetlbfs: a page read when none is free would raise SIGBUS in the server.
+  int h = memfd_create("huge", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB);
+  if (h < 0) {
+    WARN("no hugetlb memfd here: that refusal is not exercised");
+    return;
+  }
+  const long huge = 2L << 20;
+  bool sized = ftruncate(h, huge) == 0 &&
+               fcntl(h, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0;
+  if (sized)
+    require_message([&] { shm_mapping(getpid(), h, huge, shm_nonce{}); }, errc::invalid_argument,
+                    {"not a plain memory file"});
+  close(h);
+}
+
+TEST_CASE("a segment's owner reads the challenge a server wrote into its header", "[shm]") {
+  shm_segment seg(1 << 20);
+  shm_mapping map(getpid(), seg.fd(), seg.size(), seg.nonce());
+  auto c = random_shm_nonce();
+  map.write_challenge(c);
+  REQUIRE(seg.challenge() == c);
+  shm_nonce first;  // the challenge leaves the nonce as it was
+  std::memcpy(&first, seg.base(), sizeof(first));
+  REQUIRE(first == seg.nonce());
+}

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <future>
+#include <thread>
 
 #include <unistd.h>
 
@@ -26,9 +28,11 @@ struct shm_shard {
   caf::scoped_actor self{sys};
   detail::shm_segment seg{1 << 20};
 
-  explicit shm_shard(bool shared_memory = true) {
+  explicit shm_shard(bool shared_memory = true, int32_t workers = 1,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     shard_options opts;
-    opts.num_workers = 1;
+    opts.num_workers = workers;
+    opts.request_timeout = timeout;
     opts.shared_memory = shared_memory;
     shard = spawn_key_shard(sys, reducer_set{spawn_cpu_reducer(sys, 1, 1000000), {}}, opts);
     REQUIRE(ask(self, shard, part_batch{{request(part_op::init, 5,
@@ -39,20 +43,44 @@ struct shm_shard {
   shm_announce announce(uint32_t id, caf::actor owner) const {
     return shm_announce{owner, id, getpid(), seg.fd(), seg.size(), seg.nonce().hi, seg.nonce().lo};
   }
-  // The announcement's answer: empty when the shard mapped it, else its error.
-  std::string offer(const shm_announce& a) {
+  // A shm_atom request's answer: empty when the shard took it, else its error.
+  template <class T>
+  std::string say(const T& x) {
     std::string out = "no answer";
-    self->request(shard, std::chrono::seconds(10), shm_atom::value, a)
+    self->request(shard, std::chrono::seconds(10), shm_atom::value, x)
         .receive([&](ok_atom) { out.clear(); },
                  [&](caf::error& e) { out = from_caf_error(e, "offer").what(); });
     return out;
   }
-  // A push of key 5 whose value lies in the segment at `offset`.
-  part_result push(uint32_t segment, uint64_t offset, uint64_t count = 4,
-                   dtype type = dtype::f32, uint64_t bytes = 16) {
+  // As a worker offers its segment: the announcement, then the echo of the
+  // challenge the shard wrote into it. Empty when the shard bound it.
+  std::string offer(const shm_announce& a) {
+    auto out = say(a);
+    if (!out.empty())
+      return out;
+    auto c = seg.challenge();
+    return say(shm_echo{a.segment, c.hi, c.lo});
+  }
+  // A part of key 5 whose value lies in the segment at `offset`.
+  static array_view in_shm(uint32_t segment, uint64_t offset, uint64_t count = 4,
+                           dtype type = dtype::f32, uint64_t bytes = 16) {
     array_view v{ndarray(), 0, count, true};
     v.shm = shm_range{segment, offset, bytes, {static_cast<int64_t>(count)}, type};
-    return ask(self, shard, part_batch{{request(part_op::push, 5, {v})}}).results.at(0);
+    return v;
+  }
+  part_result push(uint32_t segment, uint64_t offset, uint64_t count = 4,
+                   dtype type = dtype::f32, uint64_t bytes = 16) {
+    return ask(self, shard,
+               part_batch{{request(part_op::push, 5, {in_shm(segment, offset, count, type, bytes)})}})
+        .results.at(0);
+  }
+  void write(uint64_t offset, std::vector<float> values) {
+    std::memcpy(seg.base() + offset, values.data(), values.size() * sizeof(float));
+  }
+  std::vector<float> read(uint64_t offset) {
+    std::vector<float> out(4);
+    std::memcpy(out.data(), seg.base() + offset, sizeof(float) * 4);
+    return out;
   }
   std::vector<float> pulled() {
     auto out = ndarray::zeros({4});
@@ -130,4 +158,122 @@ TEST_CASE("a shard unmaps the segments of an owner that ended", "[server][shm]")
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   FAIL("the segment stayed mapped");
+}
+
+namespace {
+
+// Lets a blocked updater go on at the end of a test, whatever happened.
+struct gate {
+  std::promise<void> opening;
+  std::shared_future<void> opened = opening.get_future().share();
+  bool open_done = false;
+  void open() {
+    if (!open_done)
+      opening.set_value();
+    open_done = true;
+  }
+  ~gate() { open(); }
+};
+
+}  // namespace
+
+TEST_CASE("a late updater gets the gradient pushed, not what the worker wrote into its range "
+          "after the push was answered",
+          "[server][shm]") {
+  // One worker with an updater: the round's gradient would be the pushed
+  // array as it is; from shared memory it must be a copy.
+  shm_shard s(true, 1, std::chrono::milliseconds(200));
+  REQUIRE(s.offer(s.announce(7, caf::actor_cast<caf::actor>(s.self))).empty());
+  gate g;
+  auto opened = g.opened;
+  auto slow = s.sys.spawn<caf::detached>([opened]() -> updater_actor::behavior_type {
+    return {[opened](update_atom, update_request& r) {
+      opened.wait();  // past the shard's deadline: the push is answered first
+      auto grad = r.grad.to_vector<float>();
+      float* w = r.weight.data<float>();
+      for (size_t i = 0; i < grad.size(); ++i)
+        w[i] += grad[i];
+    }};
+  });
+  bool set = false;
+  s.self->request(s.shard, std::chrono::seconds(10), updater_atom::value,
+                  updater_setting{slow, 0, false})
+      .receive([&](ok_atom) { set = true; }, [&](caf::error&) {});
+  REQUIRE(set);
+  s.write(128, {1, 2, 3, 4});
+  require_failure(s.push(7, 128), errc::timeout, {"did not answer"});
+  s.write(128, {100, 100, 100, 100});  // the worker has the range back: it reuses it
+  g.open();
+  REQUIRE(s.pulled() == std::vector<float>{1, 2, 3, 4});  // waits for the late update
+  caf::anon_send_exit(slow, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("what a shard summed from a segment stays as it was when the worker rewrites the range "
+          "after the answer",
+          "[server][shm]") {
+  SECTION("one worker, no updater: summed straight into the stored value") {
+    shm_shard s;
+    REQUIRE(s.offer(s.announce(7, caf::actor_cast<caf::actor>(s.self))).empty());
+    s.write(128, {1, 2, 3, 4});
+    REQUIRE(s.push(7, 128).ok);
+    s.write(128, {9, 9, 9, 9});
+    REQUIRE(s.pulled() == std::vector<float>{1, 2, 3, 4});
+  }
+  SECTION("two workers: summed into the round's merge buffer") {
+    shm_shard s(true, 2);
+    REQUIRE(s.offer(s.announce(7, caf::actor_cast<caf::actor>(s.self))).empty());
+    s.write(128, {1, 2, 3, 4});
+    auto mine = request(part_op::push, 5, {shm_shard::in_shm(7, 128)});
+    auto theirs = request(part_op::push, 5, {array_view::whole(ndarray::full({4}, 10.0))});
+    theirs.worker = 1;
+    auto r = ask(s.self, s.shard, part_batch{{mine, theirs}});
+    REQUIRE(r.results.at(0).ok);
+    REQUIRE(r.results.at(1).ok);
+    s.write(128, {9, 9, 9, 9});
+    REQUIRE(s.pulled() == std::vector<float>{11, 12, 13, 14});
+  }
+}
+
+TEST_CASE("a shard writes a pull's answer into its landing range and answers without the value",
+          "[server][shm]") {
+  shm_shard s;
+  REQUIRE(s.offer(s.announce(7, caf::actor_cast<caf::actor>(s.self))).empty());
+  s.write(128, {1, 2, 3, 4});
+  REQUIRE(s.push(7, 128).ok);
+  auto landing = shm_shard::in_shm(7, 1024);
+  landing.carries_data = false;
+  auto r = ask(s.self, s.shard, part_batch{{request(part_op::pull, 5, {}, {landing})}}).results.at(0);
+  INFO(r.message);
+  REQUIRE(r.ok);
+  REQUIRE(r.value.is_none());
+  REQUIRE(s.read(1024) == std::vector<float>{1, 2, 3, 4});
+  // A range off the 64-byte boundary is refused before anything is written.
+  auto off = shm_shard::in_shm(7, 2052);
+  off.carries_data = false;
+  require_failure(ask(s.self, s.shard, part_batch{{request(part_op::pull, 5, {}, {off})}}).results.at(0),
+                  errc::invalid_argument, {"not 64-byte aligned"});
+  require_failure(s.push(7, 132), errc::invalid_argument, {"not 64-byte aligned"});
+}
+
+TEST_CASE("a replayed announcement binds nothing: only the echo of the challenge written into the "
+          "segment does",
+          "[server][shm]") {
+  shm_shard s;
+  auto a = s.announce(7, caf::actor_cast<caf::actor>(s.self));
+  // Whoever was told {pid, fd, nonce} can announce it: the shard maps it
+  // and writes a challenge, but nothing may name the segment yet.
+  auto before = s.seg.challenge();
+  REQUIRE(s.say(a).empty());
+  REQUIRE_FALSE(s.seg.challenge() == before);
+  require_failure(s.push(7, 128), errc::invalid_argument, {"not announced"});
+  // An announcer that cannot read the segment cannot echo the challenge:
+  // refused, and the mapping is dropped (one try).
+  REQUIRE(s.say(shm_echo{7, before.hi, before.lo}).find("not the challenge") != std::string::npos);
+  auto c = s.seg.challenge();
+  REQUIRE(s.say(shm_echo{7, c.hi, c.lo}).find("no announcement") != std::string::npos);
+  require_failure(s.push(7, 128), errc::invalid_argument, {"not announced"});
+  // The owner, which reads the segment, binds it.
+  REQUIRE(s.offer(a).empty());
+  s.write(128, {1, 1, 1, 1});
+  REQUIRE(s.push(7, 128).ok);
 }
