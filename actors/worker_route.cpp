@@ -268,8 +268,11 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
           auto& pp = (*parts)[i];
           auto landed = take_landed(self->state, pp.shm, pp.range, reply.results[i], *pp.run);
           give_back(self->state, pp.shm);
-          if (landed)
+          if (landed) {
+            if (!*landed)  // the rows its update took count as for any answer
+              pp.run->gradient_rows += reply.results[i].gradient_rows;
             part_done(self, pp.run, std::move(*landed));
+          }
           else
             part_answered(self, pp.run, pp.range, reply.results[i]);
         }
