@@ -10,6 +10,10 @@
 // COMPRESSION (2bit, 1bit, fp16, none; "+pull" compresses pulls too, e.g.
 // 2bit+pull): times only the 16 MB key's pushpull with that gradient
 // compression (threshold 0.5) and prints one line, "16 MB <COMPRESSION>: <ms> ms".
+// COMPRESSION "scale" instead: 100 keys from 4 KB to 4 MB (sizes growing
+// geometrically, about 60 MB in all), a pushpull of every key per step (one
+// call); prints "scale: <workers> workers, 100 keys (<MB> MB): <ms> ms".
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -47,12 +51,41 @@ int compressed_step(const std::string& mode, int runs) {
   return 0;
 }
 
+// 100 keys of 4 KB to 4 MB, every key pushpulled each step: the step time
+// (median), printed by rank 0 (issue 11's scale run).
+int scale_step(int runs) {
+  auto kv = create("dist_sync");
+  std::vector<key> ks;
+  std::vector<ndarray> grads, outs;
+  int64_t total = 0;
+  for (int i = 0; i < 100; ++i) {
+    // 4 KB * 1024^(i/99): 4 KB for the first key, 4 MB for the last.
+    auto n = static_cast<int64_t>(1024.0 * std::pow(1024.0, i / 99.0));
+    ks.push_back(i);
+    grads.push_back(ndarray::full({n}, 1.0));
+    outs.push_back(ndarray::zeros({n}));
+    total += n * 4;
+  }
+  kv->init(ks, outs);
+  auto samples = bench::time_runs(3, runs, [&] {
+    kv->pushpull(ks, grads, outs);
+    kv->wait_all();
+  });
+  if (kv->rank() == 0)
+    std::printf("scale: %d workers, 100 keys (%.1f MB): %.3f ms\n", kv->num_workers(),
+                total / 1e6, bench::quantile(samples, 0.5) * 1e3);
+  kv->barrier();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // Lines go out as printed: a job that fails while it ends keeps its figures.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   int runs = argc > 1 ? std::max(10, std::atoi(argv[1])) : 15;
+  if (argc > 2 && std::string(argv[2]) == "scale")
+    return scale_step(runs);
   if (argc > 2)
     return compressed_step(argv[2], runs);
   auto kv = create("dist_sync");
