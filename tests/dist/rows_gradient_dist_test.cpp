@@ -50,16 +50,11 @@ void expect_model(kvstore& kv, const std::vector<float>& model) {
   EXPECT(out.to_vector<float>() == model);
 }
 
-config split_small(config c) {
-  c.bigarray_bound = 20;
-  return c;
-}
-
 }  // namespace
 
 TEST_CASE("dist_async hands every worker's pushed rows to the servers' lazy sgd as they came", "[dist][sparse][optimizer]") {
   local_cluster cluster{2, 2};
-  cluster.settings = [](config& c) { c = split_small(c); };
+  cluster.settings = [](config& c) { c.bigarray_bound = 20; };  // the table split by rows across the servers
   cluster.run("dist_async", [](kvstore& kv) {
     init_lazy_sgd(kv);
     // Each worker its own rows (on both servers), so the order in which
@@ -82,7 +77,7 @@ TEST_CASE("dist_async hands every worker's pushed rows to the servers' lazy sgd 
 
 TEST_CASE("dist_sync hands a lone worker's rows to lazy sgd as they came, on both servers", "[dist][sparse][optimizer]") {
   local_cluster cluster{1, 2};
-  cluster.settings = [](config& c) { c = split_small(c); };
+  cluster.settings = [](config& c) { c.bigarray_bound = 20; };  // the table split by rows across the servers
   cluster.run("dist_sync", [](kvstore& kv) {
     init_lazy_sgd(kv);
     kv.push(3, rsp({1, 5, 8}, 1));
@@ -97,7 +92,7 @@ TEST_CASE("dist_sync hands a lone worker's rows to lazy sgd as they came, on bot
 
 TEST_CASE("dist_sync sums several workers' rows in the dense merge buffer before lazy sgd", "[dist][sparse][optimizer]") {
   local_cluster cluster{2, 2};
-  cluster.settings = [](config& c) { c = split_small(c); };
+  cluster.settings = [](config& c) { c.bigarray_bound = 20; };  // the table split by rows across the servers
   cluster.run("dist_sync", [](kvstore& kv) {
     init_lazy_sgd(kv);
     // Row 8 from both workers: its gradient is 1 + 1.
