@@ -101,7 +101,8 @@ bool rows_as_is(const shard_state& st, const key_entry& e, const part_request& m
   auto t = e.stored.dtype();
   // Never a range of a worker's shared memory (as gradient_as_is, above).
   return m.sparse && alone && st.updater.actor && st.updater.takes_rows &&
-         !is_borrowed(m.inputs[0].array) && (t == dtype::f32 || t == dtype::f64) && !on_gpu(e.stored) && !on_gpu(m.inputs[0].array);
+         !is_borrowed(m.inputs[0].array) && (t == dtype::f32 || t == dtype::f64) &&
+         !on_gpu(e.stored) && !on_gpu(m.inputs[0].array);
 }
 
 // The pushed rows as a row_sparse gradient of the key's shape: the pushed
