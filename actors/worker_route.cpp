@@ -145,13 +145,22 @@ void part_done(worker_impl self, const run_ptr& run, failure f) {
     stage_finished(self, run);
 }
 
-// One part's answer: a value from another process goes into the landing arrays.
-void part_answered(worker_impl self, const run_ptr& run, const part_range& p, part_result& r) {
+// One part's answer: a value from another process goes into the landing arrays
+// (from the part's landing range in shared memory, when the shard wrote it there).
+// The part's shared memory ranges are given back first: the answer came.
+void part_answered(worker_impl self, const run_ptr& run, const part_range& p, part_result& r,
+                   part_shm& shm) {
+  auto landed = take_landed(self->state, shm, p, r, *run);  // none unless the value is there
+  give_back(self->state, shm);
   if (auto f = failure_of(r)) {
     part_done(self, run, std::move(f));
     return;
   }
   run->gradient_rows += r.gradient_rows;
+  if (landed) {
+    part_done(self, run, std::move(*landed));
+    return;
+  }
   if (run->op->landing.empty()) {
     part_done(self, run, std::nullopt);
     return;
@@ -266,15 +275,7 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
         turn t{self};
         for (size_t i = 0; i < parts->size(); ++i) {
           auto& pp = (*parts)[i];
-          auto landed = take_landed(self->state, pp.shm, pp.range, reply.results[i], *pp.run);
-          give_back(self->state, pp.shm);
-          if (landed) {
-            if (!*landed)  // the rows its update took count as for any answer
-              pp.run->gradient_rows += reply.results[i].gradient_rows;
-            part_done(self, pp.run, std::move(*landed));
-          }
-          else
-            part_answered(self, pp.run, pp.range, reply.results[i]);
+          part_answered(self, pp.run, pp.range, reply.results[i], pp.shm);
         }
       },
       fail_all, batch_atom::value, std::move(sb.batch));
