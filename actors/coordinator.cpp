@@ -254,7 +254,12 @@ void on_server_down(impl self, size_t i) {
   auto& st = self->state;
   if (!st.server_handles[i])
     return;
-  log(server_name(st, i) + " is down");
+  // Once every worker is done, the servers end after answering their stop:
+  // that is the job ending, not a failure to warn about.
+  if (st.finishing)
+    detail::log::info("kvs scheduler: " + server_name(st, i) + " has stopped");
+  else
+    log(server_name(st, i) + " is down");
   st.server_handles[i] = nullptr;
   auto open = std::move(st.server_requests[i]);
   st.server_requests[i].clear();
