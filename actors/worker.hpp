@@ -37,7 +37,7 @@ struct worker_options {
   std::shared_ptr<detail::shm_segment> shm;
   uint32_t shm_segment_id = 0;
   std::vector<bool> shm_shards;
-  uint64_t shm_min_bytes = uint64_t{64} << 10;
+  uint64_t shm_min_bytes = uint64_t{4} << 10;
   // Counters and the timeline (core/telemetry.hpp); null: none kept.
   std::shared_ptr<detail::telemetry> telemetry;
 };

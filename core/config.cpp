@@ -124,7 +124,7 @@ void resolve_transport(config& out) {
   if (out.transport != "auto" && out.transport != "shm" && out.transport != "caf")
     throw error(errc::invalid_config, "KVS_TRANSPORT (config.transport) = '" + out.transport +
                                           "' is not one of auto, shm, caf");
-  fill(out.shm_min_bytes, int64_t{0}, out, "KVS_SHM_MIN_BYTES", int64_t{64} << 10, 1,
+  fill(out.shm_min_bytes, int64_t{0}, out, "KVS_SHM_MIN_BYTES", int64_t{4} << 10, 1,
        int64_t{1} << 40);
   fill(out.shm_bytes, int64_t{0}, out, "KVS_SHM_BYTES", int64_t{256} << 20, int64_t{1} << 20,
        int64_t{1} << 40);

@@ -16,21 +16,23 @@ namespace kvs::detail {
 namespace {
 
 // Groups a list call by key, in order of first appearance: repeated keys in
-// one call are one operation over all their arrays.
+// one call are one operation over all their arrays. One pass with a hash
+// map: a call of 1000 keys compared every pair before (0.5M comparisons on
+// the caller's thread, 8% of the job's CPU in bench/dist_pushpull).
 template <class Fn>
 void for_each_group(const kvstore::key_list& keys, Fn fn) {
-  std::vector<bool> done(keys.size(), false);
+  std::vector<std::vector<size_t>> groups;
+  groups.reserve(keys.size());
+  std::unordered_map<key, size_t, key_hash> group_of;
+  group_of.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (done[i])
-      continue;
-    std::vector<size_t> members;
-    for (size_t j = i; j < keys.size(); ++j)
-      if (!done[j] && keys[j] == keys[i]) {
-        done[j] = true;
-        members.push_back(j);
-      }
-    fn(keys[i], members);
+    auto [at, fresh] = group_of.emplace(keys[i], groups.size());
+    if (fresh)
+      groups.emplace_back();
+    groups[at->second].push_back(i);
   }
+  for (auto& members : groups)
+    fn(keys[members.front()], members);
 }
 
 // A push whose arrays are all row_sparse travels as rows (the worker's

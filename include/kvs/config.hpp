@@ -80,7 +80,7 @@ struct config {
   // else auto. "ucx" is refused: that plane is not shipped.
   std::string transport;
   // Parts of at least this many bytes go through shared memory; smaller
-  // ones in the message. KVS_SHM_MIN_BYTES, else 64 KiB.
+  // ones in the message. KVS_SHM_MIN_BYTES, else 4 KiB.
   int64_t shm_min_bytes = 0;
   // A worker's shared memory segment: the bytes of all its parts in flight
   // at once (a part that does not fit goes in its message).

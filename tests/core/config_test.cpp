@@ -113,7 +113,7 @@ TEST_CASE("the transport is auto, shm or caf; ucx and anything else are refused 
   c.read_environment = false;
   auto r = c.resolved();
   REQUIRE(r.transport == "auto");
-  REQUIRE(r.shm_min_bytes == 65536);
+  REQUIRE(r.shm_min_bytes == 4096);
   REQUIRE(r.shm_bytes == int64_t{256} << 20);
   c.transport = "shm";
   REQUIRE(c.resolved().transport == "shm");

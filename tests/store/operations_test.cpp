@@ -27,6 +27,37 @@ TEST_CASE("repeated keys in one push are summed", "[store]") {
   REQUIRE(c.to_vector<float>() == std::vector<float>(3, 3.0f));
 }
 
+TEST_CASE("a pushpull of many string keys, some repeated, fills every output with its key's sum",
+          "[store]") {
+  auto kv = create("local", test_config());
+  std::vector<key> keys;
+  std::vector<ndarray> zeros, values, outs;
+  for (int i = 0; i < 300; ++i) {
+    keys.push_back("w" + std::to_string(i));
+    zeros.push_back(ndarray::zeros({2}));
+  }
+  kv->init(keys, zeros);
+  std::vector<key> call;
+  std::vector<float> want;
+  for (int i = 0; i < 300; ++i) {  // every third key again, further on
+    call.push_back(keys[static_cast<size_t>(i)]);
+    values.push_back(ndarray::full({2}, i));
+    want.push_back(static_cast<float>(i % 3 == 0 ? i + 1000 : i));
+  }
+  for (int i = 0; i < 300; i += 3) {
+    call.push_back(keys[static_cast<size_t>(i)]);
+    values.push_back(ndarray::full({2}, 1000.0));
+    want.push_back(static_cast<float>(i + 1000));
+  }
+  for (size_t i = 0; i < call.size(); ++i)
+    outs.push_back(ndarray::zeros({2}));
+  kv->pushpull(call, values, outs);
+  for (size_t i = 0; i < call.size(); ++i) {
+    INFO("output " << i << " of key " << call[i].to_string());
+    REQUIRE(outs[i].to_vector<float>() == std::vector<float>(2, want[i]));
+  }
+}
+
 TEST_CASE("pushpull sums and fills the outputs, or the values in place", "[store]") {
   auto kv = create("local", test_config());
   kv->init(4, ndarray::zeros({2, 2}));
