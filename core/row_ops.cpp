@@ -224,11 +224,14 @@ std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarra
   return {std::move(ids), rows};
 }
 
-void replace_rows(const ndarray& sparse, std::vector<int64_t> ids, ndarray rows) {
+void replace_rows(const ndarray& sparse, const std::vector<int64_t>& ids, ndarray rows) {
   auto& p = ndarray_access::impl(sparse);
   if (p.stype != storage::row_sparse)
     throw kvs::error(errc::invalid_argument, "replacing rows needs a row_sparse array");
-  p.row_ids = std::move(ids);
+  // Into the ids' own memory: an output pulled into every step needs no
+  // new allocation (a big one per pull, which glibc would give back to the
+  // kernel when freed and fault in again).
+  p.row_ids.assign(ids.begin(), ids.end());
   p.rows = std::move(rows);
 }
 

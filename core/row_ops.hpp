@@ -59,7 +59,8 @@ void zero_all(const ndarray& a);
 std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarray>& arrays);
 
 // Gives a row_sparse array new rows (what row_sparse_pull writes): the
-// array's marks stay, its ids and rows buffer are replaced.
-void replace_rows(const ndarray& sparse, std::vector<int64_t> ids, ndarray rows);
+// array's marks stay, its ids and rows buffer are replaced (the ids copied
+// into the memory of the old ones).
+void replace_rows(const ndarray& sparse, const std::vector<int64_t>& ids, ndarray rows);
 
 }  // namespace kvs::detail
