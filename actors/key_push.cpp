@@ -64,10 +64,13 @@ failure refuse_push(shard_impl self, key_entry& e, const part_request& m) {
 }
 
 // Tracks whether the whole round's gradient was row_sparse, and its rows.
-void note_rows(key_entry& e, bool sparse, const std::vector<int64_t>& rows) {
+// The round's first rows are moved in, not copied: a copy of ids is a big
+// allocation per push, and glibc gives each freed one back to the kernel
+// (madvise and a TLB shootdown), then faults it in again.
+void note_rows(key_entry& e, bool sparse, std::vector<int64_t>&& rows) {
   if (e.pushed.empty()) {
     e.round_sparse = sparse;
-    e.round_rows = rows;
+    e.round_rows = std::move(rows);
     return;
   }
   e.round_sparse = e.round_sparse && sparse;
@@ -108,7 +111,9 @@ bool rows_as_is(const shard_state& st, const key_entry& e, const part_request& m
 // The pushed rows as a row_sparse gradient of the key's shape: the pushed
 // buffer itself when it is exactly those rows, else a compact copy (a value
 // from another process arrives flat; a part may start inside a buffer).
-ndarray rows_gradient(const key_entry& e, const part_request& m) {
+// The push's row ids move into it: the gradient carries them to the
+// updater, so the round keeps no copy (see run_update).
+ndarray rows_gradient(const key_entry& e, part_request& m) {
   auto& in = m.inputs[0];
   kvs::shape s = e.stored.shape();
   s[0] = static_cast<int64_t>(m.rows.size());
@@ -119,7 +124,7 @@ ndarray rows_gradient(const key_entry& e, const part_request& m) {
     rows = make_uninitialized(s, e.stored.dtype(), cpu());
     copy_elements(in.array, in.offset, rows, 0, in.count);
   }
-  return ndarray::row_sparse(e.stored.shape(), m.rows, rows);
+  return ndarray::row_sparse(e.stored.shape(), std::move(m.rows), rows);
 }
 
 // The job that sums the push into the round: into stored (`direct`) or into
@@ -211,6 +216,7 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     why = capture([&] { sum_held_pushes(st, e); });
   bool as_is = !why && !skip && !packed && alone && !direct && gradient_as_is(e, m);
   bool rows_taken = !why && !hold && !skip && rows_as_is(st, e, m, alone);
+  uint64_t gradient_rows = rows_taken ? m.rows.size() : 0;  // counted by the requester
   if (!why && hold)
     why = capture([&] { hold_packed(st, e, m); });  // summed with the round's other packed pushes
   else if (rows_taken)
@@ -238,7 +244,6 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     // An alias with its own marks: the caller's array may already carry the
     // write mark of a later operation that waits for this one.
     e.grad = detail::unmarked_alias(m.inputs[0].array);
-  uint64_t gradient_rows = rows_taken ? m.rows.size() : 0;  // counted by the requester
   auto joined = [self, &e, done, outputs = std::move(m.outputs), worker = m.worker, gradient_rows,
                  sparse = m.sparse, rows = std::move(m.rows), remote, round_size,
                  direct](failure f) mutable {
@@ -248,7 +253,7 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
       return;
     }
     guarded(self, e, &done, [&] {
-      note_rows(e, sparse, rows);
+      note_rows(e, sparse, std::move(rows));
       join_round(self, e, worker,
                  held_reply{done, std::move(outputs), remote, false, {}, worker, gradient_rows},
                  round_size, direct);

@@ -264,8 +264,11 @@ void run_update(shard_impl self, key_entry& e) {
   ensure_state(st.updater, e);
   // The round's gradient: the only input as it was pushed, or the merge buffer.
   auto grad = e.grad.is_none() ? e.merge : e.grad;
-  update_request req{e.key,       grad,           e.stored,      e.state,
-                     ++e.updates, e.round_sparse, e.round_rows};
+  // The round's rows are moved, not copied (as note_rows): the next round's
+  // first push sets them afresh. A row_sparse gradient carries them itself.
+  update_request req{e.key,       grad,           e.stored,           e.state,
+                     ++e.updates, e.round_sparse, std::move(e.round_rows)};
+  e.round_rows.clear();
   e.grad = ndarray();  // do not keep a caller's input alive past the round
   auto id = st.deadlines.open(st.opts.request_timeout, "update", [self, &e](kvs::error) {
     guarded(self, e, nullptr, [&] { update_timed_out(self, e); });

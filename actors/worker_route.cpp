@@ -89,7 +89,22 @@ bool rows_applies(const worker_state&, const running_op& r) {
   return !r.first_failure && (r.op->select_rows || (r.op->sparse && is_push(*r.op)));
 }
 
-void select_rows(operation& op, bool whole_rows) {
+// A vector of row ids to fill: one a finished operation left, if any.
+std::vector<int64_t> recycled_ids(worker_state& st) {
+  if (st.spare_ids.empty())
+    return {};
+  auto out = std::move(st.spare_ids.back());
+  st.spare_ids.pop_back();
+  return out;
+}
+
+void keep_ids(worker_state& st, std::vector<int64_t>&& ids) {
+  constexpr size_t kept = 4;  // a push and a pull per step, with room to spare
+  if (ids.capacity() > 0 && st.spare_ids.size() < kept)
+    st.spare_ids.push_back(std::move(ids));
+}
+
+void select_rows(worker_state& st, operation& op, bool whole_rows) {
   auto what = std::string("row_sparse_pull of key ") + op.key.to_string();
   if (!whole_rows)
     throw kvs::error(errc::unsupported,
@@ -102,7 +117,7 @@ void select_rows(operation& op, bool whole_rows) {
     for (int64_t r = 0; r < total; ++r)
       op.rows[static_cast<size_t>(r)] = r;
   } else {
-    op.rows = unique_row_ids(op.row_ids, total, what);
+    op.rows = unique_row_ids(op.row_ids, total, what, recycled_ids(st));
   }
   kvs::shape s = sample.shape();
   s[0] = static_cast<int64_t>(op.rows.size());
@@ -119,8 +134,8 @@ void rows_run(worker_impl self, const run_ptr& run) {
         auto& op = *run->op;
         bool whole_rows = parts_hold_whole_rows(op, part_opts(self->state));
         if (op.select_rows)
-          return select_rows(op, whole_rows);
-        auto [ids, rows] = sum_row_sparse(op.inputs);
+          return select_rows(self->state, op, whole_rows);
+        auto [ids, rows] = sum_row_sparse(op.inputs, recycled_ids(self->state));
         if (whole_rows) {
           op.rows = std::move(ids);
           run->send = {rows};
@@ -348,6 +363,7 @@ void finish_run(worker_impl self, const run_ptr& run) {
   auto& st = self->state;
   count(st, *run);
   run->op->finish(run->first_failure);
+  keep_ids(st, std::move(run->op->rows));
   release_dependents(st, *run);
   st.queue.done(run->op->key, run->bytes, is_push(*run->op));
   st.need_dispatch = true;

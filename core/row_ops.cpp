@@ -84,7 +84,8 @@ void check_row_ids(const std::vector<int64_t>& ids, int64_t rows, const std::str
   }
 }
 
-std::vector<int64_t> unique_row_ids(const ndarray& ids, int64_t rows, const std::string& what) {
+std::vector<int64_t> unique_row_ids(const ndarray& ids, int64_t rows, const std::string& what,
+                                    std::vector<int64_t> out) {
   auto t = ids.dtype();
   if (t != dtype::i32 && t != dtype::i64 && t != dtype::u8)
     throw kvs::error(errc::dtype_mismatch, what + ": row ids must be integers (int32, int64 or "
@@ -96,7 +97,7 @@ std::vector<int64_t> unique_row_ids(const ndarray& ids, int64_t rows, const std:
     host = make_uninitialized(ids.shape(), t, cpu());
     copy_elements(ids, 0, host, 0, ids.size());
   }
-  std::vector<int64_t> out(ids.size());
+  out.resize(ids.size());
   const void* raw = ndarray_access::raw(host);
   for (size_t i = 0; i < out.size(); ++i)
     out[i] = t == dtype::i64 ? static_cast<const int64_t*>(raw)[i]
@@ -196,15 +197,21 @@ void zero_all(const ndarray& a) {
     std::memset(ndarray_access::raw(a), 0, bytes);  // 0 bits = 0 in every dtype
 }
 
-std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarray>& arrays) {
+std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarray>& arrays,
+                                                        std::vector<int64_t> storage) {
   // Read without waiting, as above.
-  auto ids_of = [](const ndarray& a) { return ndarray_access::impl(a).row_ids; };
+  auto ids_of = [](const ndarray& a) -> const std::vector<int64_t>& {
+    return ndarray_access::impl(a).row_ids;
+  };
   auto rows_of = [](const ndarray& a) { return unmarked_alias(ndarray_access::impl(a).rows); };
-  if (arrays.size() == 1)
-    return {ids_of(arrays[0]), rows_of(arrays[0])};
+  if (arrays.size() == 1) {
+    auto& own = ids_of(arrays[0]);
+    storage.assign(own.begin(), own.end());
+    return {std::move(storage), rows_of(arrays[0])};
+  }
   std::vector<int64_t> ids;
   for (auto& a : arrays) {
-    auto more = ids_of(a);
+    auto& more = ids_of(a);
     std::vector<int64_t> merged;
     std::set_union(ids.begin(), ids.end(), more.begin(), more.end(), std::back_inserter(merged));
     ids = std::move(merged);
@@ -215,7 +222,7 @@ std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarra
   s[0] = static_cast<int64_t>(ids.size());
   auto rows = ndarray::zeros(s, sample.dtype(), cpu());
   for (auto& a : arrays) {
-    auto own = ids_of(a);
+    auto& own = ids_of(a);
     std::vector<int64_t> at(own.size());  // where each of a's rows sits in the union
     for (size_t i = 0; i < own.size(); ++i)
       at[i] = std::lower_bound(ids.begin(), ids.end(), own[i]) - ids.begin();
@@ -224,11 +231,14 @@ std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarra
   return {std::move(ids), rows};
 }
 
-void replace_rows(const ndarray& sparse, std::vector<int64_t> ids, ndarray rows) {
+void replace_rows(const ndarray& sparse, const std::vector<int64_t>& ids, ndarray rows) {
   auto& p = ndarray_access::impl(sparse);
   if (p.stype != storage::row_sparse)
     throw kvs::error(errc::invalid_argument, "replacing rows needs a row_sparse array");
-  p.row_ids = std::move(ids);
+  // Into the ids' own memory: an output pulled into every step needs no
+  // new allocation (a big one per pull, which glibc would give back to the
+  // kernel when freed and fault in again).
+  p.row_ids.assign(ids.begin(), ids.end());
   p.rows = std::move(rows);
 }
 

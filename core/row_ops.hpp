@@ -39,7 +39,10 @@ void check_row_ids(const std::vector<int64_t>& ids, int64_t rows, const std::str
 
 // The ids held in an integer array of any shape (i32, i64 or u8), made
 // sorted and unique, each checked to be in [0, rows). Waits for the array.
-std::vector<int64_t> unique_row_ids(const ndarray& ids, int64_t rows, const std::string& what);
+// `storage`: a vector whose memory the result reuses (see recycled_ids in
+// actors/worker_route.hpp).
+std::vector<int64_t> unique_row_ids(const ndarray& ids, int64_t rows, const std::string& what,
+                                    std::vector<int64_t> storage = {});
 
 // dst's rows ids[i] = (or +=) src's rows from element src_first on, one
 // after another. Both dense, of one dtype.
@@ -55,11 +58,14 @@ void zero_all(const ndarray& a);
 
 // Several row_sparse arrays (same dense shape and dtype) summed into one:
 // the union of their row ids, and a dense buffer of those rows on the host.
-// One array is returned as it is (no copy).
-std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarray>& arrays);
+// One array is returned as it is (no copy of its rows; its ids are copied
+// into `storage`'s memory).
+std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarray>& arrays,
+                                                        std::vector<int64_t> storage = {});
 
 // Gives a row_sparse array new rows (what row_sparse_pull writes): the
-// array's marks stay, its ids and rows buffer are replaced.
-void replace_rows(const ndarray& sparse, std::vector<int64_t> ids, ndarray rows);
+// array's marks stay, its ids and rows buffer are replaced (the ids copied
+// into the memory of the old ones).
+void replace_rows(const ndarray& sparse, const std::vector<int64_t>& ids, ndarray rows);
 
 }  // namespace kvs::detail

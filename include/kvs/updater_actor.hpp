@@ -27,7 +27,8 @@ struct update_request {
   std::vector<ndarray> state;  // optimizer state kept beside the key (in place too)
   uint64_t count = 0;          // this key's updates so far, this one included
   bool sparse = false;         // every gradient of the round was row_sparse:
-  std::vector<int64_t> rows;   // ...then these are the rows it touched
+  std::vector<int64_t> rows;   // ...then these are the rows it touched (empty
+                               // when grad is itself row_sparse: its row ids)
 };
 
 // How CAF saves, loads and prints a request (defined inside the library, with

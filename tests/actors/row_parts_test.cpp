@@ -98,6 +98,17 @@ TEST_CASE("row ids are made sorted and unique and checked against the key", "[sp
   detail::check_row_ids({0, 4}, 5, "x");
 }
 
+TEST_CASE("row ids written into a reused vector keep none of its old ids", "[sparse]") {
+  // The worker hands these functions the ids vector of a finished operation.
+  std::vector<int64_t> stale{9, 8, 7, 6, 5, 4, 3};
+  auto ids = ndarray::from_vector<int64_t>({4, 2, 2}, {3});
+  REQUIRE(detail::unique_row_ids(ids, 6, "x", stale) == std::vector<int64_t>{2, 4});
+  auto grad = ndarray::row_sparse({6, 2}, {1, 3}, ndarray::from_vector<float>({1, 2, 3, 4}, {2, 2}));
+  auto [summed, rows] = detail::sum_row_sparse({grad}, stale);
+  REQUIRE(summed == std::vector<int64_t>{1, 3});
+  REQUIRE(rows.to_vector<float>() == std::vector<float>{1, 2, 3, 4});
+}
+
 TEST_CASE("a gather of host rows copies runs and single rows in order from an offset on", "[sparse]") {
   // 40 rows of 3: element (r, c) = 10 r + c. More ids than the prefetch
   // distance, runs of consecutive ids among single ones, a run at the end.
