@@ -100,7 +100,10 @@ std::vector<int64_t> recycled_ids(worker_state& st) {
 
 void keep_ids(worker_state& st, std::vector<int64_t>&& ids) {
   constexpr size_t kept = 4;  // a push and a pull per step, with room to spare
-  if (ids.capacity() > 0 && st.spare_ids.size() < kept)
+  // A pull of every row of a big table (millions of ids) is not a step's
+  // batch: its memory goes back rather than staying pinned for good.
+  constexpr size_t most_ids = size_t{1} << 19;  // 4 MiB of ids
+  if (ids.capacity() > 0 && ids.capacity() <= most_ids && st.spare_ids.size() < kept)
     st.spare_ids.push_back(std::move(ids));
 }
 
