@@ -96,7 +96,8 @@ shm_offer offer_shared_memory(caf::actor_system& sys, const config& cfg,
   }
   // The id its descriptors name: random, so one worker cannot guess another's.
   out.id = static_cast<uint32_t>(seg->nonce().lo);
-  auto arena = arena_of(cfg, who, out.id);
+  std::shared_ptr<shm_segment> arena;  // turned on once a shard shares memory
+  bool arena_tried = false;
   out.arena_shards.assign(shards.size(), false);
   bool any = false;
   auto here = host_of(sys.node());
@@ -119,6 +120,10 @@ shm_offer offer_shared_memory(caf::actor_system& sys, const config& cfg,
                              " did not take this worker's shared memory: " + e.what());
       log_plane(who, names[i], std::string("tensor bytes in CAF's messages (") + e.what() + ")");
       continue;
+    }
+    if (!arena_tried) {
+      arena = arena_of(cfg, who, out.id);
+      arena_tried = true;
     }
     if (!arena)
       continue;

@@ -6,8 +6,9 @@
 // wrote there (the proof that this worker owns it), CAF with the others. shm: every
 // shard must map it, else invalid_config naming the server and why. One
 // info line per shard says which plane it gets and why. Unless
-// config.shm_arena_bytes is 0, it turns the process's arena on and offers
-// its segment too (a shard that refuses it still takes the worker's).
+// config.shm_arena_bytes is 0, once a shard has taken the segment it turns
+// the process's arena on and offers the arena's segment too, to each shard
+// that took the worker's (one that refuses it still takes the worker's).
 #include <memory>
 #include <string>
 #include <vector>
