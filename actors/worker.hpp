@@ -38,6 +38,11 @@ struct worker_options {
   uint32_t shm_segment_id = 0;
   std::vector<bool> shm_shards;
   uint64_t shm_min_bytes = uint64_t{4} << 10;
+  // The process's arena of arrays (core/shm_arena.hpp), its id, and which
+  // shards mapped it: a part of an array in it travels as its own range.
+  std::shared_ptr<detail::shm_segment> arena;
+  uint32_t arena_id = 0;
+  std::vector<bool> arena_shards;
   // Counters and the timeline (core/telemetry.hpp); null: none kept.
   std::shared_ptr<detail::telemetry> telemetry;
 };

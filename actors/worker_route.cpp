@@ -53,7 +53,8 @@ void count(const worker_state& st, const running_op& r) {
   bool pull = r.op->kind == op_kind::pull || r.op->kind == op_kind::pushpull;
   // What crossed to and from the shards: packed bytes under compression.
   st.opts.telemetry->count(r.op->key, push || r.op->kind == op_kind::init ? r.wire_out : 0,
-                           pull ? r.wire_in : 0, push, r.gradient_rows, r.shm_bytes);
+                           pull ? r.wire_in : 0, push, r.gradient_rows, r.shm_bytes,
+                           r.shm_in_place_bytes);
 }
 
 job_runner runner(worker_impl self) {
@@ -276,9 +277,12 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
     turn t{self};
     // Never given back: a shard reported down after a lost connection may
     // still be alive and write an answer into a landing range; a timed-out
-    // one may still read or write them.
-    for (auto& pp : *parts)
+    // one may still read or write them. Arrays it may touch in place keep
+    // their ranges of the arena out of use when they end.
+    for (auto& pp : *parts) {
+      keep_out(pp.shm);
       part_done(self, pp.run, err);
+    }
   };
   auto id = timed_request<batch_reply>(
       self, st.deadlines, wait_bounds::worker_to_shard(st.opts.request_timeout), st.shards[shard],

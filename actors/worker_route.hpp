@@ -49,6 +49,7 @@ struct running_op {
   uint64_t wire_out = 0;           // bytes of values sent to the shards (packed when compressed)
   uint64_t wire_in = 0;            // bytes of the shards' answers (packed when compressed)
   uint64_t shm_bytes = 0;          // of those, the ones that went through shared memory
+  uint64_t shm_in_place_bytes = 0; // of those, read or written in the caller's own arrays
   uint64_t gradient_rows = 0;      // pushed rows the shards' updates took as they were
   failure first_failure;           // later stages skip their work, finish reports it
   std::chrono::system_clock::time_point since{};  // the stage's start (timeline only)

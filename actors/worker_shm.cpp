@@ -3,6 +3,7 @@
 #include "actors/worker_route.hpp"
 #include "core/array_impl.hpp"
 #include "core/log.hpp"
+#include "core/shm_arena.hpp"
 
 namespace kvs::detail {
 
@@ -35,6 +36,26 @@ std::optional<uint64_t> take_range(worker_state& st, part_shm& ps, uint64_t byte
 
 uint64_t view_bytes(const array_view& v) { return v.count * size_of(v.array.dtype()); }
 
+const void* view_memory(const array_view& v) {
+  return static_cast<const char*>(ndarray_access::raw(v.array)) + v.offset * size_of(v.array.dtype());
+}
+
+// The view's own range in the arena, when its memory lies there, its shard
+// mapped the arena, and the range starts on the boundary a shard checks (a
+// part cut elsewhere is copied).
+std::optional<shm_range> arena_range(const worker_state& st, uint32_t shard, const array_view& v) {
+  if (!st.opts.arena || shard >= st.opts.arena_shards.size() || !st.opts.arena_shards[shard] ||
+      v.array.is_none() || v.array.storage() != storage::dense || on_gpu(v.array))
+    return std::nullopt;
+  auto bytes = view_bytes(v);
+  if (bytes == 0 || bytes < st.opts.shm_min_bytes)
+    return std::nullopt;
+  auto at = shm_arena::instance().offset_of(view_memory(v), bytes);
+  if (!at || *at % shm_range_alignment != 0)
+    return std::nullopt;
+  return shm_range{st.opts.arena_id, *at, bytes};
+}
+
 }  // namespace
 
 part_shm place_in_shm(worker_state& st, uint32_t shard, part_request& req, running_op& run) {
@@ -47,6 +68,13 @@ part_shm place_in_shm(worker_state& st, uint32_t shard, part_request& req, runni
     if (!v.carries_data || v.array.is_none() || v.array.storage() != storage::dense)
       continue;
     auto bytes = view_bytes(v);
+    if (auto own = arena_range(st, shard, v)) {  // read where it lies
+      v.shm = *own;
+      ps.in_place.push_back(view_memory(v));
+      run.shm_bytes += bytes;
+      run.shm_in_place_bytes += bytes;
+      continue;
+    }
     auto at = take_range(st, ps, bytes);
     if (!at)
       continue;  // in the message
@@ -58,7 +86,12 @@ part_shm place_in_shm(worker_state& st, uint32_t shard, part_request& req, runni
   }
   if (req.outputs.size() == 1 && !req.outputs[0].array.is_none()) {
     auto& v = req.outputs[0];
-    if (auto at = take_range(st, ps, view_bytes(v))) {
+    if (auto own = arena_range(st, shard, v)) {  // written where it lies
+      v.shm = *own;
+      ps.landing = v.shm;
+      ps.landing_in_place = true;
+      ps.in_place.push_back(view_memory(v));
+    } else if (auto at = take_range(st, ps, view_bytes(v))) {
       v.shm = shm_range{id, *at, view_bytes(v)};
       ps.landing = v.shm;
     }
@@ -70,6 +103,12 @@ std::optional<failure> take_landed(worker_state& st, const part_shm& ps, const p
                                    const part_result& r, running_op& run) {
   if (ps.landing.empty() || !r.ok || !r.value.is_none())
     return std::nullopt;
+  if (ps.landing_in_place) {  // the shard wrote it into the output itself
+    run.wire_in += ps.landing.bytes;
+    run.shm_bytes += ps.landing.bytes;
+    run.shm_in_place_bytes += ps.landing.bytes;
+    return failure{};
+  }
   return capture([&] {
     const auto* src = st.opts.shm->base() + ps.landing.offset;
     for (auto& o : run.op->landing) {
@@ -91,6 +130,18 @@ void give_back(worker_state& st, part_shm& ps) {
     st.shm_free->give_back(at);
   ps.taken.clear();
   ps.landing = shm_range{};
+  ps.landing_in_place = false;
+  ps.in_place.clear();
+}
+
+void keep_out(part_shm& ps) {
+  for (auto* p : ps.in_place)
+    if (auto bytes = shm_arena::instance().keep_out(p))
+      log::warn("kvs worker: " + std::to_string(bytes) +
+                " bytes of the shared memory arena are kept out of use for good: a request "
+                "that named them timed out or lost its server, which may still read or write "
+                "them");
+  ps.in_place.clear();
 }
 
 }  // namespace kvs::detail

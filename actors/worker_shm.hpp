@@ -3,7 +3,9 @@
 // big plain part to a shard on this host travels as a range of the worker's
 // segment instead of bytes in the message. A push's input is copied into a
 // range when the part is sent; a pull names a landing range the shard
-// writes its answer into. The ranges of a part go back when its answer
+// writes its answer into. An array in the process's arena (core/shm_arena.hpp)
+// needs neither: its own range is named, read and written in place (the
+// operation's marks hold the array until the answer). The ranges of a part go back when its answer
 // arrives, or when it was never sent (its shard already down); a part whose
 // request failed (a timeout, or a shard reported down after a lost
 // connection: either may still read or write) keeps its ranges out of use
@@ -24,6 +26,8 @@ struct running_op;
 struct part_shm {
   std::vector<uint64_t> taken;  // offsets to give back
   shm_range landing;            // empty: the answer comes in the message
+  bool landing_in_place = false;  // the landing range is the output's own memory
+  std::vector<const void*> in_place;  // arena memory the shard reads or writes in place
 };
 
 // Moves the part's big plain values into the segment where its shard mapped
@@ -35,5 +39,8 @@ part_shm place_in_shm(worker_state& st, uint32_t shard, part_request& req, runni
 std::optional<failure> take_landed(worker_state& st, const part_shm& ps, const part_range& p,
                                    const part_result& r, running_op& run);
 void give_back(worker_state& st, part_shm& ps);
+// The part's request failed (a timeout, a shard reported down): the arena
+// ranges it named in place are never handed out again (core/shm_arena.hpp).
+void keep_out(part_shm& ps);
 
 }  // namespace kvs::detail

@@ -112,7 +112,7 @@ void resolve_waits(config& out) {
                 std::chrono::milliseconds(60000));
 }
 
-// The data plane: KVS_TRANSPORT, KVS_SHM_MIN_BYTES, KVS_SHM_BYTES.
+// The data plane: KVS_TRANSPORT, KVS_SHM_MIN_BYTES, KVS_SHM_BYTES, KVS_SHM_ARENA_BYTES.
 void resolve_transport(config& out) {
   fill_text(out.transport, out, "KVS_TRANSPORT");
   if (out.transport.empty())
@@ -130,6 +130,10 @@ void resolve_transport(config& out) {
        int64_t{1} << 40);
   check_positive("shm_min_bytes", out.shm_min_bytes, 1);
   check_positive("shm_bytes", out.shm_bytes, int64_t{1} << 20);
+  fill(out.shm_arena_bytes, int64_t{-1}, out, "KVS_SHM_ARENA_BYTES", int64_t{4} << 30, 0,
+       int64_t{1} << 40);
+  if (out.shm_arena_bytes != 0)
+    check_positive("shm_arena_bytes", out.shm_arena_bytes, int64_t{1} << 20);
 }
 
 // A host name or address as the network takes it: 1 to 255 printable

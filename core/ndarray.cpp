@@ -5,6 +5,7 @@
 #include "core/array_impl.hpp"
 #include "core/buffer_pool.hpp"
 #include "core/element.hpp"
+#include "core/shm_arena.hpp"
 #include "gpu/gpu_runtime.hpp"
 #include "kvs/error.hpp"
 
@@ -63,7 +64,11 @@ data_buffer::data_buffer(kvs::device dev, size_t bytes, bool zeroed) : dev_(dev)
     return;
   }
   size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
-  ptr_ = acquire_buffer(bytes);
+  // A big array lives in the shared memory arena when it is on, so servers
+  // on this host read and write it in place (core/shm_arena.hpp).
+  ptr_ = shm_arena::instance().take(bytes);
+  if (ptr_ == nullptr)
+    ptr_ = acquire_buffer(bytes);
   if (ptr_ == nullptr)
     throw kvs::error(errc::invalid_argument,
                      "cannot allocate " + std::to_string(bytes) + " bytes for an ndarray");
@@ -82,7 +87,7 @@ data_buffer::~data_buffer() {
     return;
   if (dev_.kind == device::gpu_kind)
     cuda::device_free(dev_.id, ptr_);
-  else
+  else if (!shm_arena::instance().give_back(ptr_))
     release_buffer(ptr_, bytes_);
 }
 

@@ -36,6 +36,16 @@ std::optional<uint64_t> shm_ranges::take(uint64_t bytes) {
   return std::nullopt;
 }
 
+std::optional<std::pair<uint64_t, uint64_t>> shm_ranges::holder_of(uint64_t at) const {
+  auto u = used_.upper_bound(at);
+  if (u == used_.begin())
+    return std::nullopt;
+  --u;
+  if (at - u->first >= u->second)
+    return std::nullopt;
+  return *u;
+}
+
 void shm_ranges::give_back(uint64_t offset) {
   auto u = used_.find(offset);
   if (u == used_.end())

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <utility>
 
 namespace kvs::detail {
 
@@ -18,6 +19,8 @@ public:
   // Gives back a range `take` returned; throws kvs::error invalid_argument
   // for an offset that is not one in use.
   void give_back(uint64_t offset);
+  // The range in use that holds byte `at` ({offset, bytes}), or nothing.
+  std::optional<std::pair<uint64_t, uint64_t>> holder_of(uint64_t at) const;
   uint64_t in_use() const { return in_use_; }
 
 private:

@@ -44,7 +44,7 @@ size_t telemetry::index_of(const kvs::key& k) {
 }
 
 void telemetry::count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, bool round,
-                      uint64_t gradient_rows, uint64_t shm_bytes) {
+                      uint64_t gradient_rows, uint64_t shm_bytes, uint64_t shm_in_place_bytes) {
   std::lock_guard<std::mutex> lock{mtx_};
   for (auto* c : {&keys_[index_of(k)].second, &total_}) {
     ++c->operations;
@@ -53,6 +53,7 @@ void telemetry::count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, 
     c->rounds += round ? 1 : 0;
     c->sparse_gradient_rows += gradient_rows;
     c->shm_bytes += shm_bytes;
+    c->shm_in_place_bytes += shm_in_place_bytes;
   }
 }
 

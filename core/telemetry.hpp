@@ -28,9 +28,9 @@ public:
   // after it started).
   void set_path(std::string path, std::string process);
   // One finished operation of key k; `gradient_rows`: kvs::key_stats::sparse_gradient_rows;
-  // `shm_bytes`: kvs::key_stats::shm_bytes.
+  // `shm_bytes`, `shm_in_place_bytes`: kvs::key_stats' fields of those names.
   void count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, bool round,
-             uint64_t gradient_rows, uint64_t shm_bytes);
+             uint64_t gradient_rows, uint64_t shm_bytes, uint64_t shm_in_place_bytes);
   kvs::store_stats stats() const;
   // A stage of key k that ran from `begin` until now (timeline only).
   void span(const kvs::key& k, const char* stage, clock::time_point begin, int64_t bytes);

@@ -70,6 +70,9 @@ void graph_store::start_distributed(const config& cfg) {
   wopts.shm = std::move(offer.segment);
   wopts.shm_segment_id = offer.id;
   wopts.shm_shards = std::move(offer.shards);
+  wopts.arena = std::move(offer.arena);
+  wopts.arena_id = offer.arena_id;
+  wopts.arena_shards = std::move(offer.arena_shards);
   wopts.shm_min_bytes = static_cast<uint64_t>(cfg_.shm_min_bytes);
   worker_ = spawn_worker(*system_, shards_, reducers_, wopts);
   // Rank 0 tells the servers how to run rounds; nobody pushes before that.

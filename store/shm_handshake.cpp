@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <mutex>
 #include <optional>
 
 #include <unistd.h>
 
 #include "core/log.hpp"
+#include "core/shm_arena.hpp"
 #include "store/blocking_request.hpp"
 
 namespace kvs::detail {
@@ -30,6 +32,40 @@ std::optional<host_hash> host_of(const caf::node_id& n) {
   host_hash out;
   std::copy_n(id.begin(), out.size(), out.begin());
   return out;
+}
+
+uint32_t arena_id(const shm_segment& arena) { return static_cast<uint32_t>(arena.nonce().lo); }
+
+// The arena, turned on unless config.shm_arena_bytes is 0 (null: off, or
+// its id would be the worker segment's).
+std::shared_ptr<shm_segment> arena_of(const config& cfg, const std::string& who,
+                                      uint32_t segment_id) {
+  if (cfg.shm_arena_bytes <= 0)
+    return nullptr;
+  std::string why;
+  auto arena = shm_arena::instance().enable(static_cast<uint64_t>(cfg.shm_arena_bytes),
+                                            static_cast<uint64_t>(cfg.shm_min_bytes), why);
+  if (!arena) {
+    log::warn("kvs " + who + ": no shared memory arena for arrays (" + why +
+              "): pushes and pulls copy through the worker's segment");
+    return nullptr;
+  }
+  return arena_id(*arena) == segment_id ? nullptr : arena;
+}
+
+// Announces a segment to one shard, then echoes the challenge the shard
+// wrote into it: reading it is what proves this worker owns the segment (a
+// replayed offer cannot). Throws the shard's refusal.
+void offer_segment(caf::actor_system& sys, const config& cfg, const shard_actor& shard,
+                   const std::string& name, const shm_segment& seg, uint32_t id,
+                   const caf::actor& owner) {
+  shm_announce a{owner, id, static_cast<int64_t>(getpid()), seg.fd(), seg.size(),
+                 seg.nonce().hi, seg.nonce().lo};
+  watched_request<ok_atom>(sys, shard, cfg.request_timeout, "shared memory offer", name,
+                           shm_atom::value, a);
+  auto c = seg.challenge();
+  watched_request<ok_atom>(sys, shard, cfg.request_timeout, "shared memory echo", name,
+                           shm_atom::value, shm_echo{id, c.hi, c.lo});
 }
 
 }  // namespace
@@ -60,8 +96,9 @@ shm_offer offer_shared_memory(caf::actor_system& sys, const config& cfg,
   }
   // The id its descriptors name: random, so one worker cannot guess another's.
   out.id = static_cast<uint32_t>(seg->nonce().lo);
-  shm_announce a{owner, out.id, static_cast<int64_t>(getpid()), seg->fd(), seg->size(),
-                 seg->nonce().hi, seg->nonce().lo};
+  std::shared_ptr<shm_segment> arena;  // turned on once a shard shares memory
+  bool arena_tried = false;
+  out.arena_shards.assign(shards.size(), false);
   bool any = false;
   auto here = host_of(sys.node());
   for (size_t i = 0; i < shards.size(); ++i) {
@@ -69,13 +106,7 @@ shm_offer offer_shared_memory(caf::actor_system& sys, const config& cfg,
       // Not even the nonce goes to a server whose node id names another host.
       if (!here || host_of(shards[i]->node()) != here)
         throw kvs::error(errc::unsupported, "its node id names another host");
-      watched_request<ok_atom>(sys, shards[i], cfg.request_timeout, "shared memory offer",
-                               names[i], shm_atom::value, a);
-      // The server wrote a challenge into the segment: reading it is what
-      // proves this worker owns the segment (a replayed offer cannot).
-      auto c = seg->challenge();
-      watched_request<ok_atom>(sys, shards[i], cfg.request_timeout, "shared memory echo",
-                               names[i], shm_atom::value, shm_echo{out.id, c.hi, c.lo});
+      offer_segment(sys, cfg, shards[i], names[i], *seg, out.id, owner);
       out.shards[i] = true;
       any = true;
       log_plane(who, names[i],
@@ -88,10 +119,34 @@ shm_offer offer_shared_memory(caf::actor_system& sys, const config& cfg,
                          (strict ? "KVS_TRANSPORT=shm, but " : "") + names[i] +
                              " did not take this worker's shared memory: " + e.what());
       log_plane(who, names[i], std::string("tensor bytes in CAF's messages (") + e.what() + ")");
+      continue;
+    }
+    if (!arena_tried) {
+      arena = arena_of(cfg, who, out.id);
+      arena_tried = true;
+    }
+    if (!arena)
+      continue;
+    try {
+      // One header for every store of the process: one challenge at a time.
+      std::lock_guard<std::mutex> lock{shm_arena::instance().offer_lock()};
+      offer_segment(sys, cfg, shards[i], names[i], *arena, arena_id(*arena), owner);
+      out.arena_shards[i] = true;
+      log_plane(who, names[i], "arrays in this process's shared memory arena are read and "
+                               "written in place (no copy)");
+    } catch (const kvs::error& e) {
+      if (e.code() == errc::peer_down || e.code() == errc::timeout)
+        throw;
+      log_plane(who, names[i], std::string("arrays in the arena are copied through the worker's "
+                                           "segment (") + e.what() + ")");
     }
   }
   if (any)
     out.segment = std::move(seg);
+  if (any && arena) {
+    out.arena = std::move(arena);
+    out.arena_id = arena_id(*out.arena);
+  }
   return out;
 }
 

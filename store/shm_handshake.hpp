@@ -5,7 +5,10 @@
 // (by its node id) that maps the segment and gets back the challenge it
 // wrote there (the proof that this worker owns it), CAF with the others. shm: every
 // shard must map it, else invalid_config naming the server and why. One
-// info line per shard says which plane it gets and why.
+// info line per shard says which plane it gets and why. Unless
+// config.shm_arena_bytes is 0, once a shard has taken the segment it turns
+// the process's arena on and offers the arena's segment too, to each shard
+// that took the worker's (one that refuses it still takes the worker's).
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +26,11 @@ struct shm_offer {
   std::shared_ptr<shm_segment> segment;  // null: no shard took it
   uint32_t id = 0;
   std::vector<bool> shards;  // per shard: it mapped the segment
+  // The process's arena of arrays (core/shm_arena.hpp), offered the same
+  // way to the shards that took the segment; null: off, or none took it.
+  std::shared_ptr<shm_segment> arena;
+  uint32_t arena_id = 0;
+  std::vector<bool> arena_shards;
 };
 
 // `owner` lives as long as the worker's store (the shards unmap the segment

@@ -86,6 +86,13 @@ struct config {
   // at once (a part that does not fit goes in its message).
   // KVS_SHM_BYTES, else 256 MiB (memory is used only as it is touched).
   int64_t shm_bytes = 0;
+  // The process's arena for big host arrays (docs/distributed.md, "Arrays
+  // in shared memory"): arrays of at least shm_min_bytes allocated after a
+  // worker store using shared memory is created live in it, and servers on
+  // this host read and write them in place (no copy). Its size: the first
+  // store of a process sets it. KVS_SHM_ARENA_BYTES, else 4 GiB (memory is
+  // used only as it is touched); 0: off (this store copies as before).
+  int64_t shm_arena_bytes = -1;
 
   // Observability (docs/training.md). The log's level: "debug", "info" or
   // "warn" (KVS_LOG; default warn); anything else is invalid_config.

@@ -22,6 +22,10 @@ struct key_stats {
   uint64_t rounds = 0;
   uint64_t shm_bytes = 0;  // of bytes_out and bytes_in, those that moved through shared
                            // memory instead of messages (docs/distributed.md, "Two planes")
+  uint64_t shm_in_place_bytes = 0;  // of shm_bytes, those a server read straight from the
+                                    // caller's array or wrote straight into its output (the
+                                    // array lives in the shared memory arena: no copy here;
+                                    // docs/distributed.md, "Arrays in shared memory")
   // Rows of row_sparse pushes that the shards' updater took as they were
   // pushed, as a row_sparse gradient: no dense buffer of the key's size was
   // cleared, filled or read for them (a built-in lazy optimizer, a round of

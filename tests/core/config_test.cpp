@@ -115,6 +115,12 @@ TEST_CASE("the transport is auto, shm or caf; ucx and anything else are refused 
   REQUIRE(r.transport == "auto");
   REQUIRE(r.shm_min_bytes == 4096);
   REQUIRE(r.shm_bytes == int64_t{256} << 20);
+  REQUIRE(r.shm_arena_bytes == int64_t{4} << 30);
+  c.shm_arena_bytes = 0;  // off
+  REQUIRE(c.resolved().shm_arena_bytes == 0);
+  c.shm_arena_bytes = 4096;
+  require_message([&] { (void)c.resolved(); }, errc::invalid_config, {"shm_arena_bytes"});
+  c.shm_arena_bytes = -1;
   c.transport = "shm";
   REQUIRE(c.resolved().transport == "shm");
   c.transport = "ucx";

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../test_config.hpp"
+#include "core/shm_arena.hpp"
 #include "core/shm_ranges.hpp"
 #include "core/shm_segment.hpp"
 
@@ -111,4 +112,40 @@ TEST_CASE("a segment's owner reads the challenge a server wrote into its header"
   shm_nonce first;  // the challenge leaves the nonce as it was
   std::memcpy(&first, seg.base(), sizeof(first));
   REQUIRE(first == seg.nonce());
+}
+
+TEST_CASE("shm ranges name the range in use that holds a byte", "[shm]") {
+  shm_ranges r(shm_header_bytes, 64 + 1024);
+  auto a = r.take(100);
+  REQUIRE(a);
+  REQUIRE(r.holder_of(*a + 99) == std::make_pair(*a, uint64_t{128}));
+  REQUIRE_FALSE(r.holder_of(*a + 128));  // free
+  REQUIRE_FALSE(r.holder_of(0));         // the header
+}
+
+TEST_CASE("the arena reuses ranges but never one kept out", "[shm]") {
+  auto& arena = shm_arena::instance();
+  std::string why;
+  REQUIRE(arena.enable(uint64_t{64} << 20, 1, why));  // or the one already on
+  auto* p = arena.take(100000);
+  REQUIRE(p != nullptr);
+  auto at = arena.offset_of(p, 100000);
+  REQUIRE(at);
+  REQUIRE(*at % shm_range_alignment == 0);
+  REQUIRE_FALSE(arena.offset_of(&why, 1));  // not arena memory
+  REQUIRE(arena.give_back(p));
+  auto* q = arena.take(100000);
+  REQUIRE(q != nullptr);
+  at = arena.offset_of(q, 100000);
+  auto kept = arena.kept_out_bytes();
+  REQUIRE(arena.keep_out(static_cast<char*>(q) + 5000) >= 100000);
+  REQUIRE(arena.kept_out_bytes() >= kept + 100000);
+  REQUIRE(arena.give_back(q));
+  auto* r = arena.take(100000);
+  REQUIRE(r != nullptr);
+  auto r_at = arena.offset_of(r, 100000);
+  REQUIRE((*r_at >= *at + 100000 || *r_at + 100000 <= *at));  // not the kept range
+  REQUIRE(arena.give_back(r));
+  int on_heap = 0;
+  REQUIRE_FALSE(arena.give_back(&on_heap));
 }

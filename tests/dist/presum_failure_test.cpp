@@ -74,7 +74,12 @@ TEST_CASE("dist_sync: a worker whose pre-sum fails still completes the round, fa
           "worker naming it, and the next round is exact",
           "[dist][failure]") {
   local_cluster cluster{2, 2};  // 20 s request timeout: the failure must come long before
-  cluster.settings = [](config& c) { c.bigarray_bound = 1000; };
+  cluster.settings = [](config& c) {
+    c.bigarray_bound = 1000;
+    // Host arrays from aligned_alloc (which this file fails), not from the
+    // shared memory arena.
+    c.shm_arena_bytes = 0;
+  };
   pid_t child = fork();
   if (child == 0) {
     int code = 1;

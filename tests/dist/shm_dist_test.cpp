@@ -3,6 +3,7 @@
 // and shm (tests/CMakeLists.txt); run by hand they take auto.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "local_cluster.hpp"
@@ -64,6 +65,7 @@ TEST_CASE("parts that do not fit in the segment go in the message, exactly", "[d
   cluster.settings = [](config& c) {
     c.bigarray_bound = 1000;
     c.shm_bytes = int64_t{1} << 20;  // the smallest segment: 2 MB parts never fit
+    c.shm_arena_bytes = 0;           // and arrays are copied through it, not read in place
   };
   cluster.run("dist_sync", [](kvstore& kv) {
     pushpull_rounds(kv, 3, 1000000, 2);
@@ -81,7 +83,8 @@ TEST_CASE("a worker logs, per server, which plane its bytes take and why", "[dis
   INFO(err.text());
   if (shares_memory()) {
     REQUIRE(err.lines_with("through shared memory (the server mapped this worker's segment") == 2);
-    REQUIRE(err.lines_with("mapped shared memory segment") == 2);
+    REQUIRE(err.lines_with("arena are read and written in place") == 2);
+    REQUIRE(err.lines_with("mapped shared memory segment") == 4);  // the segment and the arena
   } else {
     REQUIRE(err.lines_with("tensor bytes in CAF's messages (KVS_TRANSPORT=caf)") == 2);
   }
@@ -104,4 +107,65 @@ TEST_CASE("a worker that asks for shared memory with a server that takes none fa
     failed = true;
   }
   REQUIRE(failed);
+}
+
+namespace {
+
+// Pushes `value` from every worker, then overwrites the gradient at once:
+// the push reads the array until its answer, so the write waits and the
+// server sums what was pushed. The pulled output is read right after the
+// pull. Every part of these arrays is read and written in place.
+void push_then_overwrite(kvstore& kv, int k, int64_t n, float value, float want) {
+  auto grad = ndarray::full({n}, value);
+  auto out = ndarray::zeros({n});
+  kv.push(k, grad);
+  float* g = grad.data<float>();  // waits for the push to read it
+  std::fill(g, g + n, 1000.0f);
+  kv.pull(k, out);
+  auto v = out.to_vector<float>();
+  for (int64_t i = 0; i < n; i += 997)
+    EXPECT(v[static_cast<size_t>(i)] == want);
+  EXPECT(v.back() == want);
+}
+
+void expect_in_place(const key_stats& s) {
+  if (shares_memory())
+    EXPECT(s.shm_in_place_bytes > 0 && s.shm_in_place_bytes == s.shm_bytes);
+  else
+    EXPECT(s.shm_in_place_bytes == 0u);
+}
+
+}  // namespace
+
+TEST_CASE("arrays in the shared memory arena are pushed and pulled in place, exactly (dist_sync)",
+          "[dist][shm]") {
+  local_cluster cluster{2, 2};
+  cluster.settings = [](config& c) { c.bigarray_bound = 1000; };  // 2 parts of 200 KB
+  cluster.run("dist_sync", [](kvstore& kv) {
+    pushpull_rounds(kv, 3, 100000, 3);
+    for (int i = 0; i < 3; ++i)
+      push_then_overwrite(kv, 3, 100000, static_cast<float>(kv.rank() + 1), 3.0f);
+    auto s = stats_of(kv, 3);
+    expect_in_place(s);
+    // Nothing copied: every byte through shared memory went in place.
+    if (shares_memory())
+      EXPECT(s.shm_bytes == s.bytes_in + (3 + 3) * 400000u);
+  });
+}
+
+TEST_CASE("arrays in the shared memory arena are pushed and pulled in place, exactly "
+          "(dist_async)",
+          "[dist][shm]") {
+  local_cluster cluster{1, 2};
+  cluster.settings = [](config& c) { c.bigarray_bound = 1000; };
+  cluster.run("dist_async", [](kvstore& kv) {
+    kv.init(3, ndarray::zeros({100000}));
+    kv.set_optimizer(create_optimizer("test", {{"rescale_grad", 1}}));  // adds each push
+    float sum = 0;
+    for (int i = 1; i <= 3; ++i) {
+      sum += static_cast<float>(i);
+      push_then_overwrite(kv, 3, 100000, static_cast<float>(i), sum);
+    }
+    expect_in_place(stats_of(kv, 3));
+  });
 }
