@@ -3,10 +3,15 @@
 // segment, and the worker's allocator that never blocks.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
+#include <map>
+#include <random>
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../test_config.hpp"
@@ -148,4 +153,79 @@ TEST_CASE("the arena reuses ranges but never one kept out", "[shm]") {
   REQUIRE(arena.give_back(r));
   int on_heap = 0;
   REQUIRE_FALSE(arena.give_back(&on_heap));
+}
+
+// Random takes and gives back against a plain model of the ranges in use:
+// no two overlap, all are aligned and inside, a take fails only when no gap
+// of the model is big enough, and everything given back is one range again.
+TEST_CASE("shm ranges against a model under random takes and gives back", "[shm]") {
+  constexpr uint64_t begin = 64, end = 64 + (uint64_t{1} << 20);
+  shm_ranges r(begin, end);
+  std::map<uint64_t, uint64_t> model;  // offset -> rounded bytes in use
+  std::mt19937_64 rng(7);
+  auto round_up = [](uint64_t b) { return (b + 63) / 64 * 64; };
+  auto largest_gap = [&] {
+    uint64_t at = begin, best = 0;
+    for (auto& [o, b] : model) {
+      best = std::max(best, o - at);
+      at = o + b;
+    }
+    return std::max(best, end - at);
+  };
+  for (int step = 0; step < 20000; ++step) {
+    if (model.empty() || rng() % 3 != 0) {
+      uint64_t bytes = 1 + rng() % (rng() % 4 == 0 ? 200000 : 5000);
+      auto at = r.take(bytes);
+      if (!at) {
+        REQUIRE(largest_gap() < round_up(bytes));
+        continue;
+      }
+      REQUIRE(*at % 64 == 0);
+      REQUIRE(*at >= begin);
+      REQUIRE(*at + round_up(bytes) <= end);
+      auto next = model.lower_bound(*at);
+      if (next != model.end())
+        REQUIRE(*at + round_up(bytes) <= next->first);
+      if (next != model.begin())
+        REQUIRE(std::prev(next)->first + std::prev(next)->second <= *at);
+      model.emplace(*at, round_up(bytes));
+    } else {
+      auto i = model.begin();
+      std::advance(i, static_cast<long>(rng() % model.size()));
+      r.give_back(i->first);
+      model.erase(i);
+    }
+    uint64_t used = 0;
+    for (auto& m : model)
+      used += m.second;
+    REQUIRE(r.in_use() == used);
+  }
+  for (auto& m : model)
+    r.give_back(m.first);
+  REQUIRE(r.take(end - begin) == begin);
+}
+
+// fork() after the arena is on: the child's writes into an array it
+// inherited must not reach the parent (as for heap memory), and the child
+// takes nothing from the parent's arena.
+TEST_CASE("a child forked from a process with an arena writes its own copy of the arrays",
+          "[shm]") {
+  auto& arena = shm_arena::instance();
+  std::string why;
+  REQUIRE(arena.enable(uint64_t{64} << 20, 1, why));
+  auto* p = static_cast<int*>(arena.take(4096));
+  REQUIRE(p != nullptr);
+  p[0] = 1;
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    p[0] = 2;
+    _exit(arena.take(4096) == nullptr ? 0 : 3);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(p[0] == 1);
+  REQUIRE(arena.give_back(p));
 }
