@@ -134,6 +134,11 @@ void give_back(worker_state& st, part_shm& ps) {
   ps.in_place.clear();
 }
 
+part_shm::~part_shm() {
+  if (!in_place.empty())
+    keep_out(*this);
+}
+
 void keep_out(part_shm& ps) {
   for (auto* p : ps.in_place)
     if (auto bytes = shm_arena::instance().keep_out(p))

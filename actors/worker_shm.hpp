@@ -28,6 +28,15 @@ struct part_shm {
   shm_range landing;            // empty: the answer comes in the message
   bool landing_in_place = false;  // the landing range is the output's own memory
   std::vector<const void*> in_place;  // arena memory the shard reads or writes in place
+
+  part_shm() = default;
+  part_shm(part_shm&&) noexcept = default;
+  part_shm& operator=(part_shm&&) noexcept = default;
+  // A part that ends with arena memory still named (neither answered nor
+  // failed: the store ended while its request was in flight) keeps that
+  // memory out of use: the shard may still read or write it, and the arena
+  // outlives the store.
+  ~part_shm();
 };
 
 // Moves the part's big plain values into the segment where its shard mapped

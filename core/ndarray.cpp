@@ -65,8 +65,11 @@ data_buffer::data_buffer(kvs::device dev, size_t bytes, bool zeroed) : dev_(dev)
   }
   size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
   // A big array lives in the shared memory arena when it is on, so servers
-  // on this host read and write it in place (core/shm_arena.hpp).
-  ptr_ = shm_arena::instance().take(bytes);
+  // on this host read and write it in place (core/shm_arena.hpp); not once
+  // the process uses a GPU: host arrays then come page-locked from the pool,
+  // for full-speed copies to and from the GPUs.
+  if (!cuda::gpu_in_use())
+    ptr_ = shm_arena::instance().take(bytes);
   if (ptr_ == nullptr)
     ptr_ = acquire_buffer(bytes);
   if (ptr_ == nullptr)

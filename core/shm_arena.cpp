@@ -5,6 +5,7 @@
 #include <string>
 
 #include <pthread.h>
+#include <sys/mman.h>
 
 #include "core/log.hpp"
 #include "kvs/config.hpp"
@@ -12,14 +13,36 @@
 
 namespace kvs::detail {
 
+namespace {
+shm_arena* the_arena = nullptr;  // set once, before any fork handler runs
+void in_forked_child() {
+  if (the_arena)
+    the_arena->after_fork_in_child();
+}
+}  // namespace
+
 shm_arena& shm_arena::instance() {
   // Never destroyed: arrays may end after static destructors ran.
   static auto* arena = [] {
     auto* a = new shm_arena;
-    pthread_atfork(nullptr, nullptr, [] { instance().forked_.store(true); });
+    the_arena = a;
+    pthread_atfork(nullptr, nullptr, &in_forked_child);
     return a;
   }();
   return *arena;
+}
+
+// The child is one thread now, and a lock may have been held by a thread
+// that is gone: nothing here locks. The shared mapping becomes a private
+// copy-on-write one of the same file, so what the child writes into arrays
+// it inherited never reaches the parent (as after fork for heap memory).
+void shm_arena::after_fork_in_child() {
+  if (!on_.load())
+    return;  // no arena yet: the child may make its own
+  forked_.store(true);
+  void* at = mmap(base_.load(), size_.load(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+                  segment_->fd(), 0);
+  (void)at;  // on failure it stays shared: nothing can be reported from here
 }
 
 std::shared_ptr<shm_segment> shm_arena::enable(uint64_t bytes, uint64_t min_bytes,

@@ -10,8 +10,8 @@
 // malloc: several worker stores of one process share it. A range that a
 // server may still touch (a request that timed out, a server reported down)
 // is kept out: when its array ends it is never handed out again. A child
-// forked from the process takes no memory from the arena (it would share
-// the parent's pages).
+// forked from a process with an arena sees it copy-on-write (its writes
+// never reach the parent) and takes no memory from it.
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -48,6 +48,10 @@ public:
   // read or write it). Its bytes; 0 when `p` is not in a range in use.
   uint64_t keep_out(const void* p);
   uint64_t kept_out_bytes() const;
+  // In a child just forked (pthread_atfork): an arena that was on is the
+  // parent's, mapped copy-on-write from now on; the child takes nothing from
+  // it and gives nothing back.
+  void after_fork_in_child();
   // Held while a store offers the segment to a server: the server's
   // challenge goes into the one header all stores of the process share.
   std::mutex& offer_lock() { return offer_mtx_; }

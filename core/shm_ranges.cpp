@@ -14,26 +14,36 @@ constexpr uint64_t alignment = shm_range_alignment;
 shm_ranges::shm_ranges(uint64_t begin, uint64_t end) {
   begin = (begin + alignment - 1) / alignment * alignment;
   if (end > begin)
-    free_.emplace(begin, end - begin);
+    add_free(begin, end - begin);
+}
+
+void shm_ranges::add_free(uint64_t offset, uint64_t bytes) {
+  free_.emplace(offset, bytes);
+  free_by_size_.emplace(bytes, offset);
+}
+
+void shm_ranges::drop_free(std::map<uint64_t, uint64_t>::iterator i) {
+  free_by_size_.erase({i->second, i->first});
+  free_.erase(i);
 }
 
 std::optional<uint64_t> shm_ranges::take(uint64_t bytes) {
   if (bytes == 0 || bytes > UINT64_MAX - alignment)
     return std::nullopt;
   bytes = (bytes + alignment - 1) / alignment * alignment;
-  for (auto i = free_.begin(); i != free_.end(); ++i) {
-    if (i->second < bytes)
-      continue;
-    auto offset = i->first;
-    auto left = i->second - bytes;
-    free_.erase(i);
-    if (left > 0)
-      free_.emplace(offset + bytes, left);
-    used_.emplace(offset, bytes);
-    in_use_ += bytes;
-    return offset;
-  }
-  return std::nullopt;
+  // The smallest free range that fits (the lowest of equal ones): big free
+  // ranges stay whole for big requests.
+  auto fit = free_by_size_.lower_bound({bytes, 0});
+  if (fit == free_by_size_.end())
+    return std::nullopt;
+  auto offset = fit->second;
+  auto left = fit->first - bytes;
+  drop_free(free_.find(offset));
+  if (left > 0)
+    add_free(offset + bytes, left);
+  used_.emplace(offset, bytes);
+  in_use_ += bytes;
+  return offset;
 }
 
 std::optional<std::pair<uint64_t, uint64_t>> shm_ranges::holder_of(uint64_t at) const {
@@ -54,20 +64,22 @@ void shm_ranges::give_back(uint64_t offset) {
   auto bytes = u->second;
   used_.erase(u);
   in_use_ -= bytes;
-  auto [i, inserted] = free_.emplace(offset, bytes);
-  (void)inserted;
-  auto next = std::next(i);
-  if (next != free_.end() && i->first + i->second == next->first) {
-    i->second += next->second;
-    free_.erase(next);
+  // Merged with free neighbours, so a freed segment is one range again.
+  auto next = free_.lower_bound(offset);
+  if (next != free_.end() && offset + bytes == next->first) {
+    bytes += next->second;
+    drop_free(next);
   }
-  if (i != free_.begin()) {
-    auto prev = std::prev(i);
-    if (prev->first + prev->second == i->first) {
-      prev->second += i->second;
-      free_.erase(i);
+  auto after = free_.lower_bound(offset);
+  if (after != free_.begin()) {
+    auto prev = std::prev(after);
+    if (prev->first + prev->second == offset) {
+      offset = prev->first;
+      bytes += prev->second;
+      drop_free(prev);
     }
   }
+  add_free(offset, bytes);
 }
 
 }  // namespace kvs::detail

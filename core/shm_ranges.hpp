@@ -1,11 +1,14 @@
 #pragma once
-// Ranges of a worker's shared memory segment (core/shm_segment.hpp) handed to
-// parts in flight: first fit over a free list, 64-byte aligned, adjacent free
-// ranges merged. Never blocks: a request that does not fit gets nothing, and
-// that part travels in CAF's message instead. Used by one actor only.
+// Ranges of a shared memory segment (core/shm_segment.hpp) handed to parts in
+// flight or to arrays (core/shm_arena.hpp): best fit, found through an index
+// by size in O(log n) (thousands of 4 KiB parts or arrays may be live at
+// once), 64-byte aligned, adjacent free ranges merged. Never blocks: a
+// request that does not fit gets nothing (the part travels in CAF's message,
+// the array lives on the heap). Not thread-safe: its owner serializes.
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 namespace kvs::detail {
@@ -24,7 +27,11 @@ public:
   uint64_t in_use() const { return in_use_; }
 
 private:
+  void add_free(uint64_t offset, uint64_t bytes);
+  void drop_free(std::map<uint64_t, uint64_t>::iterator i);
+
   std::map<uint64_t, uint64_t> free_;  // offset -> bytes
+  std::set<std::pair<uint64_t, uint64_t>> free_by_size_;  // {bytes, offset} of free_
   std::map<uint64_t, uint64_t> used_;  // offset -> bytes
   uint64_t in_use_ = 0;
 };
