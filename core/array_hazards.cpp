@@ -16,22 +16,19 @@ std::vector<uint64_t> array_hazards::add(uint64_t id, std::vector<const void*> r
   unique_sorted(reads);
   unique_sorted(writes);
   std::vector<uint64_t> waits;
-  auto conflicts = [&](const void* s, bool writing) {
-    auto i = by_storage_.find(s);
-    if (i == by_storage_.end())
-      return;
-    for (auto& a : i->second)
-      if (writing || a.write)
+  // One lookup per storage: its earlier accesses are read, then this one
+  // added (a storage both read and written skips its own read here).
+  auto record = [&](const void* s, bool writing) {
+    auto& accesses = by_storage_[s];
+    for (auto& a : accesses)
+      if ((writing || a.write) && a.id != id)
         waits.push_back(a.id);
+    accesses.push_back(access{id, writing});
   };
   for (auto s : reads)
-    conflicts(s, false);
+    record(s, false);
   for (auto s : writes)
-    conflicts(s, true);
-  for (auto s : reads)
-    by_storage_[s].push_back(access{id, false});
-  for (auto s : writes)
-    by_storage_[s].push_back(access{id, true});
+    record(s, true);
   std::sort(waits.begin(), waits.end());
   waits.erase(std::unique(waits.begin(), waits.end()), waits.end());
   return waits;
