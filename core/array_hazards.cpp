@@ -1,6 +1,7 @@
 #include "core/array_hazards.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace kvs::detail {
 
@@ -16,19 +17,22 @@ std::vector<uint64_t> array_hazards::add(uint64_t id, std::vector<const void*> r
   unique_sorted(reads);
   unique_sorted(writes);
   std::vector<uint64_t> waits;
-  // One lookup per storage: its earlier accesses are read, then this one
-  // added (a storage both read and written skips its own read here).
-  auto record = [&](const void* s, bool writing) {
-    auto& accesses = by_storage_[s];
-    for (auto& a : accesses)
-      if ((writing || a.write) && a.id != id)
-        waits.push_back(a.id);
-    accesses.push_back(access{id, writing});
+  // All conflicts first: a storage both read and written by this operation
+  // must not make it wait for itself.
+  auto conflicts = [&](const void* s, bool writing) {
+    auto [first, last] = by_storage_.equal_range(s);
+    for (auto i = first; i != last; ++i)
+      if (writing || i->second.write)
+        waits.push_back(i->second.id);
   };
   for (auto s : reads)
-    record(s, false);
+    conflicts(s, false);
   for (auto s : writes)
-    record(s, true);
+    conflicts(s, true);
+  for (auto s : reads)
+    by_storage_.emplace(s, access{id, false});
+  for (auto s : writes)
+    by_storage_.emplace(s, access{id, true});
   std::sort(waits.begin(), waits.end());
   waits.erase(std::unique(waits.begin(), waits.end()), waits.end());
   return waits;
@@ -36,14 +40,9 @@ std::vector<uint64_t> array_hazards::add(uint64_t id, std::vector<const void*> r
 
 void array_hazards::remove(uint64_t id, const std::vector<const void*>& storages) {
   for (auto s : storages) {
-    auto i = by_storage_.find(s);
-    if (i == by_storage_.end())
-      continue;
-    auto& v = i->second;
-    v.erase(std::remove_if(v.begin(), v.end(), [id](const access& a) { return a.id == id; }),
-            v.end());
-    if (v.empty())
-      by_storage_.erase(i);
+    auto [i, last] = by_storage_.equal_range(s);
+    while (i != last)
+      i = i->second.id == id ? by_storage_.erase(i) : std::next(i);
   }
 }
 
