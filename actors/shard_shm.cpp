@@ -45,11 +45,13 @@ void check_fits(const key_entry& e, const array_view& v, const char* role) {
 
 // The memory of a view's range, inside its mapping and on the 64-byte
 // boundary the worker's ranges keep (an element never straddles it).
+// `what` names the request, built only for an error.
+template <class What>
 uint8_t* range_of(const shard_state& st, const caf::node_id& node, const array_view& v,
-                  const std::string& what) {
+                  const What& what) {
   auto* at = mapping_of(st, node, v.shm.segment)->range(v.shm.offset, v.shm.bytes, what);
   if (v.shm.offset % shm_range_alignment != 0)
-    throw kvs::error(errc::invalid_argument, what + ": shared memory range at " +
+    throw kvs::error(errc::invalid_argument, what() + ": shared memory range at " +
                                                  std::to_string(v.shm.offset) + " is not " +
                                                  std::to_string(shm_range_alignment) +
                                                  "-byte aligned");
@@ -126,10 +128,10 @@ bool names_shm(const part_request& m) {
 
 uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m) {
   auto& st = self->state;
-  auto what = "a request on key " + m.id.key.to_string();
+  auto what = [&] { return "a request on key " + m.id.key.to_string(); };  // for errors only
   if ((m.op != part_op::push && m.op != part_op::pull) || m.sparse || m.codec != 0 || m.failed)
     throw kvs::error(errc::invalid_argument,
-                     what + ": only plain dense pushes and pulls use shared memory");
+                     what() + ": only plain dense pushes and pulls use shared memory");
   auto e = st.entries.find(entry_id{m.id.key, m.id.part});
   if (e == st.entries.end())
     throw kvs::error(errc::key_not_initialized, "key " + m.id.key.to_string() + " (part " +
@@ -155,7 +157,7 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
     if (v.shm.empty())
       continue;
     if (m.outputs.size() != 1)
-      throw kvs::error(errc::invalid_argument, what + ": a landing range with several outputs");
+      throw kvs::error(errc::invalid_argument, what() + ": a landing range with several outputs");
     check_fits(e->second, v, "a landing range");
     range_of(st, node, v, what);
   }

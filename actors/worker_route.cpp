@@ -354,9 +354,11 @@ std::vector<const void*> storages(const std::vector<ndarray>& arrays) {
 
 // Operations that waited for this one's arrays may start.
 void release_dependents(worker_state& st, const running_op& run) {
-  auto held = storages(run.op->inputs);
-  auto outs = storages(run.op->outputs);
-  held.insert(held.end(), outs.begin(), outs.end());
+  std::vector<const void*> held;  // one vector: this runs once per key
+  held.reserve(run.op->inputs.size() + run.op->outputs.size());
+  for (auto* arrays : {&run.op->inputs, &run.op->outputs})
+    for (auto& a : *arrays)
+      held.push_back(storage_id(a));
   st.hazards.remove(run.id, held);
   auto d = st.dependents.find(run.id);
   if (d == st.dependents.end())

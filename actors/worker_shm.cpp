@@ -64,6 +64,7 @@ part_shm place_in_shm(worker_state& st, uint32_t shard, part_request& req, runni
     return ps;
   auto* base = st.opts.shm->base();
   auto id = st.opts.shm_segment_id;
+  ps.in_place.reserve(req.inputs.size() + req.outputs.size());  // one allocation per part
   for (auto& v : req.inputs) {
     if (!v.carries_data || v.array.is_none() || v.array.storage() != storage::dense)
       continue;

@@ -1,6 +1,7 @@
 #include "core/array_hazards.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace kvs::detail {
 
@@ -16,22 +17,22 @@ std::vector<uint64_t> array_hazards::add(uint64_t id, std::vector<const void*> r
   unique_sorted(reads);
   unique_sorted(writes);
   std::vector<uint64_t> waits;
+  // All conflicts first: a storage both read and written by this operation
+  // must not make it wait for itself.
   auto conflicts = [&](const void* s, bool writing) {
-    auto i = by_storage_.find(s);
-    if (i == by_storage_.end())
-      return;
-    for (auto& a : i->second)
-      if (writing || a.write)
-        waits.push_back(a.id);
+    auto [first, last] = by_storage_.equal_range(s);
+    for (auto i = first; i != last; ++i)
+      if (writing || i->second.write)
+        waits.push_back(i->second.id);
   };
   for (auto s : reads)
     conflicts(s, false);
   for (auto s : writes)
     conflicts(s, true);
   for (auto s : reads)
-    by_storage_[s].push_back(access{id, false});
+    by_storage_.emplace(s, access{id, false});
   for (auto s : writes)
-    by_storage_[s].push_back(access{id, true});
+    by_storage_.emplace(s, access{id, true});
   std::sort(waits.begin(), waits.end());
   waits.erase(std::unique(waits.begin(), waits.end()), waits.end());
   return waits;
@@ -39,14 +40,9 @@ std::vector<uint64_t> array_hazards::add(uint64_t id, std::vector<const void*> r
 
 void array_hazards::remove(uint64_t id, const std::vector<const void*>& storages) {
   for (auto s : storages) {
-    auto i = by_storage_.find(s);
-    if (i == by_storage_.end())
-      continue;
-    auto& v = i->second;
-    v.erase(std::remove_if(v.begin(), v.end(), [id](const access& a) { return a.id == id; }),
-            v.end());
-    if (v.empty())
-      by_storage_.erase(i);
+    auto [i, last] = by_storage_.equal_range(s);
+    while (i != last)
+      i = i->second.id == id ? by_storage_.erase(i) : std::next(i);
   }
 }
 

@@ -26,7 +26,9 @@ private:
     uint64_t id;
     bool write;
   };
-  std::unordered_map<const void*, std::vector<access>> by_storage_;
+  // One node per access (a storage has one in the common case: one
+  // allocation, where a map of vectors took two per storage and operation).
+  std::unordered_multimap<const void*, access> by_storage_;
 };
 
 }  // namespace kvs::detail

@@ -144,7 +144,7 @@ std::shared_ptr<array_impl> make_dense(const shape& s, dtype t, device d, bool z
   p->type = t;
   p->dev = d;
   p->elements = checked_element_count(s);
-  auto bytes = checked_byte_count(p->elements, t, "an array of shape " + to_string(s));
+  auto bytes = checked_array_bytes(s, p->elements, t);
   p->buf = std::make_shared<data_buffer>(d, bytes, zeroed);
   return p;
 }
@@ -168,7 +168,7 @@ ndarray borrowed_array(const kvs::shape& s, kvs::dtype t, void* memory,
   p->type = t;
   p->dev = cpu();
   p->elements = checked_element_count(s);
-  auto bytes = checked_byte_count(p->elements, t, "an array of shape " + to_string(s));
+  auto bytes = checked_array_bytes(s, p->elements, t);
   p->buf = std::make_shared<data_buffer>(memory, bytes, std::move(keep));
   return ndarray_access::make(std::move(p));
 }

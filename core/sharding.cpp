@@ -36,6 +36,9 @@ std::vector<part_range> partition(const key& k, uint64_t elements, uint32_t shar
     return parts;
   if (row_len > 0)  // chunks of whole rows
     max_part = std::max(row_len, max_part / row_len * row_len);
+  if (std::all_of(parts.begin(), parts.end(),
+                  [&](const part_range& p) { return p.count <= max_part; }))
+    return parts;  // nothing to cut (most keys): no second vector
   std::vector<part_range> out;
   for (auto& p : parts) {
     if (p.count <= max_part) {

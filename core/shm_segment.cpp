@@ -144,13 +144,11 @@ void shm_mapping::write_challenge(const shm_nonce& c) {
   std::memcpy(base_ + shm_challenge_offset, &c, sizeof(c));
 }
 
-uint8_t* shm_mapping::range(uint64_t offset, uint64_t bytes, const std::string& what) const {
-  if (offset < shm_header_bytes || offset > size_ || bytes > size_ - offset)
-    throw kvs::error(errc::invalid_argument,
-                     what + ": bytes [" + std::to_string(offset) + ", +" + std::to_string(bytes) +
-                         ") are not inside the data of a segment of " + std::to_string(size_) +
-                         " bytes");
-  return base_ + offset;
+void shm_mapping::throw_outside(uint64_t offset, uint64_t bytes, const std::string& what) const {
+  throw kvs::error(errc::invalid_argument,
+                   what + ": bytes [" + std::to_string(offset) + ", +" + std::to_string(bytes) +
+                       ") are not inside the data of a segment of " + std::to_string(size_) +
+                       " bytes");
 }
 
 }  // namespace kvs::detail

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 namespace kvs::detail {
 
@@ -79,11 +80,24 @@ public:
   uint64_t size() const { return size_; }
   // The memory of [offset, offset + bytes); throws kvs::error invalid_argument
   // naming the range when it is not inside the data part of the segment.
-  uint8_t* range(uint64_t offset, uint64_t bytes, const std::string& what) const;
+  // `what` is a string or a function giving one, called only then (ranges
+  // are resolved per key part: no text is built for the ones that fit).
+  template <class What>
+  uint8_t* range(uint64_t offset, uint64_t bytes, const What& what) const {
+    if (offset < shm_header_bytes || offset > size_ || bytes > size_ - offset) {
+      if constexpr (std::is_invocable_v<const What&>)
+        throw_outside(offset, bytes, what());
+      else
+        throw_outside(offset, bytes, what);
+    }
+    return base_ + offset;
+  }
   // Writes a challenge into the segment's header, for its owner to echo.
   void write_challenge(const shm_nonce& c);
 
 private:
+  [[noreturn]] void throw_outside(uint64_t offset, uint64_t bytes, const std::string& what) const;
+
   uint64_t size_ = 0;
   uint8_t* base_ = nullptr;
 };

@@ -216,7 +216,7 @@ caf::error load_view_checked(caf::deserializer& source, array_view& x) {
     bytes = detail::checked_byte_count(count, static_cast<dtype>(t), "a range");
     if (by_shm) {  // no bytes here, nothing allocated: the shard checks the range first
       x.array = ndarray();
-      x.shm.dims = dims;
+      x.shm.dims = std::move(dims);
       return {};
     }
     if (auto err = detail::check_present(source, bytes, "array_view: a range"))

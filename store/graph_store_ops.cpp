@@ -15,24 +15,56 @@
 namespace kvs::detail {
 namespace {
 
+// The positions in a list call of one key's arrays.
+struct members_of {
+  const size_t* first;
+  const size_t* last;
+  const size_t* begin() const { return first; }
+  const size_t* end() const { return last; }
+  size_t size() const { return static_cast<size_t>(last - first); }
+};
+
 // Groups a list call by key, in order of first appearance: repeated keys in
 // one call are one operation over all their arrays. One pass with a hash
-// map: a call of 1000 keys compared every pair before (0.5M comparisons on
-// the caller's thread, 8% of the job's CPU in bench/dist_pushpull).
+// map (a call of 1000 keys compared every pair before: 0.5M comparisons on
+// the caller's thread), and the groups laid out in one array (a vector per
+// key was two allocations per key of a call).
 template <class Fn>
 void for_each_group(const kvstore::key_list& keys, Fn fn) {
-  std::vector<std::vector<size_t>> groups;
-  groups.reserve(keys.size());
+  std::vector<size_t> group(keys.size());  // each position's group
+  std::vector<size_t> firsts;              // each group's first position
+  firsts.reserve(keys.size());
   std::unordered_map<key, size_t, key_hash> group_of;
   group_of.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
-    auto [at, fresh] = group_of.emplace(keys[i], groups.size());
+    auto [at, fresh] = group_of.emplace(keys[i], firsts.size());
     if (fresh)
-      groups.emplace_back();
-    groups[at->second].push_back(i);
+      firsts.push_back(i);
+    group[i] = at->second;
   }
-  for (auto& members : groups)
-    fn(keys[members.front()], members);
+  // Counting sort of the positions by group; each keeps its call order.
+  std::vector<size_t> start(firsts.size() + 1, 0);
+  for (auto g : group)
+    ++start[g + 1];
+  for (size_t g = 0; g < firsts.size(); ++g)
+    start[g + 1] += start[g];
+  std::vector<size_t> members(keys.size());
+  auto fill = start;
+  for (size_t i = 0; i < keys.size(); ++i)
+    members[fill[group[i]]++] = i;
+  for (size_t g = 0; g < firsts.size(); ++g)
+    fn(keys[firsts[g]], members_of{members.data() + start[g], members.data() + start[g + 1]});
+}
+
+// The arrays of a group's members (the list itself for one member: no copy).
+template <class Lists>
+const std::vector<ndarray>& arrays_of(const Lists& lists, members_of m,
+                                      std::vector<ndarray>& joined) {
+  if (m.size() == 1)
+    return lists[*m.begin()];
+  for (auto i : m)
+    joined.insert(joined.end(), lists[i].begin(), lists[i].end());
+  return joined;
 }
 
 // A push whose arrays are all row_sparse travels as rows (the worker's
@@ -204,12 +236,10 @@ void graph_store::do_push(const key_list& keys, const array_lists& values, int p
       for (auto& v : values[i])
         check_value("push", keys[i], v, "value");
   }
-  for_each_group(keys, [&](const key& k, const std::vector<size_t>& members) {
+  for_each_group(keys, [&](const key& k, members_of members) {
     auto op = make_op(op_kind::push, k, priority);
-    std::vector<ndarray> all;
-    for (auto i : members)
-      all.insert(all.end(), values[i].begin(), values[i].end());
-    add_inputs(*op, all);
+    std::vector<ndarray> joined;
+    add_inputs(*op, arrays_of(values, members, joined));
     ops.push_back(std::move(op));
   });
   submit(std::move(ops));
@@ -225,7 +255,7 @@ void graph_store::do_pull(const key_list& keys, const array_lists& outs, int pri
         check_value(o.storage() == storage::row_sparse ? "row_sparse pull" : "pull", keys[i], o,
                     o.storage() == storage::row_sparse ? "row_sparse output" : "output");
   }
-  for_each_group(keys, [&](const key& k, const std::vector<size_t>& members) {
+  for_each_group(keys, [&](const key& k, members_of members) {
     auto op = make_op(op_kind::pull, k, priority);
     std::vector<ndarray> sparse_outs;
     for (auto i : members)
@@ -264,15 +294,13 @@ void graph_store::do_pushpull(const key_list& keys, const array_lists& values,
       }
     }
   }
-  for_each_group(keys, [&](const key& k, const std::vector<size_t>& members) {
+  for_each_group(keys, [&](const key& k, members_of members) {
     auto op = make_op(op_kind::pushpull, k, priority);
-    std::vector<ndarray> all;
-    for (auto i : members) {
-      all.insert(all.end(), values[i].begin(), values[i].end());
+    for (auto i : members)
       for (auto& o : outs[i])
         add_output(*op, o);
-    }
-    add_inputs(*op, all);
+    std::vector<ndarray> joined;
+    add_inputs(*op, arrays_of(values, members, joined));
     ops.push_back(std::move(op));
   });
   snapshot_shared_inputs(ops);

@@ -53,3 +53,26 @@ TEST_CASE("big arrays split into one part per shard with MXNet's rounding", "[sh
   REQUIRE(three[2].offset == 666667);
   REQUIRE(partition(key(9), 5000000, 2, 0).size() == 1);  // bound 0: never split
 }
+
+TEST_CASE("parts above the chunk size are cut into chunks on their shard; the rest stay whole",
+          "[sharding]") {
+  auto whole = partition(key(9), 1000, 2, 100);  // two parts of 500
+  REQUIRE(whole.size() == 2);
+  auto cut = partition(key(9), 1000, 2, 100, 200);
+  REQUIRE(cut.size() == 6);  // 200, 200, 100 on each shard
+  uint64_t next = 0;
+  for (auto& p : cut) {
+    REQUIRE(p.count <= 200);
+    REQUIRE(p.offset == next);
+    REQUIRE(p.shard == (p.offset < whole[1].offset ? whole[0].shard : whole[1].shard));
+    next += p.count;
+  }
+  REQUIRE(next == 1000);
+  auto fits = partition(key(9), 1000, 2, 100, 500);  // no part above it
+  REQUIRE(fits.size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    REQUIRE(fits[i].shard == whole[i].shard);
+    REQUIRE(fits[i].offset == whole[i].offset);
+    REQUIRE(fits[i].count == whole[i].count);
+  }
+}
