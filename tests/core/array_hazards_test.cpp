@@ -33,3 +33,13 @@ TEST_CASE("a finished operation holds nothing", "[hazards]") {
   REQUIRE(h.empty());
   REQUIRE(h.add(2, {&y}, {&x}) == ids{});
 }
+
+TEST_CASE("a finished operation takes away only its own accesses of a shared storage",
+          "[hazards]") {
+  array_hazards h;
+  h.add(1, {&x}, {});
+  h.add(2, {&x}, {});
+  h.remove(1, {&x});
+  REQUIRE_FALSE(h.empty());
+  REQUIRE(h.add(3, {}, {&x}) == ids{2});  // the write still waits for the other read
+}
