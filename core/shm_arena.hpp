@@ -28,7 +28,7 @@ namespace kvs::detail {
 class shm_arena {
 public:
   // The process's arena. Off until a worker store turns it on, or until the
-  // first big allocation of a process whose environment says it is a worker
+  // first host array of a process whose environment says it is a worker
   // using shared memory (DMLC_ROLE=worker, KVS_TRANSPORT not caf,
   // KVS_SHM_ARENA_BYTES not 0).
   static shm_arena& instance();
