@@ -279,10 +279,12 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
     // still be alive and write an answer into a landing range; a timed-out
     // one may still read or write them. Arrays it may touch in place keep
     // their ranges of the arena out of use when they end.
+    uint64_t kept = 0;
     for (auto& pp : *parts) {
-      keep_out(pp.shm);
+      kept += keep_out(pp.shm);
       part_done(self, pp.run, err);
     }
+    warn_kept_out(kept);  // one line per failed request, not per part
   };
   auto id = timed_request<batch_reply>(
       self, st.deadlines, wait_bounds::worker_to_shard(st.opts.request_timeout), st.shards[shard],

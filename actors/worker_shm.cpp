@@ -137,17 +137,23 @@ void give_back(worker_state& st, part_shm& ps) {
 
 part_shm::~part_shm() {
   if (!in_place.empty())
-    keep_out(*this);
+    warn_kept_out(keep_out(*this));
 }
 
-void keep_out(part_shm& ps) {
+uint64_t keep_out(part_shm& ps) {
+  uint64_t bytes = 0;
   for (auto* p : ps.in_place)
-    if (auto bytes = shm_arena::instance().keep_out(p))
-      log::warn("kvs worker: " + std::to_string(bytes) +
-                " bytes of the shared memory arena are kept out of use for good: a request "
-                "that named them timed out or lost its server, which may still read or write "
-                "them");
+    bytes += shm_arena::instance().keep_out(p);
   ps.in_place.clear();
+  return bytes;
+}
+
+void warn_kept_out(uint64_t bytes) {
+  if (bytes > 0)
+    log::warn("kvs worker: " + std::to_string(bytes) +
+              " bytes of the shared memory arena are kept out of use for good: a request "
+              "that named them timed out or lost its server, which may still read or write "
+              "them");
 }
 
 }  // namespace kvs::detail

@@ -50,6 +50,9 @@ std::optional<failure> take_landed(worker_state& st, const part_shm& ps, const p
 void give_back(worker_state& st, part_shm& ps);
 // The part's request failed (a timeout, a shard reported down): the arena
 // ranges it named in place are never handed out again (core/shm_arena.hpp).
-void keep_out(part_shm& ps);
+// The bytes kept out.
+uint64_t keep_out(part_shm& ps);
+// One warning for what a failure kept out (none for 0 bytes).
+void warn_kept_out(uint64_t bytes);
 
 }  // namespace kvs::detail
