@@ -72,6 +72,18 @@ std::shared_ptr<shm_segment> shm_arena::enable(uint64_t bytes, uint64_t min_byte
   }
 }
 
+std::shared_ptr<shm_segment> shm_arena::enable(const config& c, const std::string& speaker) {
+  if (c.shm_arena_bytes <= 0)
+    return nullptr;
+  std::string why;
+  auto arena = enable(static_cast<uint64_t>(c.shm_arena_bytes),
+                      static_cast<uint64_t>(c.shm_min_bytes), why);
+  if (!arena)
+    log::warn(speaker + ": no shared memory arena for arrays (" + why +
+              "): pushes and pulls copy through the worker's segment or go in messages");
+  return arena;
+}
+
 void shm_arena::enable_from_environment() {
   const char* role = std::getenv("DMLC_ROLE");
   if (!role || std::string(role) != "worker")
@@ -82,13 +94,8 @@ void shm_arena::enable_from_environment() {
   } catch (const kvs::error&) {
     return;  // the store reports the bad setting when it is created
   }
-  if (c.transport == "caf" || c.shm_arena_bytes == 0)
-    return;
-  std::string why;
-  if (!enable(static_cast<uint64_t>(c.shm_arena_bytes), static_cast<uint64_t>(c.shm_min_bytes),
-              why))
-    log::warn("kvs: no shared memory arena for arrays (" + why +
-              "): pushes and pulls copy through the worker's segment or go in messages");
+  if (c.transport != "caf")
+    enable(c, "kvs");
 }
 
 void* shm_arena::take(size_t bytes) {

@@ -22,6 +22,7 @@
 
 #include "core/shm_ranges.hpp"
 #include "core/shm_segment.hpp"
+#include "kvs/config.hpp"
 
 namespace kvs::detail {
 
@@ -37,6 +38,9 @@ public:
   // of at least `min_bytes`; later calls keep that one. Null, with `why`,
   // when it cannot (memfd refused): arrays then stay on the heap.
   std::shared_ptr<shm_segment> enable(uint64_t bytes, uint64_t min_bytes, std::string& why);
+  // The same with config's shm_arena_bytes and shm_min_bytes: null when it
+  // is 0, or (with a warning starting with `speaker`) when it cannot be on.
+  std::shared_ptr<shm_segment> enable(const config& c, const std::string& speaker);
   // Memory for an array of `bytes`, or null (off, too small, no room).
   void* take(size_t bytes);
   // Gives back what `take` returned (unless kept out); false: `p` is not

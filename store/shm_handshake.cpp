@@ -34,23 +34,16 @@ std::optional<host_hash> host_of(const caf::node_id& n) {
   return out;
 }
 
-uint32_t arena_id(const shm_segment& arena) { return static_cast<uint32_t>(arena.nonce().lo); }
+// The id descriptors name a segment by: random, so one worker cannot guess
+// another's.
+uint32_t segment_id(const shm_segment& seg) { return static_cast<uint32_t>(seg.nonce().lo); }
 
 // The arena, turned on unless config.shm_arena_bytes is 0 (null: off, or
 // its id would be the worker segment's).
 std::shared_ptr<shm_segment> arena_of(const config& cfg, const std::string& who,
-                                      uint32_t segment_id) {
-  if (cfg.shm_arena_bytes <= 0)
-    return nullptr;
-  std::string why;
-  auto arena = shm_arena::instance().enable(static_cast<uint64_t>(cfg.shm_arena_bytes),
-                                            static_cast<uint64_t>(cfg.shm_min_bytes), why);
-  if (!arena) {
-    log::warn("kvs " + who + ": no shared memory arena for arrays (" + why +
-              "): pushes and pulls copy through the worker's segment");
-    return nullptr;
-  }
-  return arena_id(*arena) == segment_id ? nullptr : arena;
+                                      uint32_t worker_segment) {
+  auto arena = shm_arena::instance().enable(cfg, "kvs " + who);
+  return arena && segment_id(*arena) == worker_segment ? nullptr : arena;
 }
 
 // Announces a segment to one shard, then echoes the challenge the shard
@@ -94,8 +87,7 @@ shm_offer offer_shared_memory(caf::actor_system& sys, const config& cfg,
       log_plane(who, n, std::string("tensor bytes in CAF's messages (no segment: ") + e.what() + ")");
     return out;
   }
-  // The id its descriptors name: random, so one worker cannot guess another's.
-  out.id = static_cast<uint32_t>(seg->nonce().lo);
+  out.id = segment_id(*seg);
   std::shared_ptr<shm_segment> arena;  // turned on once a shard shares memory
   bool arena_tried = false;
   out.arena_shards.assign(shards.size(), false);
@@ -130,7 +122,7 @@ shm_offer offer_shared_memory(caf::actor_system& sys, const config& cfg,
     try {
       // One header for every store of the process: one challenge at a time.
       std::lock_guard<std::mutex> lock{shm_arena::instance().offer_lock()};
-      offer_segment(sys, cfg, shards[i], names[i], *arena, arena_id(*arena), owner);
+      offer_segment(sys, cfg, shards[i], names[i], *arena, segment_id(*arena), owner);
       out.arena_shards[i] = true;
       log_plane(who, names[i], "arrays in this process's shared memory arena are read and "
                                "written in place (no copy)");
@@ -145,7 +137,7 @@ shm_offer offer_shared_memory(caf::actor_system& sys, const config& cfg,
     out.segment = std::move(seg);
   if (any && arena) {
     out.arena = std::move(arena);
-    out.arena_id = arena_id(*out.arena);
+    out.arena_id = segment_id(*out.arena);
   }
   return out;
 }
