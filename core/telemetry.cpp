@@ -57,6 +57,11 @@ void telemetry::count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, 
   }
 }
 
+void telemetry::first_use(const kvs::key& k) {
+  std::lock_guard<std::mutex> lock{mtx_};
+  index_of(k);
+}
+
 kvs::store_stats telemetry::stats() const {
   std::lock_guard<std::mutex> lock{mtx_};
   return kvs::store_stats{total_, keys_};

@@ -31,6 +31,9 @@ public:
   // `shm_bytes`, `shm_in_place_bytes`: kvs::key_stats' fields of those names.
   void count(const kvs::key& k, uint64_t bytes_out, uint64_t bytes_in, bool round,
              uint64_t gradient_rows, uint64_t shm_bytes, uint64_t shm_in_place_bytes);
+  // Key k's place in stats() (the order keys were first used), before any
+  // operation of it finished: operations of different keys finish in any order.
+  void first_use(const kvs::key& k);
   kvs::store_stats stats() const;
   // A stage of key k that ran from `begin` until now (timeline only).
   void span(const kvs::key& k, const char* stage, clock::time_point begin, int64_t bytes);

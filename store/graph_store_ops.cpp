@@ -200,6 +200,8 @@ void graph_store::do_init(const key_list& keys, const array_list& values) {
           throw error(errc::duplicate_init,
                       "init: key " + keys[i].to_string() + " appears twice in one call");
     }
+    for (auto& k : keys)  // init is a key's first use: stats() lists it in call order
+      telemetry_->first_use(k);
     // Largest keys are placed first (MXNet's CommDevice order).
     std::vector<size_t> order(keys.size());
     for (size_t i = 0; i < order.size(); ++i)
