@@ -22,6 +22,14 @@ constexpr int64_t elements = 100000;  // 400 KB: in the arena, pulled in place
 
 uint64_t in_place_bytes(const kvstore& kv) { return kv.stats().total.shm_in_place_bytes; }
 
+// Stops the server and waits until it is stopped, not just signalled: a
+// thread still running could otherwise answer the next pull.
+void freeze(pid_t server) {
+  kill(server, SIGSTOP);
+  int status = 0;
+  waitpid(server, &status, WUNTRACED);
+}
+
 // The pull of an arena array into which its stopped server never answers:
 // `stop` freezes the server (and may end it); returns the pull's error code.
 template <class Stop>
@@ -78,7 +86,7 @@ TEST_CASE("a pull into an arena array that times out fails, and its range is nev
           "[dist][shm][failure]") {
   // A request's own bound is a few request_timeouts (actors/wait_bounds.hpp).
   auto outcome = frozen_pull(milliseconds(2000), seconds(15), [](pid_t server, auto pull) {
-    kill(server, SIGSTOP);
+    freeze(server);
     pull();
   });
   REQUIRE(outcome == "timeout");
@@ -88,7 +96,7 @@ TEST_CASE("a server killed mid-pull into an arena array fails it with peer_down,
           "its range is never reused",
           "[dist][shm][failure]") {
   auto outcome = frozen_pull(seconds(20), seconds(5), [](pid_t server, auto pull) {
-    kill(server, SIGSTOP);  // the pull waits in flight
+    freeze(server);  // the pull waits in flight
     pull();
     std::this_thread::sleep_for(milliseconds(300));
     kill(server, SIGKILL);
