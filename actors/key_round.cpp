@@ -9,6 +9,7 @@
 #include "actors/device_job.hpp"
 #include "actors/fault_log.hpp"
 #include "actors/key_shard_state.hpp"
+#include "actors/optimizer_updater.hpp"
 #include "core/array_impl.hpp"
 #include "core/element.hpp"
 #include "core/log.hpp"
@@ -258,6 +259,19 @@ void ensure_state(const updater_setting& u, key_entry& e) {
     e.state = initial_optimizer_state(e.stored, layout);
 }
 
+// A lazy update of the rows of one push as they came (a row_sparse
+// gradient) by the built-in optimizer, of fewer row elements than
+// inline_update_bound, runs here: no hop to the updater's thread and back
+// (two wake-ups), and a pull of the same rows right after finds them in
+// this core's cache (docs/benchmarks.md, "sparse_pushpull"). Others go to
+// the detached updater: a big update must not hold a scheduler thread.
+bool updates_here(const shard_state& st, const ndarray& grad) {
+  if (!st.updater.built_in || grad.is_none() || grad.storage() != storage::row_sparse)
+    return false;
+  auto elements = ndarray_access::impl(grad).rows.size();
+  return static_cast<int64_t>(elements) < st.opts.inline_update_bound;
+}
+
 void run_update(shard_impl self, key_entry& e) {
   auto& st = self->state;
   make_exclusive(e.stored);  // the updater writes into it
@@ -270,6 +284,14 @@ void run_update(shard_impl self, key_entry& e) {
                      ++e.updates, e.round_sparse, std::move(e.round_rows)};
   e.round_rows.clear();
   e.grad = ndarray();  // do not keep a caller's input alive past the round
+  if (updates_here(st, grad)) {
+    grad = ndarray();
+    auto t0 = clock::now();
+    auto f = apply_optimizer(*st.updater.built_in, req);
+    trace(self, e, "update", t0);
+    answer_held(self, e, std::move(f));
+    return;
+  }
   auto id = st.deadlines.open(st.opts.request_timeout, "update", [self, &e](kvs::error) {
     guarded(self, e, nullptr, [&] { update_timed_out(self, e); });
   });

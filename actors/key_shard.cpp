@@ -326,11 +326,14 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
       },
       [=](updater_atom, updater_setting& setting) -> caf::result<ok_atom> {
         // only this process's built-in optimizers are known to take rows as
-        // they are; an updater installed from another node gets dense gradients
+        // they are (and run here); an updater installed from another node
+        // gets dense gradients
         auto s = self->current_sender();
         if (!s || s->node() != self->node() || !setting.actor ||
-            setting.actor->node() != self->node())
+            setting.actor->node() != self->node()) {
           setting.takes_rows = false;
+          setting.built_in = nullptr;
+        }
         failure f = set_updater(self, setting);
         return detail::reply(f, ok_atom::value);
       },

@@ -21,6 +21,10 @@ struct shard_options {
   int num_workers = 1;  // sync: a round completes when this many workers pushed
   bool sync = true;     // false (dist_async): every push is its own round
   int64_t inline_bound = 16384;  // sum and copy up to this many elements here
+  // A lazy update by the built-in optimizer of fewer row elements than this
+  // (the rows times the row's length; config::bigarray_bound) runs here,
+  // not in the updater actor (actors/key_round.cpp, run_update).
+  int64_t inline_update_bound = 1000000;
   // For reducer and updater, and for a round (from its first push) to
   // complete: then it fails naming the workers it waits for.
   std::chrono::milliseconds request_timeout{30000};

@@ -15,7 +15,13 @@ namespace kvs {
 updater_actor spawn_optimizer_updater(caf::actor_system& sys,
                                                 std::shared_ptr<const optimizer> opt);
 
-// How a shard runs the optimizer's updater (handle from the above).
-updater_setting optimizer_setting(updater_actor handle, const optimizer& opt);
+// How a shard runs the optimizer's updater (handle from the above, running
+// `opt`; the shard may run small lazy updates of `opt` itself).
+updater_setting optimizer_setting(updater_actor handle, std::shared_ptr<const optimizer> opt);
+
+// One update by the built-in optimizer, as its actor runs it and as a shard
+// runs a small lazy one itself: an error names the key. Lets go of the
+// request's arrays.
+detail::failure apply_optimizer(const optimizer& opt, update_request& req);
 
 }  // namespace kvs

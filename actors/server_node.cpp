@@ -40,7 +40,7 @@ void install(impl self, promise rp) {
     numbers["multi_precision"] = 1;
   auto opt = create_optimizer(st.opt->name(), numbers, st.opt->options());
   auto handle = spawn_optimizer_updater(self->home_system(), opt);
-  auto setting = optimizer_setting(handle, *opt);
+  auto setting = optimizer_setting(handle, opt);
   detail::timed_request<ok_atom>(
       self, st.deadlines, st.timeout, st.shard, "set optimizer",
       [self, rp, handle](ok_atom) mutable {

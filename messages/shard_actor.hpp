@@ -2,6 +2,7 @@
 // The key shard's interface. The same handle type serves an in-process shard
 // and one in a server process; a key too big for one shard arrives as parts.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@
 #include "messages/reducer_actor.hpp"
 
 namespace kvs {
+
+class optimizer;
 
 struct part_id {
   kvs::key key;
@@ -110,6 +113,10 @@ struct updater_setting {
   // they are (the built-in lazy optimizers): a round of one row_sparse push
   // then hands over its rows, with no dense merge buffer to clear and fill.
   bool takes_rows = false;
+  // The built-in optimizer that `actor` runs, in this process only (never
+  // sent; a setting from another node arrives without it): the shard then
+  // runs a small lazy update itself (actors/key_round.cpp, run_update).
+  std::shared_ptr<const optimizer> built_in = nullptr;
 };
 
 // One key part's optimizer state, as saved and loaded.

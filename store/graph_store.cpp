@@ -51,6 +51,7 @@ void graph_store::start_local(const config& cfg) {
   }
   shard_options sopts;
   sopts.inline_bound = cfg_.inline_bound;
+  sopts.inline_update_bound = cfg_.bigarray_bound;
   sopts.request_timeout = cfg_.request_timeout;
   telemetry_ = std::make_shared<telemetry>(cfg_.timeline, type_ + " store");
   sopts.telemetry = telemetry_;
@@ -176,7 +177,7 @@ void graph_store::do_set_optimizer(std::shared_ptr<optimizer> opt) {
     return;
   }
   auto handle = spawn_optimizer_updater(*system_, opt);
-  install_updater(optimizer_setting(handle, *opt), true);
+  install_updater(optimizer_setting(handle, opt), true);
   optimizer_ = std::move(opt);
   has_updater_ = true;
 }
