@@ -260,16 +260,20 @@ void ensure_state(const updater_setting& u, key_entry& e) {
 }
 
 // A lazy update of the rows of one push as they came (a row_sparse
-// gradient) by the built-in optimizer, of fewer row elements than
-// inline_update_bound, runs here: no hop to the updater's thread and back
-// (two wake-ups), and a pull of the same rows right after finds them in
-// this core's cache (docs/benchmarks.md, "sparse_pushpull"). Others go to
-// the detached updater: a big update must not hold a scheduler thread.
-bool updates_here(const shard_state& st, const ndarray& grad) {
+// gradient) by the built-in optimizer runs here while the message's updates
+// stay within inline_update_bound row elements: no hop to the updater's
+// thread and back (two wake-ups), and a pull of the same rows right after
+// finds them in this core's cache (docs/benchmarks.md, "sparse_pushpull").
+// Others go to the detached updater: big updates must not hold a scheduler
+// thread, however many keys one batch pushes.
+bool updates_here(shard_state& st, const ndarray& grad) {
   if (!st.updater.built_in || grad.is_none() || grad.storage() != storage::row_sparse)
     return false;
-  auto elements = ndarray_access::impl(grad).rows.size();
-  return static_cast<int64_t>(elements) < st.opts.inline_update_bound;
+  auto elements = static_cast<int64_t>(ndarray_access::impl(grad).rows.size());
+  if (elements > st.opts.inline_update_bound - st.inline_update_spent)
+    return false;
+  st.inline_update_spent += elements;
+  return true;
 }
 
 void run_update(shard_impl self, key_entry& e) {

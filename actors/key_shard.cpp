@@ -128,6 +128,7 @@ struct batch_answer {
 void serve_batch(shard_impl self, part_batch& batch, const caf::node_id& from, bool remote,
                  caf::typed_response_promise<batch_reply> rp) {
   auto n = batch.items.size();
+  self->state.inline_update_spent = 0;  // a new message: a new budget
   if (n == 0) {
     rp.deliver(batch_reply{});
     return;
@@ -254,6 +255,11 @@ failure set_updater(shard_impl self, updater_setting& setting) {
     return kvs::error(errc::invalid_argument,
                       "this store compresses pulls (set_gradient_compression with "
                       "compress_pull): it only sums gradients, no optimizer or updater runs in it");
+  // The built-in optimizer runs here only while its actor lives: an actor
+  // killed after a failed set_optimizer must fail every update, small ones
+  // included, not leave them quietly running (the down handler clears it).
+  if (setting.built_in && setting.actor)
+    self->monitor(setting.actor);
   // A new updater starts from empty state, as a new MXNet updater does.
   self->state.updater = std::move(setting);
   for (auto& [id, e] : self->state.entries) {
@@ -285,7 +291,12 @@ shard_actor::behavior_type key_shard(shard_impl self, reducer_set reducers, shar
   self->state.reducers = std::move(reducers);
   self->state.opts = opts;
   self->state.shm.enabled = opts.shared_memory;
-  self->set_down_handler([self](caf::down_msg& msg) { detail::drop_segments(self, msg.source); });
+  self->set_down_handler([self](caf::down_msg& msg) {
+    auto& u = self->state.updater;
+    if (u.built_in && msg.source == caf::actor_cast<caf::actor_addr>(u.actor))
+      u.built_in = nullptr;
+    detail::drop_segments(self, msg.source);
+  });
   // Every handler turns what its work throws into an error answer (or, with
   // no request to answer, a line on stderr): CAF would end the shard.
   return {

@@ -21,10 +21,11 @@ struct shard_options {
   int num_workers = 1;  // sync: a round completes when this many workers pushed
   bool sync = true;     // false (dist_async): every push is its own round
   int64_t inline_bound = 16384;  // sum and copy up to this many elements here
-  // A lazy update by the built-in optimizer of fewer row elements than this
-  // (the rows times the row's length; config::bigarray_bound) runs here,
-  // not in the updater actor (actors/key_round.cpp, run_update).
-  int64_t inline_update_bound = 1000000;
+  // Lazy updates by the built-in optimizer run here, not in the updater
+  // actor, while the row elements (rows times the row's length) of those one
+  // message sets off stay within this: ~1-2 ms of a scheduler thread at
+  // most (actors/key_round.cpp, run_update).
+  int64_t inline_update_bound = int64_t{1} << 20;
   // For reducer and updater, and for a round (from its first push) to
   // complete: then it fails naming the workers it waits for.
   std::chrono::milliseconds request_timeout{30000};

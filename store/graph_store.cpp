@@ -51,7 +51,6 @@ void graph_store::start_local(const config& cfg) {
   }
   shard_options sopts;
   sopts.inline_bound = cfg_.inline_bound;
-  sopts.inline_update_bound = cfg_.bigarray_bound;
   sopts.request_timeout = cfg_.request_timeout;
   telemetry_ = std::make_shared<telemetry>(cfg_.timeline, type_ + " store");
   sopts.telemetry = telemetry_;
@@ -176,8 +175,11 @@ void graph_store::do_set_optimizer(std::shared_ptr<optimizer> opt) {
     has_updater_ = true;
     return;
   }
-  auto handle = spawn_optimizer_updater(*system_, opt);
-  install_updater(optimizer_setting(handle, opt), true);
+  // The actor and the shards run a copy: a caller that changes its
+  // optimizer object afterwards cannot race with updates in flight.
+  std::shared_ptr<const optimizer> frozen = std::make_shared<const optimizer>(*opt);
+  auto handle = spawn_optimizer_updater(*system_, frozen);
+  install_updater(optimizer_setting(handle, std::move(frozen)), true);
   optimizer_ = std::move(opt);
   has_updater_ = true;
 }

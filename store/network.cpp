@@ -105,7 +105,6 @@ void run_server(caf::actor_system& sys, const config& cfg) {
   shard_options so;
   so.num_workers = cfg.num_workers;
   so.inline_bound = cfg.inline_bound;
-  so.inline_update_bound = cfg.bigarray_bound;
   so.request_timeout = cfg.request_timeout;
   so.stall_warning = cfg.stall_warning;
   so.shared_memory = cfg.transport != "caf";
