@@ -39,7 +39,7 @@ void compress_run(worker_impl self, const run_ptr& run) {
   auto& c = st.compression;
   auto& op = *run->op;
   std::vector<ndarray> host;  // the quantizer runs on the host
-  for (auto& a : run->send) {
+  for (auto& a : run->sent()) {
     if (a.dtype() != dtype::f32)
       throw kvs::error(errc::dtype_mismatch, "gradient compression needs float32 values; a push of " +
                                                  op.key.to_string() + " has another dtype");

@@ -186,7 +186,7 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, f
   for (auto& h : held)
     if (!h.remote)
       job.dests.insert(job.dests.end(), h.outputs.begin(), h.outputs.end());
-  run_copy(self, runner(self), std::move(job), "copy", [self, &e, held](failure f) mutable {
+  run_copy(self, runner(self), std::move(job), "copy", [self, &e, held = std::move(held)](failure f) mutable {
     for (auto& h : held)
       h.done(f, item_answer{h.remote && !h.outputs.empty() ? e.stored : ndarray(),
                             h.gradient_rows});

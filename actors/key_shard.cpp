@@ -97,7 +97,7 @@ void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
   auto fail = done;
   detail::enqueue(
       *e,
-      [self, e, m = std::move(m), remote, done]() mutable {
+      [self, e, m = std::move(m), remote, done = std::move(done)]() mutable {
         detail::guarded(self, *e, &done, [&] {
           if (m.op == part_op::push)
             detail::do_push(self, *e, m, remote, done);

@@ -149,7 +149,7 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
     // there, and the worker gives the range back only after the answer. A
     // worker that writes into it meanwhile spoils only its own gradient.
     moved += v.shm.bytes;
-    v.array = borrowed_array(v.shm.dims, v.shm.type, src, map);
+    v.array = borrowed_array(std::move(v.shm.dims), v.shm.type, src, map);
     v.offset = 0;
     v.shm = shm_range{};
   }

@@ -233,7 +233,7 @@ void mark_failed(part_request& req, const kvs::error& why) {
 
 void send_run(worker_impl self, const run_ptr& run) {
   auto& st = self->state;
-  auto parts = plan_parts(*run->op, run->send, part_opts(st));
+  auto parts = plan_parts(*run->op, run->sent(), part_opts(st));
   if (!run->packed.empty()) {  // the compression stage packed each part's arrays
     for (size_t i = 0; i < parts.size(); ++i) {
       auto& req = parts[i].request;
@@ -346,9 +346,11 @@ void convert_run(worker_impl self, const run_ptr& run) {
 // ---- stage: finish ----------------------------------------------------------
 bool finish_applies(const worker_state&, const running_op&) { return true; }
 
-std::vector<const void*> storages(const std::vector<ndarray>& arrays) {
-  std::vector<const void*> out;
-  out.reserve(arrays.size());
+// The storages of `arrays`, in `out` (a vector the worker keeps: no
+// allocation per operation).
+const std::vector<const void*>& storages(const std::vector<ndarray>& arrays,
+                                         std::vector<const void*>& out) {
+  out.clear();
   for (auto& a : arrays)
     out.push_back(storage_id(a));
   return out;
@@ -356,11 +358,10 @@ std::vector<const void*> storages(const std::vector<ndarray>& arrays) {
 
 // Operations that waited for this one's arrays may start.
 void release_dependents(worker_state& st, const running_op& run) {
-  std::vector<const void*> held;  // one vector: this runs once per key
-  held.reserve(run.op->inputs.size() + run.op->outputs.size());
-  for (auto* arrays : {&run.op->inputs, &run.op->outputs})
-    for (auto& a : *arrays)
-      held.push_back(storage_id(a));
+  auto& held = st.storages_scratch[0];
+  storages(run.op->inputs, held);
+  for (auto& a : run.op->outputs)
+    held.push_back(storage_id(a));
   st.hazards.remove(run.id, held);
   auto d = st.dependents.find(run.id);
   if (d == st.dependents.end())
@@ -441,7 +442,6 @@ void start(worker_impl self, op_ptr op, int64_t bytes, uint64_t id) {
   run->id = id;
   if (op->landing.size() != op->outputs.size())
     op->landing = op->outputs;
-  run->send = op->inputs;
   run->bytes = bytes;
   run->op = std::move(op);
   trace(self->state, *run, "queued", run->op->queued_at);
@@ -509,7 +509,8 @@ void submit_ops(worker_impl self, std::vector<op_ptr> ops) {
       bool push = is_push(*op);
       auto id = ++st.next_id;
       op->queued_at = std::chrono::system_clock::now();  // slow operations, the timeline
-      auto waits = st.hazards.add(id, storages(op->inputs), storages(op->outputs));
+      auto waits = st.hazards.add(id, storages(op->inputs, st.storages_scratch[0]),
+                                  storages(op->outputs, st.storages_scratch[1]));
       for (auto w : waits)
         st.dependents[w].emplace_back(op->key, id);
       st.queue.add({op->key, op->priority, bytes, push, op, id}, static_cast<int>(waits.size()));

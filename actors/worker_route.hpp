@@ -41,7 +41,7 @@ struct running_op {
   op_ptr op;
   uint64_t id = 0;                 // in call order (array hazards)
   int64_t bytes = 0;               // its place in the dispatch window
-  std::vector<ndarray> send;       // what its push sends (inputs, or their local sum)
+  std::vector<ndarray> send;       // what its push sends when a stage made it (a local sum, rows)
   std::vector<std::vector<ndarray>> packed;  // compressed push: per part, per sent array
   int stage = -1;                  // the stage it entered last
   bool stage_done = true;          // that stage's work is over
@@ -53,6 +53,10 @@ struct running_op {
   uint64_t gradient_rows = 0;      // pushed rows the shards' updates took as they were
   failure first_failure;           // later stages skip their work, finish reports it
   std::chrono::system_clock::time_point since{};  // the stage's start (timeline only)
+
+  // What its push sends: what a stage made, else its inputs (not copied
+  // into `send`: a vector per operation).
+  const std::vector<ndarray>& sent() const { return send.empty() ? op->inputs : send; }
 };
 using run_ptr = std::shared_ptr<running_op>;
 
@@ -93,6 +97,7 @@ struct worker_state {
   // arrays (core/array_hazards.hpp); who waits for whom (key and id).
   array_hazards hazards;
   std::unordered_map<uint64_t, std::vector<std::pair<kvs::key, uint64_t>>> dependents;
+  std::vector<const void*> storages_scratch[2];  // an operation's storages, as hazards take them
   uint64_t next_id = 0;
   std::unordered_map<kvs::key, key_route, key_hash> routes;
   std::map<uint32_t, shard_batch> outbox;  // sent at the end of the turn

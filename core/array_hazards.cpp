@@ -6,16 +6,32 @@
 namespace kvs::detail {
 
 namespace {
-void unique_sorted(std::vector<const void*>& v) {
-  std::sort(v.begin(), v.end());
-  v.erase(std::unique(v.begin(), v.end()), v.end());
+// The distinct storages of `v`: `v` itself when it holds no storage twice
+// (the common case, an operation lists one per device: checked by a scan,
+// no copy, no allocation per operation), else a sorted, unique copy in `tmp`.
+const std::vector<const void*>& distinct(const std::vector<const void*>& v,
+                                         std::vector<const void*>& tmp) {
+  constexpr size_t scanned = 8;  // beyond this a scan would cost more than a sort
+  if (v.size() <= scanned) {
+    bool twice = false;
+    for (size_t i = 1; i < v.size() && !twice; ++i)
+      twice = std::find(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v[i]) !=
+              v.begin() + static_cast<std::ptrdiff_t>(i);
+    if (!twice)
+      return v;
+  }
+  tmp = v;
+  std::sort(tmp.begin(), tmp.end());
+  tmp.erase(std::unique(tmp.begin(), tmp.end()), tmp.end());
+  return tmp;
 }
 }  // namespace
 
-std::vector<uint64_t> array_hazards::add(uint64_t id, std::vector<const void*> reads,
-                                         std::vector<const void*> writes) {
-  unique_sorted(reads);
-  unique_sorted(writes);
+std::vector<uint64_t> array_hazards::add(uint64_t id, const std::vector<const void*>& all_reads,
+                                         const std::vector<const void*>& all_writes) {
+  std::vector<const void*> tmp_reads, tmp_writes;
+  auto& reads = distinct(all_reads, tmp_reads);
+  auto& writes = distinct(all_writes, tmp_writes);
   std::vector<uint64_t> waits;
   // All conflicts first: a storage both read and written by this operation
   // must not make it wait for itself.

@@ -14,9 +14,10 @@ namespace kvs::detail {
 class array_hazards {
 public:
   // Registers operation `id` (ids grow in call order) with the storages it
-  // reads and writes; returns the earlier, unfinished operations it waits for.
-  std::vector<uint64_t> add(uint64_t id, std::vector<const void*> reads,
-                            std::vector<const void*> writes);
+  // reads and writes (a storage may be listed twice); returns the earlier,
+  // unfinished operations it waits for.
+  std::vector<uint64_t> add(uint64_t id, const std::vector<const void*>& reads,
+                            const std::vector<const void*>& writes);
   // Operation `id` has finished: it holds none of its storages any more.
   void remove(uint64_t id, const std::vector<const void*>& storages);
   bool empty() const { return by_storage_.empty(); }

@@ -97,7 +97,7 @@ namespace kvs::detail {
 ndarray make_uninitialized(const kvs::shape& s, kvs::dtype t, kvs::device d = cpu());
 // A dense host array over `memory` (at least the shape's bytes), which `keep`
 // holds valid while any handle to the array lives.
-ndarray borrowed_array(const kvs::shape& s, kvs::dtype t, void* memory,
+ndarray borrowed_array(kvs::shape s, kvs::dtype t, void* memory,
                        std::shared_ptr<const void> keep);
 // A dense array over borrowed memory (borrowed_array, or an alias of one):
 // it must not outlive the request that lent it.

@@ -161,14 +161,14 @@ ndarray make_uninitialized(const kvs::shape& s, kvs::dtype t, kvs::device d) {
   return ndarray_access::make(make_dense(s, t, d, false));
 }
 
-ndarray borrowed_array(const kvs::shape& s, kvs::dtype t, void* memory,
+ndarray borrowed_array(kvs::shape s, kvs::dtype t, void* memory,
                        std::shared_ptr<const void> keep) {
   auto p = std::make_shared<array_impl>();
-  p->dims = s;
-  p->type = t;
-  p->dev = cpu();
   p->elements = checked_element_count(s);
   auto bytes = checked_array_bytes(s, p->elements, t);
+  p->dims = std::move(s);
+  p->type = t;
+  p->dev = cpu();
   p->buf = std::make_shared<data_buffer>(memory, bytes, std::move(keep));
   return ndarray_access::make(std::move(p));
 }

@@ -51,6 +51,10 @@ struct array_view {
 
 caf::error save_view(caf::serializer& sink, const array_view& x);
 caf::error load_view(caf::deserializer& source, array_view& x);
+// A shared memory range arrived for `x.count` elements of `t`: sets its
+// type, and refuses (corrupt_file) a range that does not hold exactly
+// their bytes. Every range a message names passes here.
+caf::error check_shm_range(array_view& x, dtype t);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, array_view& x) {

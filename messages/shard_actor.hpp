@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -162,19 +163,51 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_id& x) {
   return f(caf::meta::type_name("part_id"), x.key, x.part);
 }
+// A plain push or pull of an integer key with its values in shared memory
+// travels compact, in one block of bytes; others field by field
+// (serialization/part_request_inspect.cpp).
+caf::error save_request(caf::serializer& sink, part_request& x);
+caf::error load_request(caf::deserializer& source, part_request& x);
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_request& x) {
-  return f(caf::meta::type_name("part_request"), x.op, x.id, x.worker, x.inputs, x.outputs,
-           x.sparse, x.rows, x.row_len, x.on_gpu, x.gpu_id, x.failed, x.failed_code, x.failed_why, x.codec);
+  if constexpr (std::is_base_of<caf::serializer, Inspector>::value) {
+    return save_request(f, x);
+  } else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
+    return load_request(f, x);
+  } else {
+    return f(caf::meta::type_name("part_request"), x.op, x.id, x.worker, x.inputs, x.outputs,
+             x.sparse, x.rows, x.row_len, x.on_gpu, x.gpu_id, x.failed, x.failed_code,
+             x.failed_why, x.codec);
+  }
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_batch& x) {
   return f(caf::meta::type_name("part_batch"), x.items);
 }
+// Most answers are a plain ok (the value went into shared memory or the
+// caller's arrays): one form byte instead of five fields; others follow it
+// field by field.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_result& x) {
-  return f(caf::meta::type_name("part_result"), x.ok, x.code, x.message, x.value,
-           x.gradient_rows);
+  if constexpr (std::is_base_of<caf::serializer, Inspector>::value) {
+    uint8_t plain = x.ok && x.code == 0 && x.message.empty() && x.value.is_none() &&
+                    x.gradient_rows == 0;
+    if (auto err = f(plain))
+      return err;
+    return plain ? caf::error{} : f(x.ok, x.code, x.message, x.value, x.gradient_rows);
+  } else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
+    uint8_t plain = 0;
+    if (auto err = f(plain))
+      return err;
+    if (plain > 1)
+      return to_caf_error(errc::corrupt_file,
+                          "part result: unknown form " + std::to_string(plain));
+    x = part_result{};
+    return plain ? caf::error{} : f(x.ok, x.code, x.message, x.value, x.gradient_rows);
+  } else {
+    return f(caf::meta::type_name("part_result"), x.ok, x.code, x.message, x.value,
+             x.gradient_rows);
+  }
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_reply& x) {

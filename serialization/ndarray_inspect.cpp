@@ -141,7 +141,12 @@ caf::error save_view(caf::serializer& sink, const array_view& x) {
   if (!data)
     return {};
   bool whole = x.offset == 0 && x.count == x.array.size();
-  kvs::shape dims = whole ? x.array.shape() : kvs::shape{static_cast<int64_t>(x.count)};
+  // A whole array's own shape, not a copy (an allocation per part); CAF's
+  // serializer takes a mutable reference but only reads it.
+  kvs::shape flat;
+  if (!whole)
+    flat = {static_cast<int64_t>(x.count)};
+  auto& dims = whole ? const_cast<kvs::shape&>(x.array.shape()) : flat;
   if (auto err = sink(dims))
     return err;
   if (by_shm)  // the bytes are in the worker's segment
@@ -168,6 +173,13 @@ caf::error load_shm_range(caf::deserializer& source, array_view& x, dtype t) {
   auto& r = x.shm;
   if (auto err = source(r.segment, r.offset, r.bytes))
     return err;
+  return check_shm_range(x, t);
+}
+
+}  // namespace
+
+caf::error check_shm_range(array_view& x, dtype t) {
+  auto& r = x.shm;
   r.type = t;
   try {
     auto bytes = detail::checked_byte_count(x.count, t, "a shared memory range");
@@ -181,6 +193,8 @@ caf::error load_shm_range(caf::deserializer& source, array_view& x, dtype t) {
   }
   return {};
 }
+
+namespace {
 
 caf::error load_view_checked(caf::deserializer& source, array_view& x) {
   bool data = false;

@@ -82,3 +82,152 @@ TEST_CASE("a truncated ndarray is refused, not read past its end", "[serializati
   caf::binary_deserializer source{sys, buf};
   REQUIRE(source(out));
 }
+
+namespace {
+// A push of a {2,3} float array whose value and answer lie in shared memory
+// (segment 3): the request every part of a batch of small keys is.
+part_request shm_push() {
+  auto a = ndarray::zeros({2, 3});
+  part_request m;
+  m.op = part_op::push;
+  m.id = part_id{key(5), 2};
+  m.worker = 1;
+  m.inputs = {array_view::whole(a)};
+  m.inputs[0].shm = shm_range{3, 128, 24};
+  m.outputs = {array_view::destination(a, 0, 6)};
+  m.outputs[0].shm = shm_range{3, 256, 24};
+  return m;
+}
+
+// The bytes of a batch holding `m`.
+std::vector<char> batch_bytes(caf::actor_system& sys, const part_request& m) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  REQUIRE_FALSE(sink(part_batch{{m}}));
+  return buf;
+}
+
+// Reading a batch from `buf`: the error's text, or "" when it was read.
+std::string batch_error(caf::actor_system& sys, const std::vector<char>& buf) {
+  part_batch out;
+  caf::binary_deserializer source{sys, buf};
+  auto err = source(out);
+  return err ? std::string(from_caf_error(err, "reading").what()) : std::string();
+}
+
+// The compact form's size (serialization/part_request_inspect.cpp): the
+// form byte, the head, one input with its dims, one output range.
+constexpr size_t compact_bytes = 1 + 19 + (29 + 1 + 32) + 29;
+}  // namespace
+
+TEST_CASE("a plain push with its values in shared memory travels compact and arrives as sent",
+          "[serialization][shm]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto m = shm_push();
+  auto buf = batch_bytes(sys, m);
+  REQUIRE(buf.size() <= compact_bytes + 4);  // the batch's size, then one compact request
+  auto back = round_trip(sys, part_batch{{m}}).items.at(0);
+  REQUIRE(back.op == part_op::push);
+  REQUIRE(back.id.key == key(5));
+  REQUIRE(back.id.part == 2);
+  REQUIRE(back.worker == 1);
+  REQUIRE(back.inputs.size() == 1);
+  auto& in = back.inputs[0];
+  REQUIRE(in.array.is_none());  // resolved by the shard, against the key
+  REQUIRE(in.carries_data);
+  REQUIRE(in.count == 6);
+  REQUIRE(in.shm.segment == 3);
+  REQUIRE(in.shm.offset == 128);
+  REQUIRE(in.shm.bytes == 24);
+  REQUIRE(in.shm.dims == shape{2, 3});
+  REQUIRE(in.shm.type == dtype::f32);
+  auto& out = back.outputs.at(0);
+  REQUIRE_FALSE(out.carries_data);
+  REQUIRE(out.count == 6);
+  REQUIRE(out.shm.offset == 256);
+  REQUIRE(out.shm.bytes == 24);
+  // A pull (no input) too; a string key, rows or a failure travel field by field.
+  m.op = part_op::pull;
+  m.inputs.clear();
+  auto pull = round_trip(sys, part_batch{{m}}).items.at(0);
+  REQUIRE(pull.op == part_op::pull);
+  REQUIRE(pull.inputs.empty());
+  REQUIRE(pull.outputs.at(0).shm.offset == 256);
+  auto named = shm_push();
+  named.id.key = key("w");
+  REQUIRE(batch_bytes(sys, named).size() > compact_bytes + 4);
+  REQUIRE(round_trip(sys, part_batch{{named}}).items.at(0).inputs.at(0).shm.dims == shape{2, 3});
+}
+
+TEST_CASE("a compact request that lies about its operation, sizes or shape is refused, naming what",
+          "[serialization][validation][shm]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto good = batch_bytes(sys, shm_push());
+  REQUIRE(batch_error(sys, good).empty());
+  auto form = good.size() - compact_bytes;  // where the request starts
+  auto head = form + 1, input = head + 19, output = input + 62;
+  auto with = [&](size_t at, std::vector<uint8_t> bytes) {
+    auto b = good;
+    for (size_t i = 0; i < bytes.size(); ++i)
+      b[at + i] = static_cast<char>(bytes[i]);
+    return batch_error(sys, b);
+  };
+  auto has = [](const std::string& text, const char* what) {
+    INFO(text);
+    return text.find(what) != std::string::npos;
+  };
+  REQUIRE(has(with(form, {7}), "unknown form 7"));
+  REQUIRE(has(with(head, {0}), "operation 0 in the compact form"));  // init
+  REQUIRE(has(with(head + 17, {2}), "2 inputs and 1 outputs"));
+  REQUIRE(has(with(input, {9}), "unknown dtype 9"));
+  // 25 bytes claimed for 6 floats (the range's byte count: dtype, count, segment, offset before it)
+  REQUIRE(has(with(input + 1 + 8 + 4 + 8, {25, 0, 0, 0, 0, 0, 0, 0}), "range of 25 bytes for 6 elements"));
+  REQUIRE(has(with(input + 29, {5}), "rank 5 in the compact form"));
+  REQUIRE(has(with(input + 30, {3}), "shape (3,3) does not hold its 6 elements"));
+  // an element count whose bytes overflow
+  REQUIRE_FALSE(with(output + 1, {0, 0, 0, 0, 0, 0, 0, 0x40}).empty());
+  auto cut = good;
+  cut.resize(cut.size() - 10);
+  REQUIRE_FALSE(batch_error(sys, cut).empty());
+}
+
+TEST_CASE("a plain ok answer travels as one byte; others field by field; an unknown form is refused",
+          "[serialization][validation]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto bytes = [&](const part_result& r) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    REQUIRE_FALSE(sink(r));
+    return buf;
+  };
+  REQUIRE(bytes(part_result{}).size() == 1);
+  auto ok = round_trip(sys, part_result{});
+  REQUIRE(ok.ok);
+  REQUIRE(ok.value.is_none());
+  part_result failed;
+  failed.ok = false;
+  failed.code = static_cast<uint8_t>(errc::shape_mismatch);
+  failed.message = "key 3: wrong shape";
+  auto back = round_trip(sys, failed);
+  REQUIRE_FALSE(back.ok);
+  REQUIRE(back.code == failed.code);
+  REQUIRE(back.message == failed.message);
+  part_result valued;
+  valued.value = ndarray::full({3}, 2.0);
+  valued.gradient_rows = 4;
+  auto v = round_trip(sys, valued);
+  REQUIRE(v.ok);
+  REQUIRE(v.value.to_vector<float>() == std::vector<float>(3, 2.0f));
+  REQUIRE(v.gradient_rows == 4);
+  auto buf = bytes(part_result{});
+  buf[0] = 2;
+  part_result out;
+  caf::binary_deserializer source{sys, buf};
+  auto err = source(out);
+  REQUIRE(err);
+  REQUIRE(std::string(from_caf_error(err, "reading").what()).find("unknown form 2") !=
+          std::string::npos);
+}
