@@ -42,7 +42,11 @@ public:
                                               std::is_invocable_v<F&, failure, item_answer>>>
   item_done(F fn)  // NOLINT: made from a closure, as a std::function is
       : fn_(std::make_shared<holder<F>>(std::move(fn))) {}
-  void operator()(failure f, item_answer a) const { fn_->call(std::move(f), std::move(a)); }
+  void operator()(failure f, item_answer a) const {
+    if (!fn_)  // as an empty std::function: an exception the handler catches
+      throw std::bad_function_call();
+    fn_->call(std::move(f), std::move(a));
+  }
   explicit operator bool() const { return fn_ != nullptr; }
 
 private:

@@ -168,7 +168,7 @@ void part_done(worker_impl self, const run_ptr& run, failure f) {
 // (from the part's landing range in shared memory, when the shard wrote it there).
 // The part's shared memory ranges are given back first: the answer came.
 void part_answered(worker_impl self, const run_ptr& run, const part_range& p, part_result& r,
-                   part_shm& shm) {
+                   part_shm& shm, bool remote) {
   auto landed = take_landed(self->state, shm, p, r, *run);  // none unless the value is there
   give_back(self->state, shm);
   if (auto f = failure_of(r)) {
@@ -185,6 +185,12 @@ void part_answered(worker_impl self, const run_ptr& run, const part_range& p, pa
     return;
   }
   if (r.value.is_none()) {  // written into the outputs in this process
+    if (remote) {  // a server's pull answer carries its value or landed it
+      part_done(self, run,
+                kvs::error(errc::invalid_argument,
+                           "a server answered a pull of key " + run->op->key.to_string() + " with no value"));
+      return;
+    }
     run->wire_in += p.count * size_of(run->op->landing[0].dtype()) * run->op->landing.size();
     part_done(self, run, std::nullopt);
     return;
@@ -289,7 +295,8 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
   auto id = timed_request<batch_reply>(
       self, st.deadlines, wait_bounds::worker_to_shard(st.opts.request_timeout), st.shards[shard],
       "request to " + st.opts.shard_names[shard],
-      [self, parts, fail_all](batch_reply reply) mutable {
+      [self, parts, fail_all, remote = st.shards[shard].node() != self->node()](
+          batch_reply reply) mutable {
         if (reply.results.size() != parts->size()) {
           fail_all(kvs::error(errc::invalid_argument,
                               "a shard answered " + std::to_string(reply.results.size()) + " of " +
@@ -299,7 +306,7 @@ void send_batch(worker_impl self, uint32_t shard, shard_batch sb) {
         turn t{self};
         for (size_t i = 0; i < parts->size(); ++i) {
           auto& pp = (*parts)[i];
-          part_answered(self, pp.run, pp.range, reply.results[i], pp.shm);
+          part_answered(self, pp.run, pp.range, reply.results[i], pp.shm, remote);
         }
       },
       fail_all, batch_atom::value, std::move(sb.batch));

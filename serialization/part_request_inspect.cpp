@@ -27,6 +27,9 @@ constexpr size_t range_bytes = 1 + 8 + 4 + 8 + 8;
 // a range, the rank, the dims (unused ones 0)
 constexpr size_t input_bytes = range_bytes + 1 + 8 * most_dims;
 
+// Host byte order: the compact form names shared memory ranges, which only
+// a process on this host can use (a compact request from another host is
+// refused by the shard as naming a segment its node did not announce).
 class block_writer {
 public:
   explicit block_writer(uint8_t* at) : at_(at) {}

@@ -160,6 +160,49 @@ TEST_CASE("a plain push with its values in shared memory travels compact and arr
   REQUIRE(round_trip(sys, part_batch{{named}}).items.at(0).inputs.at(0).shm.dims == shape{2, 3});
 }
 
+TEST_CASE("a request with any field the compact form leaves out travels field by field, that "
+          "field intact",
+          "[serialization][shm]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto full = [&](part_request m) {
+    REQUIRE(batch_bytes(sys, m).size() > compact_bytes + 4);
+    return round_trip(sys, part_batch{{m}}).items.at(0);
+  };
+  auto m = shm_push();
+  m.sparse = true;
+  m.rows = {1, 4};
+  auto back = full(m);
+  REQUIRE(back.sparse);
+  REQUIRE(back.rows == std::vector<int64_t>{1, 4});
+  m = shm_push();
+  m.row_len = 3;
+  REQUIRE(full(m).row_len == 3);
+  m = shm_push();
+  m.on_gpu = true;
+  m.gpu_id = 2;
+  back = full(m);
+  REQUIRE(back.on_gpu);
+  REQUIRE(back.gpu_id == 2);
+  m = shm_push();
+  m.failed = true;
+  m.failed_code = 7;
+  m.failed_why = "pre-sum";
+  back = full(m);
+  REQUIRE(back.failed);
+  REQUIRE(back.failed_code == 7);
+  REQUIRE(back.failed_why == "pre-sum");
+  m = shm_push();
+  m.codec = 1;
+  REQUIRE(full(m).codec == 1);
+  m = shm_push();
+  m.outputs.push_back(m.outputs.at(0));
+  REQUIRE(full(m).outputs.size() == 2);
+  m = shm_push();
+  m.op = part_op::init;
+  REQUIRE(full(m).op == part_op::init);
+}
+
 TEST_CASE("a compact request that lies about its operation, sizes or shape is refused, naming what",
           "[serialization][validation][shm]") {
   caf::actor_system_config cfg;
