@@ -253,3 +253,26 @@ TEST_CASE("row_sparse pushes and row_sparse_pull travel through shared memory, e
   local_cluster cluster{2, 2};
   cluster.run("dist_async", sparse_rounds_through_shm);
 }
+
+TEST_CASE("row_sparse parts that do not fit in the segment go in the message, exactly",
+          "[dist][shm][row_sparse]") {
+  local_cluster cluster{2, 2};
+  cluster.settings = [](config& c) {
+    c.shm_bytes = int64_t{1} << 20;  // the smallest segment: parts of 1.28 MB never fit
+    c.shm_arena_bytes = 0;           // and rows are copied through it, not read in place
+  };
+  cluster.run("dist_sync", [](kvstore& kv) {
+    const int64_t n = 10000, cols = 64;  // 5,000 rows (1.28 MB) on each server
+    kv.init(10, ndarray::row_sparse({n, cols}, {}, ndarray::zeros({0, cols})));
+    std::vector<int64_t> all(static_cast<size_t>(n));
+    for (int64_t r = 0; r < n; ++r)
+      all[static_cast<size_t>(r)] = r;
+    kv.push(10, ndarray::row_sparse({n, cols}, all, ndarray::full({n, cols}, kv.rank() + 1)));
+    auto out = ndarray::row_sparse({n, cols}, {}, ndarray::zeros({0, cols}));
+    kv.row_sparse_pull(10, out, ndarray::from_vector(all, {n}));
+    auto v = out.rows().to_vector<float>();
+    EXPECT(out.row_ids() == all);
+    EXPECT(std::all_of(v.begin(), v.end(), [](float x) { return x == 3.0f; }));
+    EXPECT(stats_of(kv, 10).shm_bytes == 0u);
+  });
+}
