@@ -280,12 +280,14 @@ TEST_CASE("a replayed announcement binds nothing: only the echo of the challenge
 
 namespace {
 
-// Key 6: 8 rows of 4 floats, zeros; its rows are pushed and pulled by id.
+// Key 6: 8 rows of 4 floats, zeros; its rows are pushed and pulled by id,
+// through segment 7, bound.
 void init_rows_key(shm_shard& s) {
   REQUIRE(ask(s.self, s.shard,
               part_batch{{request(part_op::init, 6, {array_view::whole(ndarray::zeros({8, 4}))})}})
               .results.at(0)
               .ok);
+  REQUIRE(s.offer(s.announce(7, caf::actor_cast<caf::actor>(s.self))).empty());
 }
 
 // A row_sparse push of key 6: `ids` with their values in the segment at
@@ -324,7 +326,6 @@ TEST_CASE("a shard sums a row_sparse push from a worker's segment and writes a p
           "[server][shm][row_sparse]") {
   shm_shard s;
   init_rows_key(s);
-  REQUIRE(s.offer(s.announce(7, caf::actor_cast<caf::actor>(s.self))).empty());
   s.write(128, {1, 2, 3, 4});
   s.write(144, {5, 6, 7, 8});
   auto r = ask(s.self, s.shard, part_batch{{rows_push({1, 6}, 128, 8)}}).results.at(0);
@@ -350,7 +351,6 @@ TEST_CASE("a shard refuses a row_sparse push or a pull of rows whose range does 
           "[server][shm][row_sparse]") {
   shm_shard s;
   init_rows_key(s);
-  REQUIRE(s.offer(s.announce(7, caf::actor_cast<caf::actor>(s.self))).empty());
   s.write(128, {1, 1, 1, 1});
   s.write(144, {1, 1, 1, 1});
   auto one = [&](part_request r) { return ask(s.self, s.shard, part_batch{{std::move(r)}}).results.at(0); };
@@ -384,7 +384,6 @@ TEST_CASE("a late updater that takes rows as they came gets the rows pushed, not
   // must be a copy.
   shm_shard s(true, 1, std::chrono::milliseconds(200));
   init_rows_key(s);
-  REQUIRE(s.offer(s.announce(7, caf::actor_cast<caf::actor>(s.self))).empty());
   gate g;
   auto opened = g.opened;
   auto slow = s.sys.spawn<caf::detached>([opened]() -> updater_actor::behavior_type {
