@@ -102,15 +102,18 @@ bool gradient_as_is(const key_entry& e, const part_request& m) {
 // every round (GPU and 16-bit values keep the merge path).
 bool rows_as_is(const shard_state& st, const key_entry& e, const part_request& m, bool alone) {
   auto t = e.stored.dtype();
-  // Never a range of a worker's shared memory (as gradient_as_is, above).
+  // Rows in a worker's shared memory go too, copied (rows_gradient).
   return m.sparse && alone && st.updater.actor && st.updater.takes_rows &&
-         !is_borrowed(m.inputs[0].array) && (t == dtype::f32 || t == dtype::f64) &&
+         (t == dtype::f32 || t == dtype::f64) &&
          !on_gpu(e.stored) && !on_gpu(m.inputs[0].array);
 }
 
 // The pushed rows as a row_sparse gradient of the key's shape: the pushed
 // buffer itself when it is exactly those rows, else a compact copy (a value
 // from another process arrives flat; a part may start inside a buffer).
+// Rows in a worker's shared memory are always copied: an updater that runs
+// past the request's deadline would still read them after the worker
+// reused the range (as gradient_as_is, above).
 // The push's row ids move into it: the gradient carries them to the
 // updater, so the round keeps no copy (see run_update).
 ndarray rows_gradient(const key_entry& e, part_request& m) {
@@ -118,7 +121,8 @@ ndarray rows_gradient(const key_entry& e, part_request& m) {
   kvs::shape s = e.stored.shape();
   s[0] = static_cast<int64_t>(m.rows.size());
   ndarray rows;
-  if (in.offset == 0 && in.array.shape() == s && in.array.storage() == storage::dense) {
+  if (in.offset == 0 && in.array.shape() == s && in.array.storage() == storage::dense &&
+      !is_borrowed(in.array)) {
     rows = unmarked_alias(in.array);
   } else {
     rows = make_uninitialized(s, e.stored.dtype(), cpu());

@@ -3,6 +3,7 @@
 #include "actors/key_shard_state.hpp"
 #include "core/array_impl.hpp"
 #include "core/log.hpp"
+#include "core/row_ops.hpp"
 
 namespace kvs::detail {
 
@@ -29,18 +30,35 @@ const std::shared_ptr<shm_mapping>& mapping_of(const shard_state& st, const caf:
                          " was not announced by the node that names it (or is unmapped)");
 }
 
-// A range must hold the key part's values exactly, in its dtype.
-void check_fits(const key_entry& e, const array_view& v, const char* role) {
+// A row_sparse push or a pull of rows: its values are the rows it names.
+bool names_rows(const part_request& m) { return m.sparse || m.op == part_op::pull_rows; }
+
+// The elements a range must hold: the key part's, or exactly the rows a
+// row_sparse push or a pull of rows names (their ids, in the message).
+uint64_t elements_named(const key_entry& e, const part_request& m) {
+  if (!names_rows(m))
+    return e.stored.size();
+  if (e.stored.shape().empty())
+    throw kvs::error(errc::invalid_argument, "a request of rows of " + key_name(e) +
+                                                 ", a scalar: it has no rows");
+  return m.rows.size() * row_length(e.stored.shape());
+}
+
+// A range must hold the values named exactly, in the key's dtype.
+void check_fits(const key_entry& e, const part_request& m, const array_view& v, const char* role) {
   auto& stored = e.stored;
   if (v.shm.type != stored.dtype())
     throw kvs::error(errc::dtype_mismatch, std::string(role) + " of " + key_name(e) + " in shared memory is " +
                                                to_string(v.shm.type) + "; the key holds " +
                                                to_string(stored.dtype()));
-  if (v.count != stored.size())
-    throw kvs::error(errc::shape_mismatch, std::string(role) + " of " + key_name(e) +
-                                               " in shared memory has " + std::to_string(v.count) +
-                                               " elements; the key part holds " +
-                                               std::to_string(stored.size()));
+  auto named = elements_named(e, m);
+  if (v.count != named)
+    throw kvs::error(errc::shape_mismatch,
+                     std::string(role) + " of " + key_name(e) + " in shared memory has " +
+                         std::to_string(v.count) + " elements; " +
+                         (names_rows(m) ? "its " + std::to_string(m.rows.size()) +
+                                              " row ids name " + std::to_string(named)
+                                        : "the key part holds " + std::to_string(named)));
 }
 
 // The memory of a view's range, inside its mapping and on the 64-byte
@@ -129,9 +147,10 @@ bool names_shm(const part_request& m) {
 uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m) {
   auto& st = self->state;
   auto what = [&] { return "a request on key " + m.id.key.to_string(); };  // for errors only
-  if ((m.op != part_op::push && m.op != part_op::pull) || m.sparse || m.codec != 0 || m.failed)
+  if ((m.op != part_op::push && m.op != part_op::pull && m.op != part_op::pull_rows) ||
+      m.codec != 0 || m.failed)
     throw kvs::error(errc::invalid_argument,
-                     what() + ": only plain dense pushes and pulls use shared memory");
+                     what() + ": only plain pushes (dense or rows) and pulls use shared memory");
   auto e = st.entries.find(entry_id{m.id.key, m.id.part});
   if (e == st.entries.end())
     throw kvs::error(errc::key_not_initialized, "key " + m.id.key.to_string() + " (part " +
@@ -141,7 +160,7 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
   for (auto& v : m.inputs) {
     if (v.shm.empty())
       continue;
-    check_fits(e->second, v, "a pushed value");
+    check_fits(e->second, m, v, "a pushed value");
     uint8_t* src = range_of(st, node, v, what);
     auto& map = mapping_of(st, node, v.shm.segment);
     // Summed straight from the worker's memory: the array holds the mapping
@@ -158,7 +177,7 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
       continue;
     if (m.outputs.size() != 1)
       throw kvs::error(errc::invalid_argument, what() + ": a landing range with several outputs");
-    check_fits(e->second, v, "a landing range");
+    check_fits(e->second, m, v, "a landing range");
     range_of(st, node, v, what);
   }
   return moved;

@@ -9,10 +9,14 @@ namespace kvs::detail {
 
 namespace {
 
+// Plain values only: a dense push or pull, a row_sparse push's rows (its ids
+// stay in the message), a pull of rows (the worker knows how many it asked
+// for, so it can name a landing range for them).
 bool uses_shm(const worker_state& st, uint32_t shard, const part_request& req) {
   return st.opts.shm && st.shm_free && shard < st.opts.shm_shards.size() &&
          st.opts.shm_shards[shard] && st.compression.type == codec::none && req.codec == 0 &&
-         !req.failed && !req.sparse && (req.op == part_op::push || req.op == part_op::pull);
+         !req.failed &&
+         (req.op == part_op::push || req.op == part_op::pull || req.op == part_op::pull_rows);
 }
 
 // A range of `bytes` for one view, or nothing (too small, or the segment full).

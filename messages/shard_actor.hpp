@@ -163,6 +163,28 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, part_id& x) {
   return f(caf::meta::type_name("part_id"), x.key, x.part);
 }
+// A request's row ids travel as one block (their count, then the int64s as
+// they lie in memory, as tensor bytes do), not one by one: CAF's per-element
+// calls for the 5,000 ids of a step's part cost more than their bytes. On
+// arrival the block must be present in the message and within the receive
+// cap before anything is allocated (serialization/ndarray_inspect.cpp).
+caf::error save_row_ids(caf::serializer& sink, const std::vector<int64_t>& ids);
+caf::error load_row_ids(caf::deserializer& source, std::vector<int64_t>& ids);
+
+struct row_id_block {
+  std::vector<int64_t>* ids;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, row_id_block& x) {
+  if constexpr (std::is_base_of<caf::serializer, Inspector>::value)
+    return save_row_ids(f, *x.ids);
+  else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value)
+    return load_row_ids(f, *x.ids);
+  else
+    return f(*x.ids);
+}
+
 // A plain push or pull of an integer key with its values in shared memory
 // travels compact, in one block of bytes; others field by field
 // (serialization/part_request_inspect.cpp).
@@ -175,8 +197,9 @@ typename Inspector::result_type inspect(Inspector& f, part_request& x) {
   } else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value) {
     return load_request(f, x);
   } else {
+    row_id_block rows{&x.rows};
     return f(caf::meta::type_name("part_request"), x.op, x.id, x.worker, x.inputs, x.outputs,
-             x.sparse, x.rows, x.row_len, x.on_gpu, x.gpu_id, x.failed, x.failed_code,
+             x.sparse, rows, x.row_len, x.on_gpu, x.gpu_id, x.failed, x.failed_code,
              x.failed_why, x.codec);
   }
 }

@@ -2,10 +2,13 @@
 
 #include "messages/array_view.hpp"
 
+#include <limits>
+
 #include <caf/binary_deserializer.hpp>
 
 #include "core/array_impl.hpp"
 #include "messages/errors.hpp"
+#include "messages/shard_actor.hpp"
 #include "serialization/receive_limit.hpp"
 
 namespace kvs {
@@ -256,6 +259,32 @@ caf::error load_view_checked(caf::deserializer& source, array_view& x) {
 
 caf::error load_view(caf::deserializer& source, array_view& x) {
   return detail::refused(source, load_view_checked(source, x));
+}
+
+caf::error save_row_ids(caf::serializer& sink, const std::vector<int64_t>& ids) {
+  uint64_t n = ids.size();
+  if (auto err = sink(n))
+    return err;
+  if (n == 0)
+    return {};
+  return sink.apply_raw(n * sizeof(int64_t), const_cast<int64_t*>(ids.data()));
+}
+
+caf::error load_row_ids(caf::deserializer& source, std::vector<int64_t>& ids) {
+  uint64_t n = 0;
+  if (auto err = source(n))
+    return err;
+  ids.clear();
+  if (n == 0)
+    return {};
+  if (n > std::numeric_limits<uint64_t>::max() / sizeof(int64_t))
+    return detail::refused(source, to_caf_error(errc::corrupt_file, "row ids: a count of " +
+                                                                        std::to_string(n)));
+  auto bytes = n * sizeof(int64_t);
+  if (auto err = detail::check_claim(source, bytes, "row ids"))
+    return detail::refused(source, err);
+  ids.resize(static_cast<size_t>(n));
+  return source.apply_raw(bytes, ids.data());
 }
 
 }  // namespace kvs

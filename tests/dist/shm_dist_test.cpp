@@ -169,3 +169,110 @@ TEST_CASE("arrays in the shared memory arena are pushed and pulled in place, exa
     expect_in_place(stats_of(kv, 3));
   });
 }
+
+namespace {
+
+constexpr int64_t table_rows = 1000, table_cols = 64;  // 2 servers: 500 rows (128 KB) each
+
+// Worker `rank`'s rows in round `round`: about 100, on both servers (at least
+// 16 rows, 4 KB, on each: above KVS_SHM_MIN_BYTES).
+std::vector<int64_t> rows_of_round(int rank, int round) {
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 100; ++i)
+    ids.push_back((i * 7 + rank * 3 + round) % table_rows);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+// Element (r, c) of the gradient worker `rank` pushes: small integers, exact in f32.
+float gradient_at(int rank, int64_t r, int64_t c) {
+  return static_cast<float>((r % 13) + c + rank + 1);
+}
+
+ndarray sparse_gradient(int rank, const std::vector<int64_t>& ids) {
+  std::vector<float> v;
+  for (auto r : ids)
+    for (int64_t c = 0; c < table_cols; ++c)
+      v.push_back(gradient_at(rank, r, c));
+  auto n = static_cast<int64_t>(ids.size());
+  return ndarray::row_sparse({table_rows, table_cols}, ids, ndarray::from_vector(v, {n, table_cols}));
+}
+
+// Rounds of row_sparse pushes from every worker (the test optimizer adds each
+// into the table) and a row_sparse_pull of this worker's rows, checked exactly
+// against a replay; then the bytes: every push and pull part went through
+// shared memory (the row ids travel in the message), or none.
+void sparse_rounds_through_shm(kvstore& kv) {
+  const int rounds = 3, n = kv.num_workers();
+  kv.init(9, ndarray::row_sparse({table_rows, table_cols}, {}, ndarray::zeros({0, table_cols})));
+  kv.set_optimizer(create_optimizer("test", {{"rescale_grad", 1}}));
+  std::vector<float> model(static_cast<size_t>(table_rows * table_cols), 0.0f);
+  uint64_t pushed = 0, pulled = 0;
+  for (int round = 0; round < rounds; ++round) {
+    auto mine = rows_of_round(kv.rank(), round);
+    kv.push(9, sparse_gradient(kv.rank(), mine));
+    pushed += mine.size() * table_cols * sizeof(float);
+    for (int w = 0; w < n; ++w)
+      for (auto r : rows_of_round(w, round))
+        for (int64_t c = 0; c < table_cols; ++c)
+          model[static_cast<size_t>(r * table_cols + c)] += gradient_at(w, r, c);
+    kv.wait_all();  // dist_async: every worker's pushes of the round applied
+    kv.barrier();
+    auto out = ndarray::row_sparse({table_rows, table_cols}, {}, ndarray::zeros({0, table_cols}));
+    kv.row_sparse_pull(9, out, ndarray::from_vector(mine, {static_cast<int64_t>(mine.size())}));
+    pulled += mine.size() * table_cols * sizeof(float);
+    EXPECT(out.row_ids() == mine);
+    auto got = out.rows().to_vector<float>();
+    for (size_t i = 0; i < mine.size(); ++i)
+      for (int64_t c = 0; c < table_cols; ++c)
+        EXPECT(got[i * table_cols + static_cast<size_t>(c)] ==
+               model[static_cast<size_t>(mine[i] * table_cols + c)]);
+    kv.barrier();  // no worker pushes the next round before every pull is answered
+  }
+  auto s = stats_of(kv, 9);
+  EXPECT(s.bytes_in == pulled);
+  if (shares_memory())
+    EXPECT(s.shm_bytes == pushed + pulled);
+  else
+    EXPECT(s.shm_bytes == 0u);
+}
+
+}  // namespace
+
+TEST_CASE("row_sparse pushes and row_sparse_pull travel through shared memory, exactly "
+          "(dist_sync)",
+          "[dist][shm][row_sparse]") {
+  local_cluster cluster{2, 2};
+  cluster.run("dist_sync", sparse_rounds_through_shm);
+}
+
+TEST_CASE("row_sparse pushes and row_sparse_pull travel through shared memory, exactly "
+          "(dist_async)",
+          "[dist][shm][row_sparse]") {
+  local_cluster cluster{2, 2};
+  cluster.run("dist_async", sparse_rounds_through_shm);
+}
+
+TEST_CASE("row_sparse parts that do not fit in the segment go in the message, exactly",
+          "[dist][shm][row_sparse]") {
+  local_cluster cluster{2, 2};
+  cluster.settings = [](config& c) {
+    c.shm_bytes = int64_t{1} << 20;  // the smallest segment: parts of 1.28 MB never fit
+    c.shm_arena_bytes = 0;           // and rows are copied through it, not read in place
+  };
+  cluster.run("dist_sync", [](kvstore& kv) {
+    const int64_t n = 10000, cols = 64;  // 5,000 rows (1.28 MB) on each server
+    kv.init(10, ndarray::row_sparse({n, cols}, {}, ndarray::zeros({0, cols})));
+    std::vector<int64_t> all(static_cast<size_t>(n));
+    for (int64_t r = 0; r < n; ++r)
+      all[static_cast<size_t>(r)] = r;
+    kv.push(10, ndarray::row_sparse({n, cols}, all, ndarray::full({n, cols}, kv.rank() + 1)));
+    auto out = ndarray::row_sparse({n, cols}, {}, ndarray::zeros({0, cols}));
+    kv.row_sparse_pull(10, out, ndarray::from_vector(all, {n}));
+    auto v = out.rows().to_vector<float>();
+    EXPECT(out.row_ids() == all);
+    EXPECT(std::all_of(v.begin(), v.end(), [](float x) { return x == 3.0f; }));
+    EXPECT(stats_of(kv, 10).shm_bytes == 0u);
+  });
+}

@@ -1,9 +1,10 @@
 # Included by CTest after Catch's discovery files (tests/CMakeLists.txt): the
 # cases registered with the "shm:" prefix run with KVS_TRANSPORT=shm (strict:
 # they fail where a worker cannot share memory with a server) and
-# KVS_SHM_MIN_BYTES=1, so every plain dense push and single-output pull part
-# goes through the segment. Init, compressed, row_sparse and multi-output
-# pulls stay in CAF's messages by design (docs/distributed.md, "Two planes").
+# KVS_SHM_MIN_BYTES=1, so every plain push part (dense, or a row_sparse
+# push's rows) and single-output pull part (of rows too) goes through the
+# segment. Init, compressed pushes, row ids and multi-output pulls stay in
+# CAF's messages by design (docs/distributed.md, "Two planes").
 # kvs_tests_TESTS is the list of the discovery file included last (the shm:
 # registration): if it names no shm: case (empty, or the order changed),
 # this fails rather than run them all without shared memory unnoticed.

@@ -70,6 +70,34 @@ TEST_CASE("shard requests round-trip, sending only the viewed range", "[serializ
   REQUIRE(buf.size() < 3 * 4 + 8 * 4 + 200);  // the 8-element range is not sent twice
 }
 
+TEST_CASE("row ids travel as one block; a count the message does not hold is refused before "
+          "allocating",
+          "[serialization]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  part_request m;
+  m.op = part_op::pull_rows;
+  m.id = part_id{key(4), 0};
+  for (int64_t r = 0; r < 5000; ++r)
+    m.rows.push_back(r * 199 + (int64_t{1} << 40));
+  REQUIRE(round_trip(sys, part_batch{{m}}).items.at(0).rows == m.rows);
+  REQUIRE(round_trip(sys, part_batch{{part_request{}}}).items.at(0).rows.empty());
+  auto load = [&](std::vector<char> buf) {
+    std::vector<int64_t> ids;
+    caf::binary_deserializer source{sys, buf};
+    return load_row_ids(source, ids);
+  };
+  // The count, then bytes for fewer ids; a count whose bytes overflow; one
+  // far above what the message holds (never allocated: no bad_alloc).
+  for (uint64_t n : {uint64_t{3}, uint64_t{1} << 61, uint64_t{1} << 40}) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    REQUIRE_FALSE(sink(n, int64_t{1}, int64_t{2}));
+    INFO(n);
+    REQUIRE(load(buf));
+  }
+}
+
 TEST_CASE("a truncated ndarray is refused, not read past its end", "[serialization]") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
