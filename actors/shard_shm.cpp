@@ -30,13 +30,17 @@ const std::shared_ptr<shm_mapping>& mapping_of(const shard_state& st, const caf:
                          " was not announced by the node that names it (or is unmapped)");
 }
 
-// A row_sparse push or a pull of rows: its values are the rows it names.
-bool names_rows(const part_request& m) { return m.sparse || m.op == part_op::pull_rows; }
+// Whether a range of `m` holds the rows it names, per direction: a
+// row_sparse push's input, a pull of rows' answer. A row_sparse pushpull's
+// answer is the whole part (a dense output), as any pull's.
+bool names_rows(const part_request& m, bool input) {
+  return input ? m.op == part_op::push && m.sparse : m.op == part_op::pull_rows;
+}
 
 // The elements a range must hold: the key part's, or exactly the rows a
 // row_sparse push or a pull of rows names (their ids, in the message).
-uint64_t elements_named(const key_entry& e, const part_request& m) {
-  if (!names_rows(m))
+uint64_t elements_named(const key_entry& e, const part_request& m, bool input) {
+  if (!names_rows(m, input))
     return e.stored.size();
   if (e.stored.shape().empty())
     throw kvs::error(errc::invalid_argument, "a request of rows of " + key_name(e) +
@@ -45,18 +49,19 @@ uint64_t elements_named(const key_entry& e, const part_request& m) {
 }
 
 // A range must hold the values named exactly, in the key's dtype.
-void check_fits(const key_entry& e, const part_request& m, const array_view& v, const char* role) {
+void check_fits(const key_entry& e, const part_request& m, const array_view& v, bool input,
+                const char* role) {
   auto& stored = e.stored;
   if (v.shm.type != stored.dtype())
     throw kvs::error(errc::dtype_mismatch, std::string(role) + " of " + key_name(e) + " in shared memory is " +
                                                to_string(v.shm.type) + "; the key holds " +
                                                to_string(stored.dtype()));
-  auto named = elements_named(e, m);
+  auto named = elements_named(e, m, input);
   if (v.count != named)
     throw kvs::error(errc::shape_mismatch,
                      std::string(role) + " of " + key_name(e) + " in shared memory has " +
                          std::to_string(v.count) + " elements; " +
-                         (names_rows(m) ? "its " + std::to_string(m.rows.size()) +
+                         (names_rows(m, input) ? "its " + std::to_string(m.rows.size()) +
                                               " row ids name " + std::to_string(named)
                                         : "the key part holds " + std::to_string(named)));
 }
@@ -160,7 +165,7 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
   for (auto& v : m.inputs) {
     if (v.shm.empty())
       continue;
-    check_fits(e->second, m, v, "a pushed value");
+    check_fits(e->second, m, v, true, "a pushed value");
     uint8_t* src = range_of(st, node, v, what);
     auto& map = mapping_of(st, node, v.shm.segment);
     // Summed straight from the worker's memory: the array holds the mapping
@@ -177,7 +182,7 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
       continue;
     if (m.outputs.size() != 1)
       throw kvs::error(errc::invalid_argument, what() + ": a landing range with several outputs");
-    check_fits(e->second, m, v, "a landing range");
+    check_fits(e->second, m, v, false, "a landing range");
     range_of(st, node, v, what);
   }
   return moved;

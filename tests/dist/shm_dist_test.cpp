@@ -254,6 +254,38 @@ TEST_CASE("row_sparse pushes and row_sparse_pull travel through shared memory, e
   cluster.run("dist_async", sparse_rounds_through_shm);
 }
 
+TEST_CASE("row_sparse pushes and row_sparse_pull copied through the segment, not in place, "
+          "exactly (dist_sync)",
+          "[dist][shm][row_sparse]") {
+  local_cluster cluster{2, 2};
+  cluster.settings = [](config& c) { c.shm_arena_bytes = 0; };  // arrays on the heap
+  cluster.run("dist_sync", sparse_rounds_through_shm);
+}
+
+TEST_CASE("a row_sparse pushpull into a dense output is exact, its answer the whole key",
+          "[dist][shm][row_sparse]") {
+  local_cluster cluster{2, 2};
+  cluster.settings = [](config& c) { c.bigarray_bound = 1000; };  // a part on each server
+  cluster.run("dist_sync", [](kvstore& kv) {
+    const int n = kv.num_workers();
+    kv.init(12, ndarray::zeros({table_rows, table_cols}));
+    for (int round = 0; round < 2; ++round) {
+      auto out = ndarray::zeros({table_rows, table_cols});
+      auto mine = rows_of_round(kv.rank(), round);
+      kv.pushpull(12, sparse_gradient(kv.rank(), mine), out);
+      // No optimizer: the key holds the round's sum, every row of it answered.
+      std::vector<float> want(static_cast<size_t>(table_rows * table_cols), 0.0f);
+      for (int w = 0; w < n; ++w)
+        for (auto r : rows_of_round(w, round))
+          for (int64_t c = 0; c < table_cols; ++c)
+            want[static_cast<size_t>(r * table_cols + c)] += gradient_at(w, r, c);
+      EXPECT(out.to_vector<float>() == want);
+    }
+    if (shares_memory())
+      EXPECT(stats_of(kv, 12).shm_bytes > 0u);
+  });
+}
+
 TEST_CASE("row_sparse parts that do not fit in the segment go in the message, exactly",
           "[dist][shm][row_sparse]") {
   local_cluster cluster{2, 2};

@@ -6,6 +6,7 @@
 // against a sequential reference.
 #include <catch2/catch.hpp>
 
+#include <future>
 #include <map>
 
 #include "../test_config.hpp"
@@ -156,4 +157,30 @@ TEST_CASE("a device store hands over the rows whether one device or several push
   grads.push_back(g);
   REQUIRE(pulled(*kv) == reference(*make("sgd", 1), rounds, grads));
   REQUIRE(rows_handed_over(*kv) == 5);
+}
+
+TEST_CASE("writing a pushed row_sparse gradient's rows waits for the push, as writing the array does",
+          "[store][sparse]") {
+  auto kv = create("local", test_config());
+  kv->init(1, ndarray::zeros({rows, cols}));
+  // The updater holds the round (and so the push) open until released, and
+  // records the gradient it was given.
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::vector<float> seen;
+  kv->set_updater([&](const key&, const ndarray& recv, ndarray& stored) {
+    seen = recv.to_vector<float>();
+    released.wait();
+    stored = recv;
+  });
+  auto vals = ndarray::from_vector(grad_rows({1, 4}, 0), {2, cols});
+  kv->push(1, ndarray::row_sparse({rows, cols}, {1, 4}, vals));
+  // The caller rewrites the rows through the array they came from: it must
+  // wait until the push is done with them.
+  auto writer = std::async(std::launch::async, [&] { vals.data<float>()[0] = 999.0f; });
+  REQUIRE(writer.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+  release.set_value();
+  writer.get();
+  kv->wait_all();
+  REQUIRE(seen == dense_grad({1, 4}, 0));
 }
