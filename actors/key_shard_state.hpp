@@ -35,7 +35,7 @@ struct shard_state {
   std::set<int32_t> dead_workers;
   deadline_book deadlines;
   shard_shm shm;  // workers' shared memory segments (actors/shard_shm.cpp)
-  // Row elements of the lazy updates run here since the current message
+  // Row elements of the lazy updates run here since the last batch message
   // began (serve_batch resets it): bounded by opts.inline_update_bound.
   int64_t inline_update_spent = 0;
 };

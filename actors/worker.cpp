@@ -25,6 +25,8 @@ const char* to_string(op_kind k) {
 void operation::finish(const std::optional<kvs::error>& failure) {
   for (auto& a : inputs)
     detail::ndarray_access_end_read(a);
+  for (auto& r : read_rows)
+    detail::ndarray_access_end_read(r);
   for (auto& a : outputs)
     detail::ndarray_access_end_write(a, failure);
   if (tracker)

@@ -118,21 +118,22 @@ inline bool on_gpu(const ndarray& a) {
 
 namespace kvs::detail {
 // Marks an array as read or written by a store operation (see sync_var).
-// A row_sparse array's rows buffer is marked too: the store reads it in
-// place (a shard sums it, an updater takes it as the gradient), and a
-// caller holding it (rows(), or the array it was made from) writes through
-// its own handle, whose marks are its own.
 inline void ndarray_access_begin_read(const ndarray& a, std::chrono::milliseconds limit) {
   ndarray_access::var(a).begin_read(limit);
-  auto& p = ndarray_access::impl(a);
-  if (p.stype == kvs::storage::row_sparse && !p.rows.is_none())
-    ndarray_access::var(p.rows).begin_read(limit);
 }
-inline void ndarray_access_end_read(const ndarray& a) {
+inline void ndarray_access_end_read(const ndarray& a) { ndarray_access::var(a).end_read(); }
+// The rows buffer of a row_sparse input, to be marked as read along with it:
+// the store reads it in place (a shard sums it, an updater takes it as the
+// gradient), and a caller holding it (rows(), or the dense array it was
+// made from) writes through its own handle, whose marks are its own. None
+// when the input is dense, or while a write into it is pending: that write
+// (a row_sparse_pull) replaces the buffer on the worker's thread, and the
+// caller cannot reach the new one before it ends (rows() waits).
+inline ndarray rows_to_mark(const ndarray& a) {
   auto& p = ndarray_access::impl(a);
-  if (p.stype == kvs::storage::row_sparse && !p.rows.is_none())
-    ndarray_access::var(p.rows).end_read();
-  ndarray_access::var(a).end_read();
+  if (p.stype != kvs::storage::row_sparse || ndarray_access::var(a).writing())
+    return ndarray();
+  return p.rows;
 }
 inline void ndarray_access_begin_write(const ndarray& a, std::chrono::milliseconds limit) {
   ndarray_access::var(a).begin_write(limit);

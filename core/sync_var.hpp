@@ -30,6 +30,7 @@ public:
   // Waits until no read or write is pending (the caller is about to write).
   void wait_writable(const char* what) const;
   bool idle() const;
+  bool writing() const { return writers_.load() > 0; }  // a write is pending
 
 private:
   template <class Pred>

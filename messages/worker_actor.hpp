@@ -52,6 +52,10 @@ struct operation {
   // Elements per row when the key is split across shards by rows (keys
   // initialized row_sparse); 0: split by elements (MXNet's rule).
   uint64_t row_split = 0;
+  // The rows buffers of row_sparse inputs marked as read at submit: finish
+  // ends the marks of these very handles (an input's buffer may be another
+  // by then).
+  std::vector<ndarray> read_rows;
   std::shared_ptr<detail::op_tracker> tracker;
   std::shared_ptr<detail::completion> done;  // set for operations the caller waits on
   std::chrono::system_clock::time_point queued_at{};  // when traced (KVS_TIMELINE)

@@ -179,8 +179,13 @@ void graph_store::submit(std::vector<std::shared_ptr<operation>> ops) {
                               ops.front()->key.to_string());
   auto limit = wait_limit();
   for (auto& op : ops) {
-    for (auto& a : op->inputs)
+    for (auto& a : op->inputs) {
       ndarray_access_begin_read(a, limit);
+      if (auto r = rows_to_mark(a); !r.is_none()) {
+        ndarray_access_begin_read(r, limit);
+        op->read_rows.push_back(std::move(r));
+      }
+    }
     for (auto& a : op->outputs)
       ndarray_access_begin_write(a, limit);
   }

@@ -184,3 +184,26 @@ TEST_CASE("writing a pushed row_sparse gradient's rows waits for the push, as wr
   kv->wait_all();
   REQUIRE(seen == dense_grad({1, 4}, 0));
 }
+
+TEST_CASE("pushing an array a row_sparse_pull is still writing leaves every rows buffer writable after",
+          "[store][sparse]") {
+  auto kv = create("local", test_config());
+  kv->init(1, ndarray::row_sparse({rows, cols}, {0, 1, 2, 3, 4, 5, 6, 7},
+                                  ndarray::from_vector(grad_rows({0, 1, 2, 3, 4, 5, 6, 7}, 0),
+                                                       {rows, cols})));
+  kv->init(2, ndarray::zeros({rows, cols}));
+  // The pull replaces the array's rows buffer on the worker's thread while
+  // the push of the same array is submitted: the marks the push takes must
+  // end on the buffers they were taken on (else one stays read for good and
+  // the next write waits until its timeout).
+  for (int i = 0; i < 50; ++i) {
+    auto vals = ndarray::from_vector(grad_rows({2, 5}, i), {2, cols});
+    auto a = ndarray::row_sparse({rows, cols}, {2, 5}, vals);
+    kv->row_sparse_pull(1, a, ndarray::from_vector(std::vector<int64_t>{1, 3, 6}, {3}));
+    kv->push(2, a);
+    kv->wait_all();
+    vals.data<float>()[0] = 1.0f;   // the buffer the array was made from
+    a.rows().data<float>()[0] = 1.0f;  // the one the pull put in
+    REQUIRE(a.row_ids() == std::vector<int64_t>{1, 3, 6});
+  }
+}
