@@ -28,6 +28,16 @@ part_request push_rows(int k, std::vector<int64_t> rows, int64_t cols, double v)
   return r;
 }
 
+// An updater that adds 1000 to every element: set up under a built-in
+// optimizer's name, the values show whether the shard or this actor ran.
+updater_actor adds_1000(caf::actor_system& sys) {
+  return spawn_function_updater(sys, [](const key&, const ndarray&, ndarray& stored) {
+    float* w = stored.data<float>();
+    for (size_t i = 0; i < stored.size(); ++i)
+      w[i] += 1000;
+  });
+}
+
 void install(caf::scoped_actor& self, const shard_actor& shard, const updater_setting& setting) {
   self->request(shard, std::chrono::seconds(10), updater_atom::value, setting)
       .receive([](ok_atom) {}, [](caf::error&) { FAIL("the shard refused the updater"); });
@@ -61,11 +71,7 @@ TEST_CASE("a shard runs a lazy update of fewer row elements than its bound itsel
   // The setting names sgd as the optimizer its actor runs, but the actor
   // adds 1000 to every element instead: the values show which one ran.
   auto sgd = create_optimizer("sgd", {{"learning_rate", 0.5}});
-  auto marker = spawn_function_updater(sys, [](const key&, const ndarray&, ndarray& stored) {
-    float* w = stored.data<float>();
-    for (size_t i = 0; i < stored.size(); ++i)
-      w[i] += 1000;
-  });
+  auto marker = adds_1000(sys);
   auto setting = optimizer_setting(marker, sgd);
   REQUIRE(setting.takes_rows);
   self->request(shard, std::chrono::seconds(10), updater_atom::value, setting)
@@ -109,11 +115,7 @@ TEST_CASE("the shard's budget for updates it runs itself is per message, not per
   auto shard = spawn_key_shard(sys, reducers, opts);
   caf::scoped_actor self{sys};
   auto sgd = create_optimizer("sgd", {{"learning_rate", 0.5}});
-  auto marker = spawn_function_updater(sys, [](const key&, const ndarray&, ndarray& stored) {
-    float* w = stored.data<float>();
-    for (size_t i = 0; i < stored.size(); ++i)
-      w[i] += 1000;
-  });
+  auto marker = adds_1000(sys);
   install(self, shard, optimizer_setting(marker, sgd));
   init_key(self, shard, 1);
   init_key(self, shard, 2);
