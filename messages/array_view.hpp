@@ -55,6 +55,10 @@ caf::error load_view(caf::deserializer& source, array_view& x);
 // type, and refuses (corrupt_file) a range that does not hold exactly
 // their bytes. Every range a message names passes here.
 caf::error check_shm_range(array_view& x, dtype t);
+// The shape a range arrived with holds exactly its `count` elements (a
+// negative or overflowing shape is refused too): corrupt_file, the message
+// starting with `what`. Both wire forms of a request check their views here.
+caf::error check_dims(const kvs::shape& dims, uint64_t count, const char* what);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, array_view& x) {

@@ -197,6 +197,18 @@ caf::error check_shm_range(array_view& x, dtype t) {
   return {};
 }
 
+caf::error check_dims(const kvs::shape& dims, uint64_t count, const char* what) {
+  try {
+    if (detail::checked_element_count(dims, "shape") != count)
+      return to_caf_error(errc::corrupt_file, std::string(what) + ": shape " + to_string(dims) +
+                                                  " does not hold its " + std::to_string(count) +
+                                                  " elements");
+  } catch (const kvs::error& e) {
+    return to_caf_error(errc::corrupt_file, std::string(what) + ": " + e.what());
+  }
+  return {};
+}
+
 namespace {
 
 caf::error load_view_checked(caf::deserializer& source, array_view& x) {
@@ -224,12 +236,10 @@ caf::error load_view_checked(caf::deserializer& source, array_view& x) {
   kvs::shape dims;
   if (auto err = source(dims))
     return err;
+  if (auto err = check_dims(dims, count, "array_view"))
+    return err;
   uint64_t bytes = 0;
   try {
-    if (detail::checked_element_count(dims, "shape") != count)
-      return to_caf_error(errc::corrupt_file, "array_view: shape " + to_string(dims) +
-                                                  " does not hold its " + std::to_string(count) +
-                                                  " elements");
     bytes = detail::checked_byte_count(count, static_cast<dtype>(t), "a range");
     if (by_shm) {  // no bytes here, nothing allocated: the shard checks the range first
       x.array = ndarray();

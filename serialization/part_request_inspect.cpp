@@ -138,14 +138,8 @@ caf::error take_view(block_reader& r, array_view& v, bool input) {
     if (i < rank)
       dims[i] = d;
   }
-  try {
-    if (detail::checked_element_count(dims, "shape") != v.count)
-      return to_caf_error(errc::corrupt_file, "part request: shape " + to_string(dims) +
-                                                  " does not hold its " + std::to_string(v.count) +
-                                                  " elements");
-  } catch (const kvs::error& e) {
-    return to_caf_error(errc::corrupt_file, std::string("part request: ") + e.what());
-  }
+  if (auto err = check_dims(dims, v.count, "part request"))
+    return err;
   v.shm.dims = std::move(dims);
   return {};
 }
