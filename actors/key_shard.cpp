@@ -58,9 +58,12 @@ failure do_init(shard_impl self, part_request& m) {
   return std::nullopt;
 }
 
-// A range refused on arrival (above this node's receive cap): the request
-// is answered with why.
+// A range or the row ids refused on arrival (above this node's receive
+// cap): the request is answered with why.
 failure refused_on_arrival(const part_request& m) {
+  if (!m.rows_refused.empty())
+    return kvs::error(errc::invalid_argument,
+                      "a request on key " + m.id.key.to_string() + ": " + m.rows_refused);
   for (auto* views : {&m.inputs, &m.outputs})
     for (auto& v : *views)
       if (!v.refused.empty())
@@ -70,10 +73,6 @@ failure refused_on_arrival(const part_request& m) {
 }
 
 void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
-  if (auto f = refused_on_arrival(m)) {
-    done(f, ndarray());
-    return;
-  }
   if (m.op == part_op::init) {
     done(do_init(self, m), ndarray());
     return;
@@ -150,6 +149,10 @@ void serve_batch(shard_impl self, part_batch& batch, const caf::node_id& from, b
         ba->rp.deliver(std::move(ba->reply));
     };
     auto& item = batch.items[i];
+    if (auto f = refused_on_arrival(item)) {  // before its ranges: the ids they name are gone
+      answer(f, ndarray());
+      continue;
+    }
     bool landing = false;  // answered by value, which land_in_shm writes into the range
     if (detail::names_shm(item)) {  // never served with a range unchecked
       if (auto f = detail::capture([&] {

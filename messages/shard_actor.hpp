@@ -44,6 +44,9 @@ struct part_request {
   // after another; pull_rows: the rows asked for.
   bool sparse = false;
   std::vector<int64_t> rows;
+  // Set on arrival only (not sent): the ids were above this node's receive
+  // cap, skipped, and the request is answered with this (as array_view's).
+  std::string rows_refused = {};
   uint64_t row_len = 0;             // init: the part holds whole rows of this many elements
   bool on_gpu = false;              // init: keep the value on gpu(gpu_id)
   int32_t gpu_id = 0;               //   (device stores; else host memory)
@@ -169,10 +172,14 @@ typename Inspector::result_type inspect(Inspector& f, part_id& x) {
 // arrival the block must be present in the message and within the receive
 // cap before anything is allocated (serialization/ndarray_inspect.cpp).
 caf::error save_row_ids(caf::serializer& sink, const std::vector<int64_t>& ids);
-caf::error load_row_ids(caf::deserializer& source, std::vector<int64_t>& ids);
+// With `refused`, ids above the receive cap are skipped and it says why
+// (the request is answered with it); without, such a message is dropped.
+caf::error load_row_ids(caf::deserializer& source, std::vector<int64_t>& ids,
+                        std::string* refused = nullptr);
 
 struct row_id_block {
   std::vector<int64_t>* ids;
+  std::string* refused = nullptr;
 };
 
 template <class Inspector>
@@ -180,7 +187,7 @@ typename Inspector::result_type inspect(Inspector& f, row_id_block& x) {
   if constexpr (std::is_base_of<caf::serializer, Inspector>::value)
     return save_row_ids(f, *x.ids);
   else if constexpr (std::is_base_of<caf::deserializer, Inspector>::value)
-    return load_row_ids(f, *x.ids);
+    return load_row_ids(f, *x.ids, x.refused);
   else
     return f(*x.ids);
 }

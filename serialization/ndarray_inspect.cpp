@@ -248,12 +248,9 @@ caf::error load_view_checked(caf::deserializer& source, array_view& x) {
     }
     if (auto err = detail::check_present(source, bytes, "array_view: a range"))
       return err;
-    x.refused = detail::above_cap(source, bytes, "array_view: a range");
-    if (!x.refused.empty()) {  // the request gets this error: skip its bytes
-      auto* binary = dynamic_cast<caf::binary_deserializer*>(&source);
-      if (binary == nullptr)
-        return to_caf_error(errc::invalid_argument, x.refused);
-      binary->skip(bytes);  // check_present saw them there
+    if (auto err = detail::skip_above_cap(source, bytes, "array_view: a range", x.refused))
+      return err;
+    if (!x.refused.empty()) {  // skipped: the request gets this error
       x.array = ndarray();
       x.count = 0;
       return {};
@@ -280,7 +277,8 @@ caf::error save_row_ids(caf::serializer& sink, const std::vector<int64_t>& ids) 
   return sink.apply_raw(n * sizeof(int64_t), const_cast<int64_t*>(ids.data()));
 }
 
-caf::error load_row_ids(caf::deserializer& source, std::vector<int64_t>& ids) {
+caf::error load_row_ids(caf::deserializer& source, std::vector<int64_t>& ids,
+                        std::string* refused) {
   uint64_t n = 0;
   if (auto err = source(n))
     return err;
@@ -291,8 +289,17 @@ caf::error load_row_ids(caf::deserializer& source, std::vector<int64_t>& ids) {
     return detail::refused(source, to_caf_error(errc::corrupt_file, "row ids: a count of " +
                                                                         std::to_string(n)));
   auto bytes = n * sizeof(int64_t);
-  if (auto err = detail::check_claim(source, bytes, "row ids"))
-    return detail::refused(source, err);
+  if (refused == nullptr) {
+    if (auto err = detail::check_claim(source, bytes, "row ids"))
+      return detail::refused(source, err);
+  } else {  // above the cap: skipped, and the request is answered with why
+    if (auto err = detail::check_present(source, bytes, "row ids"))
+      return detail::refused(source, err);
+    if (auto err = detail::skip_above_cap(source, bytes, "row ids", *refused))
+      return detail::refused(source, err);
+    if (!refused->empty())
+      return {};
+  }
   ids.resize(static_cast<size_t>(n));
   return source.apply_raw(bytes, ids.data());
 }

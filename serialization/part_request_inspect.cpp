@@ -200,7 +200,7 @@ caf::error load_request(caf::deserializer& source, part_request& x) {
   if (form != full_form)
     return detail::refused(source, to_caf_error(errc::corrupt_file,
                                                 "part request: unknown form " + std::to_string(form)));
-  row_id_block rows{&x.rows};  // one block of ids (messages/shard_actor.hpp)
+  row_id_block rows{&x.rows, &x.rows_refused};  // one block of ids (messages/shard_actor.hpp)
   return source(x.op, x.id, x.worker, x.inputs, x.outputs, x.sparse, rows, x.row_len, x.on_gpu,
                 x.gpu_id, x.failed, x.failed_code, x.failed_why, x.codec);
 }

@@ -40,6 +40,18 @@ std::string above_cap(caf::deserializer& source, uint64_t bytes, const std::stri
          std::to_string(limit) + " bytes (KVS_MAX_RECEIVE_BYTES, config.max_receive_bytes)";
 }
 
+caf::error skip_above_cap(caf::deserializer& source, uint64_t bytes, const std::string& what,
+                          std::string& why) {
+  why = above_cap(source, bytes, what);
+  if (why.empty())
+    return {};
+  auto* binary = dynamic_cast<caf::binary_deserializer*>(&source);
+  if (binary == nullptr)
+    return to_caf_error(errc::invalid_argument, why);
+  binary->skip(bytes);  // the caller's check_present saw them there
+  return {};
+}
+
 caf::error check_claim(caf::deserializer& source, uint64_t bytes, const std::string& what) {
   if (auto err = check_present(source, bytes, what))
     return err;

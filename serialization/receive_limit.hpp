@@ -22,6 +22,12 @@ caf::error check_present(caf::deserializer& source, uint64_t bytes, const std::s
 // Why a claim of `bytes` (present in the message) is above the cap, or ""
 // (the receiver skips them and answers the request with this error).
 std::string above_cap(caf::deserializer& source, uint64_t bytes, const std::string& what);
+// A claim of `bytes` (present in the message) above the cap: skips them so
+// the rest of the message reads on and sets `why` (the request that carries
+// them is answered with it); within the cap: `why` empty, nothing skipped.
+// An error only where the source cannot skip (not a binary deserializer).
+caf::error skip_above_cap(caf::deserializer& source, uint64_t bytes, const std::string& what,
+                          std::string& why);
 // Both: the first error, as corrupt_file or invalid_argument.
 caf::error check_claim(caf::deserializer& source, uint64_t bytes, const std::string& what);
 // One line on stderr at a node (not where there is no actor system: fuzz

@@ -57,7 +57,53 @@ void refused_then_served(kvstore& kv, bool async) {
   EXPECT(out.to_vector<float>() == std::vector<float>(16, async ? -2.0f : 3.0f));
 }
 
+// Row ids above the cap (4800 bytes; their values 2400, within it): the
+// push and the row_sparse_pull fail naming the cap instead of being dropped
+// (the worker would wait out its timeout); the key serves on exactly.
+void rows_refused_then_served(kvstore& kv) {
+  constexpr int64_t n = 1000, many = 600;
+  kv.init(3, ndarray::row_sparse({n, 1}, {0}, ndarray::full({1, 1}, 1.0)));
+  std::vector<int64_t> ids(many);
+  for (int64_t r = 0; r < many; ++r)
+    ids[static_cast<size_t>(r)] = r;
+  std::initializer_list<const char*> why = {"key 3", "row ids of 4800 bytes",
+                                            "above the receiving node's cap of 4096 bytes"};
+  auto drain = [&] {
+    try {
+      kv.wait_all();  // may report the failure once more
+    } catch (const kvs::error&) {
+    }
+  };
+  expect_error(
+      [&] {
+        kv.push(3, ndarray::row_sparse({n, 1}, ids, ndarray::full({many, 1}, 1.0)));
+        kv.wait_all();
+      },
+      errc::invalid_argument, why);
+  drain();
+  auto out = ndarray::row_sparse({n, 1}, {}, ndarray::zeros({0, 1}));
+  expect_error(
+      [&] {
+        kv.row_sparse_pull(3, out, ndarray::from_vector<int64_t>(ids, {many}));
+        kv.wait_all();
+      },
+      errc::invalid_argument, why);
+  drain();
+  // dist_sync without an optimizer stores the round's sum: rows 0 and 7.
+  kv.push(3, ndarray::row_sparse({n, 1}, {0, 7}, ndarray::from_vector<float>({2, 5}, {2, 1})));
+  kv.row_sparse_pull(3, out, ndarray::from_vector<int64_t>({7, 0}, {2}));
+  kv.wait_all();
+  EXPECT(out.row_ids() == (std::vector<int64_t>{0, 7}));
+  EXPECT(out.rows().to_vector<float>() == (std::vector<float>{2, 5}));
+}
+
 }  // namespace
+
+TEST_CASE("a dist_sync server refuses row ids above its receive cap with an error, and serves on",
+          "[dist][validation][sparse]") {
+  auto cluster = capped_cluster();
+  cluster.run("dist_sync", rows_refused_then_served, worker_settings);
+}
 
 TEST_CASE("a dist_sync server refuses an array above its receive cap, says so, and serves on",
           "[dist][validation]") {
