@@ -363,10 +363,22 @@ const std::vector<const void*>& storages(const std::vector<ndarray>& arrays,
   return out;
 }
 
+// What an operation reads: its inputs, and the rows buffers of its
+// row_sparse inputs as they were at submit (a server may read them in
+// place, and they may be the dense array a later pull writes into). The
+// handles saved at submit, not the inputs' buffers now: a pull into an
+// input may have replaced its buffer since.
+const std::vector<const void*>& reads(const operation& op, std::vector<const void*>& out) {
+  storages(op.inputs, out);
+  for (auto& r : op.read_rows)
+    out.push_back(storage_id(r));
+  return out;
+}
+
 // Operations that waited for this one's arrays may start.
 void release_dependents(worker_state& st, const running_op& run) {
   auto& held = st.storages_scratch[0];
-  storages(run.op->inputs, held);
+  reads(*run.op, held);
   for (auto& a : run.op->outputs)
     held.push_back(storage_id(a));
   st.hazards.remove(run.id, held);
@@ -516,7 +528,7 @@ void submit_ops(worker_impl self, std::vector<op_ptr> ops) {
       bool push = is_push(*op);
       auto id = ++st.next_id;
       op->queued_at = std::chrono::system_clock::now();  // slow operations, the timeline
-      auto waits = st.hazards.add(id, storages(op->inputs, st.storages_scratch[0]),
+      auto waits = st.hazards.add(id, reads(*op, st.storages_scratch[0]),
                                   storages(op->outputs, st.storages_scratch[1]));
       for (auto w : waits)
         st.dependents[w].emplace_back(op->key, id);

@@ -63,6 +63,34 @@ TEST_CASE("dist_sync: a pull of another key does not overwrite the input of a pu
   });
 }
 
+// The same with a row_sparse push: its rows are the dense array the pull
+// writes into (the array they were made from), not the pushed array itself.
+TEST_CASE("dist_sync: a pull of another key does not overwrite the rows of a row_sparse push "
+          "waiting for its round",
+          "[dist][order][review][sparse]") {
+  local_cluster cluster{2, 2};
+  cluster.timeout = std::chrono::milliseconds(5000);
+  cluster.run("dist_sync", [](kvstore& kv) {
+    kv.init(1, ndarray::row_sparse({4, 3}, {}, ndarray::zeros({0, 3})));
+    kv.init(2, ndarray::full({2, 3}, 7.0));
+    kv.set_optimizer(create_optimizer("test", {{"rescale_grad", 1}}));
+    if (kv.rank() == 1)  // holds round 1 of key 1 open on worker 0
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto a = ndarray::full({2, 3}, 1.0);
+    auto b = ndarray::full({2, 3}, 2.0);
+    kv.push(1, ndarray::row_sparse({4, 3}, {1, 3}, a));
+    kv.push(1, ndarray::row_sparse({4, 3}, {1, 3}, b));  // must push 2
+    kv.pull(2, b);  // b = 7 afterwards
+    auto y = ndarray::zeros({4, 3});
+    kv.pull(1, y);
+    order::check_array(
+        b, [](size_t) { return 7.0; }, "b");
+    order::check_array(
+        y, [](size_t i) { return i / 3 % 2 == 1 ? 6.0 : 0.0; }, "key 1 after two rounds");
+    kv.barrier();
+  });
+}
+
 // Zero-element keys: per-device push (the pre-sum stage), pull, pushpull.
 TEST_CASE("dist_sync: a zero-element key goes through every stage", "[dist][order][review]") {
   local_cluster cluster{2, 2};
