@@ -59,6 +59,9 @@ caf::error check_shm_range(array_view& x, dtype t);
 // negative or overflowing shape is refused too): corrupt_file, the message
 // starting with `what`. Both wire forms of a request check their views here.
 caf::error check_dims(const kvs::shape& dims, uint64_t count, const char* what);
+// A dtype code this build knows: corrupt_file "<what>: unknown dtype N"
+// otherwise. Every decoder of a dtype from another process checks here.
+caf::error check_dtype_code(uint8_t t, const char* what);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, array_view& x) {

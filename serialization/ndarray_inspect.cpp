@@ -66,8 +66,10 @@ caf::error load_ndarray_checked(caf::deserializer& source, ndarray& x, bool allo
   kvs::shape dims;
   if (auto err = source(t, kind, id, dims))
     return err;
-  if (t > static_cast<uint8_t>(dtype::u8) || id < 0)
-    return to_caf_error(errc::corrupt_file, "ndarray: bad dtype or device");
+  if (auto err = check_dtype_code(t, "ndarray"))
+    return err;
+  if (id < 0)
+    return to_caf_error(errc::corrupt_file, "ndarray: device id " + std::to_string(id) + " is negative");
   try {
     if (tag == sparse_tag) {
       std::vector<int64_t> ids;
@@ -197,6 +199,12 @@ caf::error check_shm_range(array_view& x, dtype t) {
   return {};
 }
 
+caf::error check_dtype_code(uint8_t t, const char* what) {
+  if (t > static_cast<uint8_t>(dtype::u8))
+    return to_caf_error(errc::corrupt_file, std::string(what) + ": unknown dtype " + std::to_string(t));
+  return {};
+}
+
 caf::error check_dims(const kvs::shape& dims, uint64_t count, const char* what) {
   try {
     if (detail::checked_element_count(dims, "shape") != count)
@@ -218,8 +226,8 @@ caf::error load_view_checked(caf::deserializer& source, array_view& x) {
   bool by_shm = false;
   if (auto err = source(data, t, count, by_shm))
     return err;
-  if (t > static_cast<uint8_t>(dtype::u8))
-    return to_caf_error(errc::corrupt_file, "array_view: unknown dtype");
+  if (auto err = check_dtype_code(t, "array_view"))
+    return err;
   x.offset = 0;
   x.count = count;
   x.carries_data = data;

@@ -122,8 +122,8 @@ caf::error take_view(block_reader& r, array_view& v, bool input) {
   v.shm.offset = r.take<uint64_t>();
   v.shm.bytes = r.take<uint64_t>();
   v.carries_data = input;
-  if (t > static_cast<uint8_t>(dtype::u8))
-    return to_caf_error(errc::corrupt_file, "part request: unknown dtype " + std::to_string(t));
+  if (auto err = check_dtype_code(t, "part request"))
+    return err;
   if (auto err = check_shm_range(v, static_cast<dtype>(t)))
     return err;
   if (!input)

@@ -111,6 +111,32 @@ TEST_CASE("a truncated ndarray is refused, not read past its end", "[serializati
   REQUIRE(source(out));
 }
 
+TEST_CASE("an ndarray with an unknown dtype code or a negative device id is refused, naming which",
+          "[serialization][validation]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  std::vector<char> good;
+  caf::binary_serializer sink{sys, good};
+  REQUIRE_FALSE(sink(ndarray::full({4}, 1.0)));
+  // tag, dtype, device kind, device id (int32), then the shape
+  auto read = [&](size_t at, std::vector<uint8_t> bytes) {
+    auto b = good;
+    for (size_t i = 0; i < bytes.size(); ++i)
+      b[at + i] = static_cast<char>(bytes[i]);
+    ndarray out;
+    caf::binary_deserializer source{sys, b};
+    auto err = source(out);
+    return err ? std::string(from_caf_error(err, "reading").what()) : std::string();
+  };
+  REQUIRE(read(0, {}).empty());
+  auto dtype_err = read(1, {9});
+  INFO(dtype_err);
+  REQUIRE(dtype_err.find("ndarray: unknown dtype 9") != std::string::npos);
+  auto device_err = read(3, {0xff, 0xff, 0xff, 0xff});
+  INFO(device_err);
+  REQUIRE(device_err.find("ndarray: device id -1 is negative") != std::string::npos);
+}
+
 namespace {
 // A push of a {2,3} float array whose value and answer lie in shared memory
 // (segment 3): the request every part of a batch of small keys is.
