@@ -43,6 +43,10 @@ struct array_view {
   // unresolved).
   shm_range shm = {};
 
+  // The view is all of its array: it travels with the array's own shape
+  // (else as a flat range of `count`), in both wire forms.
+  bool covers_array() const { return offset == 0 && count == array.size(); }
+
   static array_view whole(const ndarray& a) { return array_view{a, 0, a.size(), true}; }
   static array_view destination(const ndarray& a, uint64_t offset, uint64_t count) {
     return array_view{a, offset, count, false};

@@ -145,7 +145,7 @@ caf::error save_view(caf::serializer& sink, const array_view& x) {
   }
   if (!data)
     return {};
-  bool whole = x.offset == 0 && x.count == x.array.size();
+  bool whole = x.covers_array();
   // A whole array's own shape, not a copy (an allocation per part); CAF's
   // serializer takes a mutable reference but only reads it.
   kvs::shape flat;

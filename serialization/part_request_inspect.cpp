@@ -63,8 +63,7 @@ bool compact_view(const array_view& v, bool input) {
   if (v.shm.empty() || v.carries_data != input || !v.refused.empty() || v.array.is_none() ||
       v.array.storage() != storage::dense)
     return false;
-  bool whole = v.offset == 0 && v.count == v.array.size();
-  return !input || !whole || v.array.shape().size() <= most_dims;
+  return !input || !v.covers_array() || v.array.shape().size() <= most_dims;
 }
 
 bool is_compact(const part_request& x) {
@@ -102,7 +101,7 @@ caf::error save_compact(caf::serializer& sink, const part_request& x) {
   for (auto& v : x.inputs) {
     put_range(w, v);
     // As save_view: the array's shape when the view is all of it, else flat.
-    bool whole = v.offset == 0 && v.count == v.array.size();
+    bool whole = v.covers_array();
     auto rank = whole ? v.array.shape().size() : 1;
     w.put(static_cast<uint8_t>(rank));
     for (size_t i = 0; i < most_dims; ++i)
