@@ -33,9 +33,17 @@ bool defers_push(const shard_state& st, const key_entry& e, const part_request& 
          before + 2 <= one_pass_inputs(e.stored.dtype());
 }
 
+void check_inputs(const key_entry& e, part_request& m) {
+  // Moved into the job and back: a copy of the list would be an allocation.
+  reduce_job job{std::move(m.inputs), array_view::whole(e.stored), false};
+  auto f = capture([&] { check_job(job); });
+  m.inputs = std::move(job.inputs);
+  if (f)
+    throw *f;
+}
+
 void defer_push(key_entry& e, part_request& m) {
-  // Checked now, as its sum would be: a bad push is refused alone.
-  check_job(reduce_job{m.inputs, array_view::whole(e.stored), false});
+  check_inputs(e, m);  // now, as its sum would: a bad push is refused alone
   e.deferred.push_back(std::move(m.inputs[0]));
 }
 

@@ -235,7 +235,7 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   if (!why && !skip && !defer && !joins_deferred)
     why = capture([&] { sum_deferred_now(e); });
   else if (!why && !skip && joins_deferred)  // checked before the round's pushes join its pass
-    why = capture([&] { check_job(reduce_job{m.inputs, array_view::whole(e.stored), false}); });
+    why = capture([&] { check_inputs(e, m); });
   bool hold = !why && packed && holds_packed(st, e, direct);
   // Pushes held before this one are summed first: their order, and no more
   // held than the round's float buffer holds.

@@ -65,6 +65,8 @@ void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
 bool defers_push(const shard_state& st, const key_entry& e, const part_request& m,
                  int round_size);
 void defer_push(key_entry& e, part_request& m);
+// Checks a push's inputs against the key as its sum would (throws kvs::error).
+void check_inputs(const key_entry& e, part_request& m);
 bool takes_deferred(const key_entry& e, const part_request& m);
 
 // actors/shard_shm.cpp, the shard's side of shared memory. accept_segment
