@@ -91,6 +91,10 @@ struct key_entry {
   std::set<int32_t> pushed;     // workers that pushed in the open round
   std::vector<held_reply> held;
   ndarray grad;                 // the round's only input, used as its gradient (else merge)
+  // The round's first dense pushes, kept as they lie in the workers' shared
+  // memory (their answers wait for the round), summed with a later push in
+  // one pass instead of copied into merge and read back (key_deferred.cpp).
+  std::vector<array_view> deferred;
   failure round_failure;        // a worker announced it could not push: the round fails
   bool round_sparse = false;    // every push of the round was row_sparse...
   std::vector<int64_t> round_rows;  // ...touching these rows

@@ -132,7 +132,8 @@ ndarray rows_gradient(const key_entry& e, part_request& m) {
 }
 
 // The job that sums the push into the round: into stored (`direct`) or into
-// the round's merge buffer (added to it after the round's first push).
+// the round's merge buffer (added to it once an earlier push of the round
+// was summed there). The round's deferred pushes go first, in their order.
 reduce_job sum_job(key_entry& e, std::vector<array_view> in, bool direct) {
   if (!direct && e.merge.is_none())
     e.merge = make_uninitialized(e.stored.shape(), e.stored.dtype(), e.stored.device());
@@ -140,7 +141,23 @@ reduce_job sum_job(key_entry& e, std::vector<array_view> in, bool direct) {
   make_exclusive(dest);
   if (!direct)
     e.merge_rows.reset();  // a dense sum may write any row
-  return reduce_job{std::move(in), array_view::whole(dest), !direct && !e.pushed.empty()};
+  bool add = !direct && e.pushed.size() > e.deferred.size();
+  in.insert(in.begin(), std::make_move_iterator(e.deferred.begin()),
+            std::make_move_iterator(e.deferred.end()));
+  e.deferred.clear();
+  return reduce_job{std::move(in), array_view::whole(dest), add};
+}
+
+// The round's deferred pushes summed into merge here and now, before a push
+// that cannot take them into its own pass (rows, packed, several inputs).
+// Host arrays only (defers_push), and rare: one such round in a job mixes
+// kinds of pushes.
+void sum_deferred_now(key_entry& e) {
+  if (e.deferred.empty())
+    return;
+  auto job = sum_job(e, {}, false);
+  check_job(job);
+  sum_range(job, 0, job.dest.count);
 }
 
 // A row_sparse push summed into the round, here (only its rows are touched):
@@ -213,15 +230,23 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
       if (!packed)
         unpack_push(st, e, m);
     });
+  bool defer = !why && !skip && defers_push(st, e, m, round_size);
+  bool joins_deferred = takes_deferred(e, m);
+  if (!why && !skip && !defer && !joins_deferred)
+    why = capture([&] { sum_deferred_now(e); });
+  else if (!why && !skip && joins_deferred)  // checked before the round's pushes join its pass
+    why = capture([&] { check_inputs(e, m); });
   bool hold = !why && packed && holds_packed(st, e, direct);
   // Pushes held before this one are summed first: their order, and no more
   // held than the round's float buffer holds.
   if (!why && !skip && (!hold || held_full(e, m)))
     why = capture([&] { sum_held_pushes(st, e); });
-  bool as_is = !why && !skip && !packed && alone && !direct && gradient_as_is(e, m);
+  bool as_is = !why && !skip && !packed && !defer && alone && !direct && gradient_as_is(e, m);
   bool rows_taken = !why && !hold && !skip && rows_as_is(st, e, m, alone);
   uint64_t gradient_rows = rows_taken ? m.rows.size() : 0;  // counted by the requester
-  if (!why && hold)
+  if (!why && defer)
+    why = capture([&] { defer_push(e, m); });  // summed with a later push of the round
+  else if (!why && hold)
     why = capture([&] { hold_packed(st, e, m); });  // summed with the round's other packed pushes
   else if (rows_taken)
     why = capture([&] { e.grad = rows_gradient(e, m); });
@@ -249,11 +274,14 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     // write mark of a later operation that waits for this one.
     e.grad = detail::unmarked_alias(m.inputs[0].array);
   auto joined = [self, &e, done, outputs = std::move(m.outputs), worker = m.worker, gradient_rows,
-                 sparse = m.sparse, rows = std::move(m.rows), remote, round_size,
-                 direct](failure f) mutable {
+                 sparse = m.sparse, rows = std::move(m.rows), remote, round_size, direct,
+                 joins_deferred](failure f) mutable {
     if (f) {  // the sum failed: the push does not join the round
-      done(std::move(f), ndarray());
-      done_with(e);
+      done(f, ndarray());
+      if (joins_deferred)  // nor can the round: its deferred pushes were in that sum
+        guarded(self, e, nullptr, [&] { fail_round(self, e, *f); });
+      else
+        done_with(e);
       return;
     }
     guarded(self, e, &done, [&] {
@@ -263,7 +291,7 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
                  round_size, direct);
     });
   };
-  if (as_is || skip || m.sparse || packed)  // nothing left to sum
+  if (as_is || skip || m.sparse || packed || defer)  // nothing left to sum now
     joined(std::nullopt);
   else
     run_reduce(self, runner(self), std::move(job), "reduce", std::move(joined));

@@ -203,6 +203,7 @@ void answer_held(shard_impl self, key_entry& e, failure err) {
   e.held.clear();
   e.pushed.clear();
   e.packed_held.clear();  // a failed round's packed pushes: never summed
+  e.deferred.clear();     // nor its deferred ones: their workers reuse the ranges once answered
   e.grad = ndarray();
   e.round_failure.reset();
   deliver_value(self, e, std::move(held), std::move(err));

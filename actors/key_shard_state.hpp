@@ -56,6 +56,19 @@ void sum_held_pushes(const shard_state& st, key_entry& e,
                      std::optional<int32_t> pack_for = std::nullopt);
 void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
 
+// actors/key_deferred.cpp: a dist_sync round's first dense pushes from
+// shared memory are kept as they lie (defers_push; defer_push checks one as
+// its sum would, throwing kvs::error, and keeps it) and summed in one pass
+// with a later push of one plain input (takes_deferred), in their order;
+// anything else pushed into that round sums them into merge first. They are
+// dropped when the round is answered, whatever its end.
+bool defers_push(const shard_state& st, const key_entry& e, const part_request& m,
+                 int round_size);
+void defer_push(key_entry& e, part_request& m);
+// Checks a push's inputs against the key as its sum would (throws kvs::error).
+void check_inputs(const key_entry& e, part_request& m);
+bool takes_deferred(const key_entry& e, const part_request& m);
+
 // actors/shard_shm.cpp, the shard's side of shared memory. accept_segment
 // maps a segment a worker announced and writes a challenge into it;
 // bind_segment makes it usable when its owner's node echoes that challenge

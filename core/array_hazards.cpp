@@ -46,19 +46,38 @@ std::vector<uint64_t> array_hazards::add(uint64_t id, const std::vector<const vo
   for (auto s : writes)
     conflicts(s, true);
   for (auto s : reads)
-    by_storage_.emplace(s, access{id, false});
+    put(s, access{id, false});
   for (auto s : writes)
-    by_storage_.emplace(s, access{id, true});
+    put(s, access{id, true});
   std::sort(waits.begin(), waits.end());
   waits.erase(std::unique(waits.begin(), waits.end()), waits.end());
   return waits;
 }
 
+void array_hazards::put(const void* storage, access a) {
+  if (spare_.empty()) {
+    by_storage_.emplace(storage, a);
+    return;
+  }
+  auto node = std::move(spare_.back());
+  spare_.pop_back();
+  node.key() = storage;
+  node.mapped() = a;
+  by_storage_.insert(std::move(node));
+}
+
 void array_hazards::remove(uint64_t id, const std::vector<const void*>& storages) {
   for (auto s : storages) {
     auto [i, last] = by_storage_.equal_range(s);
-    while (i != last)
-      i = i->second.id == id ? by_storage_.erase(i) : std::next(i);
+    while (i != last) {
+      auto at = i++;
+      if (at->second.id != id)
+        continue;
+      if (spare_.size() < spare_nodes)
+        spare_.push_back(by_storage_.extract(at));
+      else
+        by_storage_.erase(at);
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 // after read, write after write). What MXNet's engine orders by its
 // variables, the worker orders with this before an operation starts, across
 // keys too: pull(1, x); push(2, x) pushes the pulled value.
+#include <cstddef>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -27,9 +28,17 @@ private:
     uint64_t id;
     bool write;
   };
+  using table = std::unordered_multimap<const void*, access>;
+  // Takes a node of `spare_` for the access when there is one.
+  void put(const void* storage, access a);
   // One node per access (a storage has one in the common case: one
   // allocation, where a map of vectors took two per storage and operation).
-  std::unordered_multimap<const void*, access> by_storage_;
+  table by_storage_;
+  // Nodes of finished accesses, reused by the next ones (C++17 node
+  // handles): no allocation per operation once the worker runs steadily.
+  // At most spare_nodes are kept.
+  static constexpr size_t spare_nodes = 4096;
+  std::vector<table::node_type> spare_;
 };
 
 }  // namespace kvs::detail

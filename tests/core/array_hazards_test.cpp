@@ -43,3 +43,24 @@ TEST_CASE("a finished operation takes away only its own accesses of a shared sto
   REQUIRE_FALSE(h.empty());
   REQUIRE(h.add(3, {}, {&x}) == ids{2});  // the write still waits for the other read
 }
+
+TEST_CASE("an access of a finished operation, reused for another storage, keeps nothing of the "
+          "old one",
+          "[hazards]") {
+  array_hazards h;
+  h.add(1, {}, {&x});
+  h.add(2, {&z}, {});
+  h.remove(1, {&x});  // its node is kept for the next access
+  h.remove(2, {&z});
+  REQUIRE(h.add(3, {&y}, {}) == ids{});      // takes a kept node for y
+  REQUIRE(h.add(4, {&z}, {&z}) == ids{});    // and another, for z
+  REQUIRE(h.add(5, {}, {&x}) == ids{});      // x is free
+  REQUIRE(h.add(6, {}, {&y}) == ids{3});     // y is read by 3, not written
+  REQUIRE(h.add(7, {&z}, {}) == ids{4});
+  h.remove(3, {&y});
+  h.remove(4, {&z, &z});
+  h.remove(5, {&x});
+  h.remove(6, {&y});
+  h.remove(7, {&z});
+  REQUIRE(h.empty());
+}
