@@ -294,7 +294,9 @@ held_reply* rows_pulled_in_pass(key_entry& e, const update_request& req) {
     if (!h.select_rows || h.remote || h.outputs.size() != 1 || h.rows != ids)
       continue;
     auto& out = h.outputs[0];
+    // What update_and_copy_rows refuses must not fail the push's update.
     bool fits = out.count == ids.size() * len && !out.array.is_none() &&
+                out.array.storage() == storage::dense &&
                 out.array.dtype() == e.stored.dtype() && !on_gpu(out.array) &&
                 !capture([&] { check_job(copy_job{out, {}}); });
     return fits ? &h : nullptr;
