@@ -26,6 +26,13 @@ void enqueue(key_entry& e, std::function<void()> task, item_done fail) {
     run_next(e);
 }
 
+void enqueue_next(key_entry& e, std::function<void()> task, item_done fail) {
+  e.waiting.push_front(
+      queued_op{std::move(task), std::move(fail), std::chrono::steady_clock::now()});
+  if (!e.busy && !e.draining)
+    run_next(e);
+}
+
 void release(key_entry& e) {
   e.busy = false;
   if (!e.draining)

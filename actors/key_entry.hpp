@@ -72,6 +72,7 @@ struct held_reply {
   std::vector<int64_t> rows;
   int32_t worker = 0;               // the requester's rank (its pull residual)
   uint64_t gradient_rows = 0;       // a push whose rows are the round's gradient: how many
+  bool filled = false;              // its rows were written by the update's own pass
 };
 
 // An operation waiting for its turn on the key.
@@ -149,6 +150,9 @@ std::string key_name(const key_entry& e);
 // Runs `task` when the entry is free; the task calls release() when done.
 // `fail` ends it unrun if it waits too long behind late work.
 void enqueue(key_entry& e, std::function<void()> task, item_done fail = {});
+// The same, ahead of everything waiting: what was sent right behind the
+// task running now (a pull that could not ride with its push) runs next.
+void enqueue_next(key_entry& e, std::function<void()> task, item_done fail = {});
 void release(key_entry& e);
 // Fails, with `err`, the operations queued before `cutoff` that can be
 // failed; returns when the oldest one left was queued, if any is left.

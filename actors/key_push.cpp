@@ -297,25 +297,42 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     run_reduce(self, runner(self), std::move(job), "reduce", std::move(joined));
 }
 
-void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done) {
+namespace {
+// What a pull is answered through, or none when its rows are wrong (then
+// it is answered with why).
+std::optional<held_reply> pull_reply(const key_entry& e, part_request& m, bool remote,
+                                     item_done& done) {
   bool rows = m.op == part_op::pull_rows;
   if (rows) {
     if (auto why = check_rows(e, m)) {
       done(std::move(why), ndarray());
-      done_with(e);
-      return;
+      return std::nullopt;
     }
   }
-  held_reply h{std::move(done), std::move(m.outputs), remote, rows, std::move(m.rows), m.worker};
+  return held_reply{std::move(done), std::move(m.outputs), remote, rows, std::move(m.rows), m.worker};
+}
+}  // namespace
+
+void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done) {
+  auto h = pull_reply(e, m, remote, done);
+  if (!h) {
+    done_with(e);
+    return;
+  }
   if (e.pushed.count(m.worker) > 0) {
     // This worker's own push is in the open round: answer after it.
-    e.held.push_back(std::move(h));
+    e.held.push_back(std::move(*h));
     done_with(e);
     return;
   }
   std::vector<held_reply> one;
-  one.push_back(std::move(h));
+  one.push_back(std::move(*h));
   deliver_value(self, e, std::move(one), std::nullopt);
+}
+
+void hold_pull(key_entry& e, part_request& m, bool remote, item_done done) {
+  if (auto h = pull_reply(e, m, remote, done))
+    e.held.push_back(std::move(*h));
 }
 
 }  // namespace kvs::detail

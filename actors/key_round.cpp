@@ -163,6 +163,10 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, f
       held.push_back(std::move(h));
       continue;
     }
+    if (h.filled) {  // the update wrote its rows as it went
+      h.done(std::nullopt, ndarray());
+      continue;
+    }
     ndarray value;
     auto f = capture([&] { value = gather_answer(e, h); });
     h.done(std::move(f), std::move(value));
@@ -277,6 +281,30 @@ bool updates_here(shard_state& st, const ndarray& grad) {
   return true;
 }
 
+// The pull held by the round that asks, in this process, for exactly the
+// rows of the lazy update's row_sparse gradient, into one host array of the
+// weight's dtype: the update writes them as it goes (one pass over the
+// table's rows, each copied out while in cache, instead of a second pass
+// that gathers them). None: every pull is answered after the update.
+held_reply* rows_pulled_in_pass(key_entry& e, const update_request& req) {
+  if (req.grad.is_none() || req.grad.storage() != storage::row_sparse)
+    return nullptr;
+  auto& ids = ndarray_access::impl(req.grad).row_ids;
+  auto len = row_length(e.stored.shape());
+  for (auto& h : e.held) {
+    if (!h.select_rows || h.remote || h.outputs.size() != 1 || h.rows != ids)
+      continue;
+    auto& out = h.outputs[0];
+    // What update_and_copy_rows refuses must not fail the push's update.
+    bool fits = out.count == ids.size() * len && !out.array.is_none() &&
+                out.array.storage() == storage::dense &&
+                out.array.dtype() == e.stored.dtype() && !on_gpu(out.array) &&
+                !capture([&] { check_job(copy_job{out, {}}); });
+    return fits ? &h : nullptr;
+  }
+  return nullptr;
+}
+
 void run_update(shard_impl self, key_entry& e) {
   auto& st = self->state;
   make_exclusive(e.stored);  // the updater writes into it
@@ -292,8 +320,11 @@ void run_update(shard_impl self, key_entry& e) {
   if (updates_here(st, grad)) {
     grad = ndarray();
     auto t0 = clock::now();
-    auto f = apply_optimizer(*st.updater.built_in, req);
-    trace(self, e, "update", t0);
+    auto* pulled = rows_pulled_in_pass(e, req);
+    auto f = apply_optimizer(*st.updater.built_in, req, pulled ? &pulled->outputs[0] : nullptr);
+    if (pulled != nullptr && !f)
+      pulled->filled = true;
+    trace(self, e, pulled != nullptr ? "update+pull" : "update", t0);
     answer_held(self, e, std::move(f));
     return;
   }
@@ -364,6 +395,12 @@ void join_round(shard_impl self, key_entry& e, int32_t worker, held_reply h, int
     e.round_since = clock::now();
   e.pushed.insert(worker);
   e.held.push_back(std::move(h));
+  auto& riding = self->state.riding;
+  if (riding && riding->entry == &e && riding->request.worker == worker) {
+    auto pull = std::move(*riding);  // held by this round, after the push
+    riding.reset();
+    hold_pull(e, pull.request, pull.remote, std::move(pull.done));
+  }
   if (static_cast<int>(e.pushed.size()) >= round_size) {
     complete_round(self, e, direct);
     return;

@@ -72,7 +72,44 @@ failure refused_on_arrival(const part_request& m) {
   return std::nullopt;
 }
 
-void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
+// A pull of rows that rides with the push before it (riders).
+struct rider {
+  part_request request;
+  item_done done;
+};
+
+// The key's work for `m` when its turn comes; a rider joins the push's
+// round if the push gets there, else it runs next on the key, as sent.
+std::function<void()> key_work(shard_impl self, key_entry* e, part_request m, bool remote,
+                               item_done done, std::optional<rider> pull) {
+  return [self, e, m = std::move(m), remote, done = std::move(done),
+          pull = std::move(pull)]() mutable {
+    auto& riding = self->state.riding;
+    if (pull)
+      riding = shard_state::riding_pull{e, std::move(pull->request), std::move(pull->done), remote};
+    pull.reset();
+    detail::guarded(self, *e, &done, [&] {
+      if (m.op == part_op::push)
+        detail::do_push(self, *e, m, remote, done);
+      else
+        detail::do_pull(self, *e, m, remote, done);
+    });
+    if (!riding)
+      return;
+    auto left = std::move(*riding);
+    riding.reset();
+    auto fail = left.done;
+    detail::enqueue_next(*e, key_work(self, e, std::move(left.request), remote, std::move(left.done), {}),
+                         std::move(fail));
+  };
+}
+
+void serve_item(shard_impl self, part_request& m, bool remote, item_done done,
+                std::optional<rider> pull = std::nullopt) {
+  auto alone = [&] {  // the push went no further: its rider is served as sent
+    if (pull)
+      serve_item(self, pull->request, remote, std::move(pull->done));
+  };
   if (m.op == part_op::init) {
     done(do_init(self, m), ndarray());
     return;
@@ -90,21 +127,49 @@ void serve_item(shard_impl self, part_request& m, bool remote, item_done done) {
                                                    std::to_string(m.id.part) +
                                                    ") is not initialized on this shard"),
          ndarray());
+    alone();
     return;
   }
   auto* e = &i->second;
-  auto fail = done;
-  detail::enqueue(
-      *e,
-      [self, e, m = std::move(m), remote, done = std::move(done)]() mutable {
-        detail::guarded(self, *e, &done, [&] {
-          if (m.op == part_op::push)
-            detail::do_push(self, *e, m, remote, done);
-          else
-            detail::do_pull(self, *e, m, remote, done);
-        });
-      },
-      std::move(fail));
+  item_done fail = done;
+  if (pull)  // failed unrun (behind late work): both end
+    fail = [push = done, pull = pull->done](failure f, detail::item_answer a) {
+      push(f, a);
+      pull(f, a);
+    };
+  detail::enqueue(*e, key_work(self, e, std::move(m), remote, std::move(done), std::move(pull)),
+                  std::move(fail));
+}
+
+// For each push of rows, the index of a pull of rows sent right behind it
+// in the same message: same key part, same worker, nothing else on that
+// part between them (n: none). Such a pull rides with the push (its round
+// holds it), so the update can write the pulled rows as it goes. Only
+// in-process requests with their values in the message; a failed or packed
+// push goes alone.
+std::vector<size_t> riders(const part_batch& batch, bool remote) {
+  auto n = batch.items.size();
+  std::vector<size_t> out(n, n);
+  if (remote)
+    return out;
+  auto plain_push = [](const part_request& m) {
+    return m.op == part_op::push && m.sparse && !m.failed && m.codec == 0 && !detail::names_shm(m);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    auto& push = batch.items[i];
+    if (!plain_push(push))
+      continue;
+    for (size_t j = i + 1; j < n; ++j) {
+      auto& next = batch.items[j];
+      if (next.id.key != push.id.key || next.id.part != push.id.part)
+        continue;
+      if (next.op == part_op::pull_rows && next.worker == push.worker &&
+          !detail::names_shm(next) && !refused_on_arrival(next))
+        out[i] = j;
+      break;
+    }
+  }
+  return out;
 }
 
 // A request that could not be served as sent (not a failure of the work):
@@ -137,8 +202,8 @@ void serve_batch(shard_impl self, part_batch& batch, const caf::node_id& from, b
   ba->reply.results.resize(n);
   ba->answered.assign(n, false);
   ba->remaining = n;
-  for (size_t i = 0; i < n; ++i) {
-    item_done answer = [ba, i, remote](failure f, detail::item_answer a) {
+  auto answer_of = [ba, remote](size_t i) -> item_done {
+    return [ba, i, remote](failure f, detail::item_answer a) {
       if (ba->answered[i])
         return;
       ba->answered[i] = true;
@@ -148,9 +213,22 @@ void serve_batch(shard_impl self, part_batch& batch, const caf::node_id& from, b
       if (--ba->remaining == 0)
         ba->rp.deliver(std::move(ba->reply));
     };
+  };
+  auto ride = riders(batch, remote);
+  std::vector<bool> riding(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    if (riding[i])  // served with its push
+      continue;
+    auto answer = answer_of(i);
     auto& item = batch.items[i];
     if (auto f = refused_on_arrival(item)) {  // before its ranges: the ids they name are gone
       answer(f, ndarray());
+      continue;
+    }
+    if (ride[i] < n) {
+      riding[ride[i]] = true;
+      serve_item(self, item, remote, std::move(answer),
+                 rider{std::move(batch.items[ride[i]]), answer_of(ride[i])});
       continue;
     }
     bool landing = false;  // answered by value, which land_in_shm writes into the range

@@ -38,6 +38,17 @@ struct shard_state {
   // Row elements of the lazy updates run here since the last batch message
   // began (serve_batch resets it): bounded by opts.inline_update_bound.
   int64_t inline_update_spent = 0;
+  // A pull of rows sent right behind a push of rows of the same key part,
+  // by the same worker, in one message (serve_batch pairs them), while the
+  // push runs: it joins the push's round (join_round takes it), so an update
+  // run here writes the pulled rows in its own pass (run_update).
+  struct riding_pull {
+    const key_entry* entry = nullptr;
+    part_request request;
+    item_done done;
+    bool remote = false;
+  };
+  std::optional<riding_pull> riding;
 };
 
 using shard_impl = shard_actor::stateful_pointer<shard_state>;
@@ -55,6 +66,9 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
 void sum_held_pushes(const shard_state& st, key_entry& e,
                      std::optional<int32_t> pack_for = std::nullopt);
 void do_pull(shard_impl self, key_entry& e, part_request& m, bool remote, item_done done);
+// A pull of this worker's push in the open round (a riding pull): held by
+// the round, answered after it; rows checked first, as do_pull does.
+void hold_pull(key_entry& e, part_request& m, bool remote, item_done done);
 
 // actors/key_deferred.cpp: a dist_sync round's first dense pushes from
 // shared memory are kept as they lie (defers_push; defer_push checks one as

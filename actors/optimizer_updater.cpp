@@ -19,9 +19,14 @@ updater_actor::behavior_type optimizer_updater(updater_actor::pointer,
 
 }  // namespace
 
-detail::failure apply_optimizer(const optimizer& opt, update_request& req) {
+detail::failure apply_optimizer(const optimizer& opt, update_request& req,
+                                const array_view* rows_out) {
   auto f = detail::capture([&] {
-    opt.update(req.grad, req.weight, req.state, req.count, req.sparse ? &req.rows : nullptr);
+    if (rows_out != nullptr)
+      opt.update_and_copy_rows(req.grad, req.weight, req.state, req.count, rows_out->array,
+                               rows_out->offset);
+    else
+      opt.update(req.grad, req.weight, req.state, req.count, req.sparse ? &req.rows : nullptr);
   });
   if (f)
     f = kvs::error(f->code(), "update of key " + req.key.to_string() + ": " + f->what());

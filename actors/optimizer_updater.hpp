@@ -21,7 +21,10 @@ updater_setting optimizer_setting(updater_actor handle, std::shared_ptr<const op
 
 // One update by the built-in optimizer, as its actor runs it and as a shard
 // runs a small lazy one itself: an error names the key. Lets go of the
-// request's arrays.
-detail::failure apply_optimizer(const optimizer& opt, update_request& req);
+// request's arrays. With `rows_out` (a shard's own update of a row_sparse
+// gradient, a pull of the same rows waiting behind it), the updated rows
+// are written there too, in the update's pass (optimizer::update_and_copy_rows).
+detail::failure apply_optimizer(const optimizer& opt, update_request& req,
+                                const array_view* rows_out = nullptr);
 
 }  // namespace kvs

@@ -20,8 +20,17 @@ bool is_push(const operation& op) {
   return op.kind == op_kind::push || op.kind == op_kind::pushpull;
 }
 
+// What an operation takes of the dispatch window: its bytes, and of a push
+// of rows or a pull of some rows only those rows (not the key's dense size:
+// a step's push of 1% of a big table's rows filled the window alone, so
+// the pull of the same rows behind it waited for the push's answer).
 int64_t op_bytes(const operation& op) {
   auto& sample = op.sample();
+  auto row_bytes = row_length(sample.shape()) * size_of(sample.dtype());
+  if (op.select_rows && !op.row_ids.is_none())
+    return static_cast<int64_t>(op.row_ids.size() * row_bytes);  // at most: ids may repeat
+  if (!op.select_rows && sample.storage() == storage::row_sparse)
+    return static_cast<int64_t>(ndarray_access::impl(sample).row_ids.size() * row_bytes);
   return static_cast<int64_t>(sample.size() * size_of(sample.dtype()));
 }
 
@@ -475,6 +484,33 @@ void dispatch(worker_impl self) {
     start(self, std::move(e->item), e->bytes, e->id);
 }
 
+// A push of rows about to leave while more messages wait in the mailbox
+// (the caller's next calls, often a row_sparse_pull of the same rows) is
+// held back: the worker sends itself a flush message, which comes after
+// them, so what they send goes in the same messages to the shards, where a
+// pull of the rows a push updates is written in the update's pass
+// (actors/key_shard.cpp, riders). Nothing is sent before the flush, which
+// sends whatever is there then; nothing else is reordered.
+bool holds_back(worker_impl self) {
+  auto& st = self->state;
+  if (st.flushing) {  // once: later pushes of this turn may be held again
+    st.flushing = false;
+    return false;
+  }
+  if (st.flush_pending)
+    return true;
+  if (self->mailbox().empty())
+    return false;
+  for (auto& [shard, sb] : st.outbox)
+    for (auto& m : sb.batch.items)
+      if (m.op == part_op::push && m.sparse) {
+        st.flush_pending = true;
+        caf::anon_send(caf::actor_cast<worker_actor>(self), submit_atom::value, op_batch{});
+        return true;
+      }
+  return false;
+}
+
 void settle(worker_impl self) {
   auto& st = self->state;
   ++st.depth;
@@ -483,11 +519,14 @@ void settle(worker_impl self) {
       st.need_dispatch = false;
       dispatch(self);
     }
+    if (holds_back(self))
+      break;
     auto box = std::move(st.outbox);
     st.outbox.clear();
     for (auto& [shard, sb] : box)
       send_batch(self, shard, std::move(sb));
   }
+  st.flushing = false;
   --st.depth;
 }
 
@@ -522,6 +561,10 @@ turn::~turn() {
 void submit_ops(worker_impl self, std::vector<op_ptr> ops) {
   turn t{self};
   auto& st = self->state;
+  if (ops.empty()) {  // the flush message: the outbox goes now
+    st.flush_pending = false;
+    st.flushing = true;
+  }
   for (auto& op : ops) {
     auto f = capture([&] {
       auto bytes = op_bytes(*op);

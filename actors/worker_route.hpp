@@ -101,6 +101,10 @@ struct worker_state {
   uint64_t next_id = 0;
   std::unordered_map<kvs::key, key_route, key_hash> routes;
   std::map<uint32_t, shard_batch> outbox;  // sent at the end of the turn
+  // The outbox is held back until the flush message this worker sent itself
+  // (an empty submit) comes: see holds_back in actors/worker_route.cpp.
+  bool flush_pending = false;
+  bool flushing = false;  // the flush message's turn: its outbox goes, held or not
   int depth = 0;                           // nested turns
   bool need_dispatch = false;
   deadline_book deadlines;
@@ -145,7 +149,8 @@ private:
   worker_impl self_;
 };
 
-// Queues operations from the caller (call order per key).
+// Queues operations from the caller (call order per key). None: the flush
+// message, which sends what the outbox held back.
 void submit_ops(worker_impl self, std::vector<op_ptr> ops);
 // A stage's work for `run` is over (failed or not): move on.
 void stage_finished(worker_impl self, const run_ptr& run, failure f = std::nullopt);

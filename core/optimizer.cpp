@@ -144,10 +144,12 @@ detail::opt_scalars scalars_of(const optimizer& o, double lr, uint64_t t) {
 // Runs the rule on T arrays (float or double) over all elements or rows.
 // `compact`: g holds only the rows, one after another (a row_sparse
 // gradient's), so the rule gets pointers to each row's start.
+// `out` (compact only): each updated row is also copied there, one after
+// another, while it is still in cache.
 template <class T>
 void run_rule(const detail::opt_rule& rule, const detail::opt_scalars& p, T* w, const T* g,
               std::vector<T*>& s, size_t n, const std::vector<int64_t>* rows, size_t row_len,
-              bool compact = false) {
+              bool compact = false, T* out = nullptr) {
   auto fn = rule.fn<T>();
   if (rows == nullptr) {
     fn(p, w, g, s.data(), 0, n);
@@ -169,6 +171,8 @@ void run_rule(const detail::opt_rule& rule, const detail::opt_scalars& p, T* w, 
     for (size_t k = 0; k < s.size(); ++k)
       at[k] = s[k] + first;
     fn(p, w + first, g + i * row_len, at.data(), 0, row_len);
+    if (out != nullptr)
+      std::memcpy(out + i * row_len, w + first, row_len * sizeof(T));
   }
 }
 
@@ -252,6 +256,35 @@ bool optimizer::multi_precision() const { return numbers_.at("multi_precision") 
 
 void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray>& state,
                        uint64_t t, const std::vector<int64_t>* rows) const {
+  apply(grad, weight, state, t, rows, nullptr, nullptr);
+}
+
+void optimizer::update_and_copy_rows(const ndarray& grad, ndarray& weight,
+                                     std::vector<ndarray>& state, uint64_t t,
+                                     const ndarray& rows_out, uint64_t first) const {
+  if (grad.is_none() || grad.storage() != storage::row_sparse)
+    bad(name_, "update_and_copy_rows takes a row_sparse gradient");
+  auto& ids = detail::ndarray_access::impl(grad).row_ids;
+  auto row_len = detail::row_length(weight.shape());
+  if (rows_out.is_none() || rows_out.storage() != storage::dense ||
+      detail::on_gpu(rows_out) || rows_out.dtype() != weight.dtype() ||
+      rows_out.size() < first || rows_out.size() - first < ids.size() * row_len)
+    bad(name_, "update_and_copy_rows: " + std::to_string(ids.size()) + " rows of the " +
+                   to_string(weight.dtype()) + to_string(weight.shape()) +
+                   " weight do not fit a host dense " + to_string(rows_out.dtype()) +
+                   " array of " + std::to_string(rows_out.size()) + " elements from element " +
+                   std::to_string(first));
+  auto* to = static_cast<char*>(detail::ndarray_access::raw(rows_out)) +
+             first * size_of(rows_out.dtype());
+  bool copied = false;
+  apply(grad, weight, state, t, nullptr, to, &copied);
+  if (!copied)  // not a lazy rule's pass over the rows: gathered after it
+    detail::gather_rows(weight, ids, row_len, rows_out, first);
+}
+
+void optimizer::apply(const ndarray& grad, ndarray& weight, std::vector<ndarray>& state,
+                      uint64_t t, const std::vector<int64_t>* rows, void* copy_to,
+                      bool* copied) const {
   auto& rule = detail::rule_of(specs().at(name_).kind);
   auto wt = weight.dtype();
   // A row_sparse gradient brings its rows: a lazy rule on host float or
@@ -265,7 +298,7 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
                      (wt == dtype::f32 || wt == dtype::f64) && grad.dtype() == wt &&
                      !detail::on_gpu(weight) && !detail::on_gpu(sparse.rows);
     if (!lazy_here) {
-      update(detail::densify(grad), weight, state, t, &sparse.row_ids);
+      apply(detail::densify(grad), weight, state, t, &sparse.row_ids, nullptr, nullptr);
       return;
     }
     rows = &sparse.row_ids;
@@ -275,7 +308,7 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
     // A GPU-resident key (device store): the rule runs on host copies; the
     // state lives on the host.
     auto w = weight.copy_to(cpu());
-    update(grad.copy_to(cpu()), w, state, t, rows);
+    apply(grad.copy_to(cpu()), w, state, t, rows, nullptr, nullptr);
     detail::cuda_or_memcpy(detail::ndarray_access::raw(weight), weight.device(),
                            detail::ndarray_access::raw(w), cpu(), w.size() * size_of(w.dtype()));
     return;
@@ -305,14 +338,20 @@ void optimizer::update(const ndarray& grad, ndarray& weight, std::vector<ndarray
   const void* g_raw = raw(compact ? *grad_rows : grad);
   if (wt == dtype::f32) {
     auto s = pointers<float>(state, ns);
+    auto* out = compact && lazy ? static_cast<float*>(copy_to) : nullptr;
     run_rule<float>(rule, p, static_cast<float*>(raw(weight)), static_cast<const float*>(g_raw), s,
-                    n, use_rows, row_len, compact);
+                    n, use_rows, row_len, compact, out);
+    if (copied != nullptr)
+      *copied = out != nullptr;
     return;
   }
   if (wt == dtype::f64) {
     auto s = pointers<double>(state, ns);
+    auto* out = compact && lazy ? static_cast<double*>(copy_to) : nullptr;
     run_rule<double>(rule, p, static_cast<double*>(raw(weight)),
-                     static_cast<const double*>(g_raw), s, n, use_rows, row_len, compact);
+                     static_cast<const double*>(g_raw), s, n, use_rows, row_len, compact, out);
+    if (copied != nullptr)
+      *copied = out != nullptr;
     return;
   }
   // 16-bit weights: the rule runs in float. With multi_precision the fp32

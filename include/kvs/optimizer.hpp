@@ -47,6 +47,16 @@ public:
   // be row_sparse: its rows are then the rows (and the others are zero).
   void update(const ndarray& grad, ndarray& weight, std::vector<ndarray>& state, uint64_t t,
               const std::vector<int64_t>* rows = nullptr) const;
+  // The same update of a row_sparse `grad`, and then its rows of the
+  // weight (as updated) written into `rows_out`, dense, from element
+  // `first` on, one row after another: what a row_sparse_pull of the same
+  // ids reads. A lazy rule on host float or double weights writes each row
+  // out right after updating it, while it is in cache (one pass over the
+  // table's rows instead of two); anything else gathers after the update.
+  // Throws invalid_argument when grad is not row_sparse or rows_out is not
+  // a host array of the weight's dtype with room for the rows.
+  void update_and_copy_rows(const ndarray& grad, ndarray& weight, std::vector<ndarray>& state,
+                            uint64_t t, const ndarray& rows_out, uint64_t first) const;
 
   // Binary configuration (cereal), as servers receive it.
   std::string serialize() const;
@@ -56,6 +66,11 @@ public:
   static std::vector<std::string> names();
 
 private:
+  // update(); with copy_to (host rows of the weight's dtype), a lazy rule's
+  // rows are also written there as they are updated, and *copied says so.
+  void apply(const ndarray& grad, ndarray& weight, std::vector<ndarray>& state, uint64_t t,
+             const std::vector<int64_t>* rows, void* copy_to, bool* copied) const;
+
   std::string name_;
   std::map<std::string, double> numbers_;
   std::map<std::string, std::string> options_;
