@@ -2,8 +2,10 @@
 // through each worker's stats() (key_stats::sparse_gradient_rows): in
 // dist_async every push is its own round and its rows go to lazy sgd as
 // they came, on every server of a key split by rows; in dist_sync so do a
-// lone worker's, while a round summed from several workers goes through
-// the dense merge buffer. Values checked exactly against a sequential model.
+// lone worker's, and a round of several workers' row pushes is summed into
+// a row_sparse gradient without the dense merge buffer
+// (tests/dist/round_rows_dist_test.cpp has more). Values checked exactly
+// against a sequential model.
 #include <catch2/catch.hpp>
 
 #include "local_cluster.hpp"
@@ -90,7 +92,7 @@ TEST_CASE("dist_sync hands a lone worker's rows to lazy sgd as they came, on bot
   });
 }
 
-TEST_CASE("dist_sync sums several workers' rows in the dense merge buffer before lazy sgd", "[dist][sparse][optimizer]") {
+TEST_CASE("dist_sync sums several workers' rows for lazy sgd without the dense merge buffer", "[dist][sparse][optimizer]") {
   local_cluster cluster{2, 2};
   cluster.settings = [](config& c) { c.bigarray_bound = 20; };  // the table split by rows across the servers
   cluster.run("dist_sync", [](kvstore& kv) {
@@ -101,7 +103,7 @@ TEST_CASE("dist_sync sums several workers' rows in the dense merge buffer before
     step(model, {1, 9}, 1);
     step(model, {8}, 2);
     expect_model(kv, model);
-    EXPECT(rows_handed_over(kv) == 0);
+    EXPECT(rows_handed_over(kv) == 2);
     kv.barrier();
   });
 }
