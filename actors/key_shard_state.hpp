@@ -84,8 +84,10 @@ void sum_rows(key_entry& e, const std::vector<int64_t>& ids, const array_view& s
 // names_shm is resolved before it is served (`from`: its sender's node):
 // each range checked against its key part (dtype, size) and the mapping's
 // bounds; a pushed value becomes an array over the range that holds the
-// mapping (the bytes are returned); throws kvs::error naming what is wrong.
-// land_in_shm wraps a pull's answer: the value is written into the
+// mapping (the bytes are returned), and a pull of rows gets its landing
+// range as its output (gathered there as in process; answered without a
+// value); throws kvs::error naming what is wrong.
+// land_in_shm wraps any other pull's answer: the value is written into the
 // request's landing range and answered without it.
 void accept_segment(shard_impl self, const shm_announce& a);
 void bind_segment(shard_impl self, const shm_echo& echo);

@@ -10,42 +10,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "lazy_sgd_model.hpp"
 #include "local_cluster.hpp"
 
 using namespace kvs;
 
+using namespace lazy_sgd_model;
+
 namespace {
-
-constexpr int64_t rows = 11, cols = 3;
-
-ndarray rsp(const std::vector<int64_t>& ids, float g) {
-  auto n = static_cast<int64_t>(ids.size());
-  return ndarray::row_sparse({rows, cols}, ids, ndarray::full({n, cols}, g));
-}
-
-// Lazy sgd, lr .5, wd .5, on the model: w -= .5 * (g + .5 * w) in rows `ids`
-// (powers of two: every step exact, whatever order the pushes are summed in).
-void step(std::vector<float>& model, const std::vector<int64_t>& ids, float g) {
-  for (auto r : ids)
-    for (int64_t c = 0; c < cols; ++c) {
-      auto& w = model[static_cast<size_t>(r * cols + c)];
-      w -= 0.5f * (g + 0.5f * w);
-    }
-}
-
-std::vector<int64_t> all_rows() {
-  std::vector<int64_t> all;
-  for (int64_t r = 0; r < rows; ++r)
-    all.push_back(r);
-  return all;
-}
-
-uint64_t rows_handed_over(const kvstore& kv) {
-  for (auto& [k, s] : kv.stats().keys)
-    if (k == key(3))
-      return s.sparse_gradient_rows;
-  return 0;
-}
 
 std::vector<float> pulled(kvstore& kv) {
   auto out = ndarray::zeros({rows, cols});
@@ -63,8 +35,7 @@ TEST_CASE("dist_sync sums 3 workers' overlapping, disjoint and empty row pushes 
   local_cluster cluster{3, 2};
   cluster.settings = [](config& c) { c.bigarray_bound = 20; };
   cluster.run("dist_sync", [](kvstore& kv) {
-    kv.init(3, ndarray::row_sparse({rows, cols}, all_rows(), ndarray::full({rows, cols}, 2.0)));
-    kv.set_optimizer(create_optimizer("sgd", {{"learning_rate", 0.5}, {"wd", 0.5}}));
+    init_lazy_sgd(kv);
     // Each worker's gradient its own power of two, so every row's sum says
     // which pushes reached it. Round 1: row 4 from ranks 0 and 1, rows on
     // both servers, rank 2 empty; round 2: one worker's rows only; round 3:
@@ -188,8 +159,7 @@ TEST_CASE("a dist_sync round of a dense push and a row push sums both densely fo
   local_cluster cluster{2, 2};
   cluster.settings = [](config& c) { c.bigarray_bound = 20; };
   cluster.run("dist_sync", [](kvstore& kv) {
-    kv.init(3, ndarray::row_sparse({rows, cols}, all_rows(), ndarray::full({rows, cols}, 2.0)));
-    kv.set_optimizer(create_optimizer("sgd", {{"learning_rate", 0.5}, {"wd", 0.5}}));
+    init_lazy_sgd(kv);
     // Round 1 the row push goes first (held, then summed into the merge
     // buffer when the dense one comes), round 2 the dense one: a round with a
     // dense push updates every row (no lazy rows) with the sum.

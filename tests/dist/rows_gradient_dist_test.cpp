@@ -8,43 +8,14 @@
 // against a sequential model.
 #include <catch2/catch.hpp>
 
+#include "lazy_sgd_model.hpp"
 #include "local_cluster.hpp"
 
 using namespace kvs;
 
+using namespace lazy_sgd_model;
+
 namespace {
-
-constexpr int64_t rows = 11, cols = 3;  // 33 elements: split by rows with a bound of 20
-
-// Rows `ids`, each holding `g` (a power of two keeps every step exact).
-ndarray rsp(const std::vector<int64_t>& ids, float g) {
-  auto n = static_cast<int64_t>(ids.size());
-  return ndarray::row_sparse({rows, cols}, ids, ndarray::full({n, cols}, g));
-}
-
-// Lazy sgd, lr .5, wd .5, on the model: w -= .5 * (g + .5 * w) in rows `ids`.
-void step(std::vector<float>& model, const std::vector<int64_t>& ids, float g) {
-  for (auto r : ids)
-    for (int64_t c = 0; c < cols; ++c) {
-      auto& w = model[static_cast<size_t>(r * cols + c)];
-      w -= 0.5f * (g + 0.5f * w);
-    }
-}
-
-uint64_t rows_handed_over(const kvstore& kv) {
-  for (auto& [k, s] : kv.stats().keys)
-    if (k == key(3))
-      return s.sparse_gradient_rows;
-  return 0;
-}
-
-void init_lazy_sgd(kvstore& kv) {
-  std::vector<int64_t> all;
-  for (int64_t r = 0; r < rows; ++r)
-    all.push_back(r);
-  kv.init(3, ndarray::row_sparse({rows, cols}, all, ndarray::full({rows, cols}, 2.0)));
-  kv.set_optimizer(create_optimizer("sgd", {{"learning_rate", 0.5}, {"wd", 0.5}}));
-}
 
 void expect_model(kvstore& kv, const std::vector<float>& model) {
   auto out = ndarray::zeros({rows, cols});
