@@ -102,6 +102,17 @@ struct key_entry {
   // The rows of merge that may be nonzero (nullopt: any): a round that
   // starts with a row_sparse push clears only these.
   std::optional<std::vector<int64_t>> merge_rows;
+  // The open round's row_sparse pushes, held as they came (their ids, their
+  // rows, and where their reply sits in `held`) while every push of the round
+  // is one: summed straight into a compact gradient when the round completes,
+  // or into merge before a push of another kind is summed
+  // (actors/round_rows.cpp).
+  struct rows_push {
+    std::vector<int64_t> ids;
+    array_view rows;
+    size_t reply = 0;
+  };
+  std::vector<rows_push> rows_held;
   // The open round's packed pushes, held as they came (with the codec and
   // threshold they were packed with) to be summed in one pass when the
   // round completes, or before anything else is summed into the round, or

@@ -96,16 +96,11 @@ bool gradient_as_is(const key_entry& e, const part_request& m) {
 }
 
 // A round of one row_sparse push, for an updater that takes rows as they
-// are (updater_setting::takes_rows): the pushed rows are the round's
-// gradient, with no dense merge buffer to clear, fill and read. Host float
-// and double values only: elsewhere the optimizer would densify the rows
-// every round (GPU and 16-bit values keep the merge path).
+// are (takes_pushed_rows): the pushed rows are the round's gradient, with no
+// dense merge buffer to clear, fill and read. Rows in a worker's shared
+// memory go too, copied (rows_gradient).
 bool rows_as_is(const shard_state& st, const key_entry& e, const part_request& m, bool alone) {
-  auto t = e.stored.dtype();
-  // Rows in a worker's shared memory go too, copied (rows_gradient).
-  return m.sparse && alone && st.updater.actor && st.updater.takes_rows &&
-         (t == dtype::f32 || t == dtype::f64) &&
-         !on_gpu(e.stored) && !on_gpu(m.inputs[0].array);
+  return alone && takes_pushed_rows(st, e, m);
 }
 
 // The pushed rows as a row_sparse gradient of the key's shape: the pushed
@@ -160,40 +155,6 @@ void sum_deferred_now(key_entry& e) {
   sum_range(job, 0, job.dest.count);
 }
 
-// A row_sparse push summed into the round, here (only its rows are touched):
-// `direct`, stored = the pushed rows, zero elsewhere; else added to the
-// merge buffer, which the round's first push clears (only the rows that may
-// be nonzero, when known).
-void sum_rows(key_entry& e, const part_request& m, bool direct) {
-  auto len = row_length(e.stored.shape());
-  auto& src = m.inputs[0];
-  if (direct) {
-    make_exclusive(e.stored);
-    zero_all(e.stored);
-    scatter_rows(src.array, src.offset, m.rows, len, e.stored, false);
-    return;
-  }
-  if (e.merge.is_none()) {
-    e.merge = ndarray::zeros(e.stored.shape(), e.stored.dtype(), e.stored.device());
-    e.merge_rows = std::vector<int64_t>{};
-  }
-  make_exclusive(e.merge);
-  if (e.pushed.empty()) {  // the round's first push: clear what an earlier one left
-    if (e.merge_rows)
-      zero_rows(e.merge, *e.merge_rows, len);
-    else
-      zero_all(e.merge);
-    e.merge_rows = std::vector<int64_t>{};
-  }
-  scatter_rows(src.array, src.offset, m.rows, len, e.merge, true);
-  if (e.merge_rows) {
-    std::vector<int64_t> merged;
-    std::set_union(e.merge_rows->begin(), e.merge_rows->end(), m.rows.begin(), m.rows.end(),
-                   std::back_inserter(merged));
-    *e.merge_rows = std::move(merged);
-  }
-}
-
 }  // namespace
 
 void sum_held_pushes(const shard_state& st, key_entry& e, std::optional<int32_t> pack_for) {
@@ -237,8 +198,11 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   else if (!why && !skip && joins_deferred)  // checked before the round's pushes join its pass
     why = capture([&] { check_inputs(e, m); });
   bool hold = !why && packed && holds_packed(st, e, direct);
+  bool rows_held = !why && !skip && holds_rows(st, e, m, alone);  // summed as the round completes
   // Pushes held before this one are summed first: their order, and no more
   // held than the round's float buffer holds.
+  if (!why && !skip && !rows_held && !e.rows_held.empty())
+    why = capture([&] { merge_held_rows(e); });
   if (!why && !skip && (!hold || held_full(e, m)))
     why = capture([&] { sum_held_pushes(st, e); });
   bool as_is = !why && !skip && !packed && !defer && alone && !direct && gradient_as_is(e, m);
@@ -250,8 +214,10 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     why = capture([&] { hold_packed(st, e, m); });  // summed with the round's other packed pushes
   else if (rows_taken)
     why = capture([&] { e.grad = rows_gradient(e, m); });
+  else if (rows_held)
+    hold_rows(e, m);
   else if (!why && !skip && m.sparse)
-    why = capture([&] { sum_rows(e, m, direct); });
+    why = capture([&] { sum_rows(e, m.rows, m.inputs[0], direct, e.pushed.empty()); });
   else if (!why && !as_is && !skip)
     why = capture([&] {
       job = sum_job(e, std::move(m.inputs), direct);

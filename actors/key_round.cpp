@@ -208,6 +208,7 @@ void answer_held(shard_impl self, key_entry& e, failure err) {
   e.pushed.clear();
   e.packed_held.clear();  // a failed round's packed pushes: never summed
   e.deferred.clear();     // nor its deferred ones: their workers reuse the ranges once answered
+  e.rows_held.clear();    // nor its row pushes (no mapped range is read after its answer)
   e.grad = ndarray();
   e.round_failure.reset();
   deliver_value(self, e, std::move(held), std::move(err));
@@ -351,6 +352,7 @@ void complete_round(shard_impl self, key_entry& e, bool summed_into_stored) {
     e.summed = !self->state.updater.actor;  // stored is a sum of gradients
     try {  // the packed pushes, in one pass, packing the sum for the first pull
       sum_held_pushes(self->state, e, first_packed_answer(self->state, e));
+      sum_held_rows(e);  // or the held row pushes, into the round's gradient
     } catch (...) {  // the round fails (guarded); stored stays the last sum: so do its answers
       restore_pull_sum(e, std::move(last));
       throw;

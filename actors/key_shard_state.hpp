@@ -83,6 +83,26 @@ void defer_push(key_entry& e, part_request& m);
 void check_inputs(const key_entry& e, part_request& m);
 bool takes_deferred(const key_entry& e, const part_request& m);
 
+// actors/round_rows.cpp, a round's row_sparse pushes. takes_pushed_rows:
+// the shard's optimizer takes a row_sparse push's rows as its gradient (an
+// updater that takes rows; host float or double values). A round of several
+// such pushes holds them as they came (holds_rows, hold_rows: while every
+// push of the round so far was held), and sum_held_rows makes the round's
+// gradient of them when it completes: the union of their ids, each row 0 +
+// the pushes' rows in their order (as the merge buffer's sum), read before
+// any push of the round is answered. merge_held_rows sums them into the
+// merge buffer instead, in their order, before a push of another kind is
+// summed into the round. sum_rows sums one row push into the round: into
+// stored (`direct`: zero elsewhere) or into the merge buffer, which the
+// round's `first` push clears (only its rows that may be nonzero, when known).
+bool takes_pushed_rows(const shard_state& st, const key_entry& e, const part_request& m);
+bool holds_rows(const shard_state& st, const key_entry& e, const part_request& m, bool alone);
+void hold_rows(key_entry& e, part_request& m);
+void sum_held_rows(key_entry& e);
+void merge_held_rows(key_entry& e);
+void sum_rows(key_entry& e, const std::vector<int64_t>& ids, const array_view& src, bool direct,
+              bool first);
+
 // actors/shard_shm.cpp, the shard's side of shared memory. accept_segment
 // maps a segment a worker announced and writes a challenge into it;
 // bind_segment makes it usable when its owner's node echoes that challenge
@@ -91,8 +111,10 @@ bool takes_deferred(const key_entry& e, const part_request& m);
 // names_shm is resolved before it is served (`from`: its sender's node):
 // each range checked against its key part (dtype, size) and the mapping's
 // bounds; a pushed value becomes an array over the range that holds the
-// mapping (the bytes are returned); throws kvs::error naming what is wrong.
-// land_in_shm wraps a pull's answer: the value is written into the
+// mapping (the bytes are returned), and a pull of rows gets its landing
+// range as its output (gathered there as in process; answered without a
+// value); throws kvs::error naming what is wrong.
+// land_in_shm wraps any other pull's answer: the value is written into the
 // request's landing range and answered without it.
 void accept_segment(shard_impl self, const shm_announce& a);
 void bind_segment(shard_impl self, const shm_echo& echo);

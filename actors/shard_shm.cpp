@@ -183,7 +183,16 @@ uint64_t resolve_shm(shard_impl self, const caf::node_id& node, part_request& m)
     if (m.outputs.size() != 1)
       throw kvs::error(errc::invalid_argument, what() + ": a landing range with several outputs");
     check_fits(e->second, m, v, false, "a landing range");
-    range_of(st, node, v, what);
+    auto* dst = range_of(st, node, v, what);
+    if (m.op == part_op::pull_rows) {
+      // Rows are gathered straight into their landing range, as into an
+      // output in process (the answer then carries no value): no array of
+      // them to make and copy there. Written before the pull is answered.
+      v.array = borrowed_array({static_cast<int64_t>(v.count)}, v.shm.type, dst,
+                               mapping_of(st, node, v.shm.segment));
+      v.offset = 0;
+      v.shm = shm_range{};
+    }
   }
   return moved;
 }

@@ -2,47 +2,20 @@
 // through each worker's stats() (key_stats::sparse_gradient_rows): in
 // dist_async every push is its own round and its rows go to lazy sgd as
 // they came, on every server of a key split by rows; in dist_sync so do a
-// lone worker's, while a round summed from several workers goes through
-// the dense merge buffer. Values checked exactly against a sequential model.
+// lone worker's, and a round of several workers' row pushes is summed into
+// a row_sparse gradient without the dense merge buffer
+// (tests/dist/round_rows_dist_test.cpp has more). Values checked exactly
+// against a sequential model.
 #include <catch2/catch.hpp>
 
+#include "lazy_sgd_model.hpp"
 #include "local_cluster.hpp"
 
 using namespace kvs;
 
+using namespace lazy_sgd_model;
+
 namespace {
-
-constexpr int64_t rows = 11, cols = 3;  // 33 elements: split by rows with a bound of 20
-
-// Rows `ids`, each holding `g` (a power of two keeps every step exact).
-ndarray rsp(const std::vector<int64_t>& ids, float g) {
-  auto n = static_cast<int64_t>(ids.size());
-  return ndarray::row_sparse({rows, cols}, ids, ndarray::full({n, cols}, g));
-}
-
-// Lazy sgd, lr .5, wd .5, on the model: w -= .5 * (g + .5 * w) in rows `ids`.
-void step(std::vector<float>& model, const std::vector<int64_t>& ids, float g) {
-  for (auto r : ids)
-    for (int64_t c = 0; c < cols; ++c) {
-      auto& w = model[static_cast<size_t>(r * cols + c)];
-      w -= 0.5f * (g + 0.5f * w);
-    }
-}
-
-uint64_t rows_handed_over(const kvstore& kv) {
-  for (auto& [k, s] : kv.stats().keys)
-    if (k == key(3))
-      return s.sparse_gradient_rows;
-  return 0;
-}
-
-void init_lazy_sgd(kvstore& kv) {
-  std::vector<int64_t> all;
-  for (int64_t r = 0; r < rows; ++r)
-    all.push_back(r);
-  kv.init(3, ndarray::row_sparse({rows, cols}, all, ndarray::full({rows, cols}, 2.0)));
-  kv.set_optimizer(create_optimizer("sgd", {{"learning_rate", 0.5}, {"wd", 0.5}}));
-}
 
 void expect_model(kvstore& kv, const std::vector<float>& model) {
   auto out = ndarray::zeros({rows, cols});
@@ -90,7 +63,7 @@ TEST_CASE("dist_sync hands a lone worker's rows to lazy sgd as they came, on bot
   });
 }
 
-TEST_CASE("dist_sync sums several workers' rows in the dense merge buffer before lazy sgd", "[dist][sparse][optimizer]") {
+TEST_CASE("dist_sync sums several workers' rows for lazy sgd without the dense merge buffer", "[dist][sparse][optimizer]") {
   local_cluster cluster{2, 2};
   cluster.settings = [](config& c) { c.bigarray_bound = 20; };  // the table split by rows across the servers
   cluster.run("dist_sync", [](kvstore& kv) {
@@ -101,7 +74,7 @@ TEST_CASE("dist_sync sums several workers' rows in the dense merge buffer before
     step(model, {1, 9}, 1);
     step(model, {8}, 2);
     expect_model(kv, model);
-    EXPECT(rows_handed_over(kv) == 0);
+    EXPECT(rows_handed_over(kv) == 2);
     kv.barrier();
   });
 }
