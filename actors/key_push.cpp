@@ -193,8 +193,9 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
     });
   bool defer = !why && !skip && defers_push(st, e, m, round_size);
   bool joins_deferred = takes_deferred(e, m);
+  bool round_spoiled = false;  // earlier pushes of the round were consumed by a failed sum
   if (!why && !skip && !defer && !joins_deferred)
-    why = capture([&] { sum_deferred_now(e); });
+    round_spoiled = static_cast<bool>(why = capture([&] { sum_deferred_now(e); }));
   else if (!why && !skip && joins_deferred)  // checked before the round's pushes join its pass
     why = capture([&] { check_inputs(e, m); });
   bool hold = !why && packed && holds_packed(st, e, direct);
@@ -202,7 +203,7 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
   // Pushes held before this one are summed first: their order, and no more
   // held than the round's float buffer holds.
   if (!why && !skip && !rows_held && !e.rows_held.empty())
-    why = capture([&] { merge_held_rows(e); });
+    round_spoiled = static_cast<bool>(why = capture([&] { merge_held_rows(e); }));
   if (!why && !skip && (!hold || held_full(e, m)))
     why = capture([&] { sum_held_pushes(st, e); });
   bool as_is = !why && !skip && !packed && !defer && alone && !direct && gradient_as_is(e, m);
@@ -225,8 +226,11 @@ void do_push(shard_impl self, key_entry& e, part_request& m, bool remote, item_d
         sum_packed(st, job);
     });
   if (why) {
-    done(std::move(why), ndarray());
-    done_with(e);
+    done(why, ndarray());
+    if (round_spoiled)  // the held or deferred pushes it took are gone: the round fails
+      guarded(self, e, nullptr, [&] { fail_round(self, e, *why); });
+    else
+      done_with(e);
     return;
   }
   if (m.failed && !e.round_failure)

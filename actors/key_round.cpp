@@ -282,7 +282,8 @@ bool updates_here(shard_state& st, const ndarray& grad) {
   return true;
 }
 
-// The pull held by the round that asks, in this process, for exactly the
+// The pull held by the round that asks, in this process or into a worker's
+// shared memory landing range (checked on arrival), for exactly the
 // rows of the lazy update's row_sparse gradient, into one host array of the
 // weight's dtype: the update writes them as it goes (one pass over the
 // table's rows, each copied out while in cache, instead of a second pass

@@ -234,11 +234,13 @@ void serve_batch(shard_impl self, part_batch& batch, const caf::node_id& from, b
     bool landing = false;  // answered by value, which land_in_shm writes into the range
     bool in_place = false;  // rows gathered into their landing range (resolve_shm)
     if (detail::names_shm(item)) {  // never served with a range unchecked
+      // Only an output that named a landing range is written in place.
+      bool rows_range = item.op == part_op::pull_rows && !item.outputs.empty() &&
+                        !item.outputs[0].shm.empty();
       if (auto f = detail::capture([&] {
             detail::resolve_shm(self, from, item);
             landing = !item.outputs.empty() && !item.outputs[0].shm.empty();
-            in_place = item.op == part_op::pull_rows && !item.outputs.empty() &&
-                       !item.outputs[0].array.is_none();
+            in_place = rows_range && !item.outputs[0].array.is_none();
             if (landing)
               answer = detail::land_in_shm(self, from, item, std::move(answer));
           })) {

@@ -484,7 +484,8 @@ void dispatch(worker_impl self) {
     start(self, std::move(e->item), e->bytes, e->id);
 }
 
-// A push of rows about to leave while more messages wait in the mailbox
+// A push of rows to a shard of this process about to leave while more
+// messages wait in the mailbox
 // (the caller's next calls, often a row_sparse_pull of the same rows) is
 // held back: the worker sends itself a flush message, which comes after
 // them, so what they send goes in the same messages to the shards, where a
@@ -501,13 +502,19 @@ bool holds_back(worker_impl self) {
     return true;
   if (self->mailbox().empty())
     return false;
-  for (auto& [shard, sb] : st.outbox)
+  for (auto& [shard, sb] : st.outbox) {
+    // Only shards of this process let a pull ride with its push; to another
+    // process the hold would only tie unrelated requests to the push's batch
+    // (answered when its dist_sync round completes).
+    if (st.shards[shard].node() != self->node())
+      continue;
     for (auto& m : sb.batch.items)
       if (m.op == part_op::push && m.sparse) {
         st.flush_pending = true;
         caf::anon_send(caf::actor_cast<worker_actor>(self), submit_atom::value, op_batch{});
         return true;
       }
+  }
   return false;
 }
 

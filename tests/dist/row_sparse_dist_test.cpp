@@ -201,3 +201,31 @@ TEST_CASE("dist_sync dense key split between rows across 2 servers: row_sparse p
     kv.barrier();
   });
 }
+
+// A worker's push of rows and its next, unrelated pull travel apart to
+// servers of other processes: worker 0 waits for the pull before the
+// barrier worker 1 needs to push, so a pull tied to the push's batch (its
+// answer held until the round completes) would wait out request_timeout.
+TEST_CASE("dist_sync: a pull behind a push of rows is answered before the push's round completes",
+          "[dist][sparse]") {
+  local_cluster cluster{2, 1};
+  cluster.timeout = std::chrono::milliseconds(4000);
+  cluster.run("dist_sync", [](kvstore& kv) {
+    kv.init(1, no_rows());
+    kv.init(2, ndarray::full({2, 3}, 7.0));
+    for (int step = 0; step < 5; ++step) {
+      auto out = ndarray::zeros({2, 3});
+      if (kv.rank() == 0) {
+        kv.push(1, rsp({1, 4}, 1));
+        kv.pull(2, out);
+        out.wait_to_read();
+        EXPECT(out.to_vector<float>() == std::vector<float>(6, 7.0f));
+        kv.barrier();
+      } else {
+        kv.barrier();
+        kv.push(1, no_rows());
+      }
+      kv.wait_all();
+    }
+  });
+}
