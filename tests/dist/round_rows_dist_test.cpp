@@ -7,6 +7,7 @@
 // servers (a bound of 20 elements).
 #include <cstring>
 #include <map>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -182,6 +183,28 @@ TEST_CASE("a dist_sync round of a dense push and a row push sums both densely fo
     }
     EXPECT(pulled(kv) == model);
     EXPECT(rows_handed_over(kv) == 0);
+    kv.barrier();
+  });
+}
+
+// The held row pushes are summed in the order they came, not by rank: ranks
+// push row 1 in the order 2, 0, 1 (300 ms apart) the values 1e8, -1e8, 1.
+// In that order the float sum is exactly 1; by rank (-1e8 + 1 rounds to
+// -1e8) or in reverse it is 0.
+TEST_CASE("dist_sync sums held row pushes in the order they arrived", "[dist][sparse][optimizer]") {
+  local_cluster cluster{3, 2};
+  cluster.settings = [](config& c) { c.bigarray_bound = 20; };
+  cluster.run("dist_sync", [](kvstore& kv) {
+    init_lazy_sgd(kv);
+    kv.barrier();
+    const int turn[] = {1, 2, 0};  // rank -> place in the arrival order
+    const float value[] = {-1e8f, 1.0f, 1e8f};
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 * turn[kv.rank()]));
+    kv.push(3, rsp({1}, value[kv.rank()]));
+    std::vector<float> model(rows * cols, 2.0f);
+    step(model, {1}, 1.0f);
+    EXPECT(pulled(kv) == model);
+    EXPECT(rows_handed_over(kv) == 1);
     kv.barrier();
   });
 }
