@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "../test_config.hpp"
+#include "core/listen_port.hpp"
 
 // Catch's assertions are not thread-safe: worker bodies check with these,
 // which throw; local_cluster::run rethrows the first failure in the test's
@@ -104,22 +105,8 @@ pid_t fork_node(F body) {
   return pid;
 }
 
-// A port nothing listens on right now.
-inline int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 struct local_cluster {
-  int workers, servers, port = free_port();
+  int workers, servers, port = kvs::detail::free_listen_port();
   std::chrono::milliseconds timeout{20000};
   std::chrono::milliseconds stall_warning{0};  // 0: the default (60 s)
   // Applied to every node's config (scheduler, servers, workers).
