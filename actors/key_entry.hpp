@@ -73,6 +73,10 @@ struct held_reply {
   int32_t worker = 0;               // the requester's rank (its pull residual)
   uint64_t gradient_rows = 0;       // a push whose rows are the round's gradient: how many
   bool filled = false;              // its rows were written by the update's own pass
+  // A pull that rode with the push that completed its round: if the round
+  // fails, it is served next on the key, as if sent alone right behind that
+  // push (the value as the failure left it), not failed with the round.
+  bool rode = false;
 };
 
 // An operation waiting for its turn on the key.

@@ -200,11 +200,41 @@ void deliver_value(shard_impl self, key_entry& e, std::vector<held_reply> all, f
 
 namespace {
 
+// A failed round's pulls that rode with the push that completed it go
+// back to the key, next, each served as sent alone right behind that push:
+// whether a pull rides depends on timing; its answer must not (docs/values.md).
+void serve_riders_alone(shard_impl self, key_entry& e, std::vector<held_reply>& held) {
+  std::vector<held_reply> riders;
+  for (auto i = held.begin(); i != held.end();) {
+    if (!i->rode) {
+      ++i;
+      continue;
+    }
+    riders.push_back(std::move(*i));
+    i = held.erase(i);
+  }
+  for (auto i = riders.rbegin(); i != riders.rend(); ++i) {  // each put first: in their order
+    i->rode = false;
+    i->filled = false;  // the failed update's pass may have written some rows: gathered afresh
+    auto fail = i->done;
+    enqueue_next(e, [self, &e, h = std::move(*i)]() mutable {
+      auto done = h.done;
+      guarded(self, e, &done, [&] {
+        std::vector<held_reply> one;
+        one.push_back(std::move(h));
+        deliver_value(self, e, std::move(one), std::nullopt);
+      });
+    }, std::move(fail));
+  }
+}
+
 // Ends the open round (completed or failed) and answers what it held.
 void answer_held(shard_impl self, key_entry& e, failure err) {
   close_round(self, e);
   auto held = std::move(e.held);
   e.held.clear();
+  if (err)
+    serve_riders_alone(self, e, held);
   e.pushed.clear();
   e.packed_held.clear();  // a failed round's packed pushes: never summed
   e.deferred.clear();     // nor its deferred ones: their workers reuse the ranges once answered
@@ -398,13 +428,18 @@ void join_round(shard_impl self, key_entry& e, int32_t worker, held_reply h, int
     e.round_since = clock::now();
   e.pushed.insert(worker);
   e.held.push_back(std::move(h));
+  bool completes = static_cast<int>(e.pushed.size()) >= round_size;
   auto& riding = self->state.riding;
   if (riding && riding->entry == &e && riding->request.worker == worker) {
     auto pull = std::move(*riding);  // held by this round, after the push
     riding.reset();
+    auto before = e.held.size();
     hold_pull(e, pull.request, pull.remote, std::move(pull.done));
+    // Sent alone, it would find this round ended (completes) or held by it.
+    if (completes && e.held.size() > before)
+      e.held.back().rode = true;
   }
-  if (static_cast<int>(e.pushed.size()) >= round_size) {
+  if (completes) {
     complete_round(self, e, direct);
     return;
   }
