@@ -20,18 +20,32 @@ bool is_push(const operation& op) {
   return op.kind == op_kind::push || op.kind == op_kind::pushpull;
 }
 
-// What an operation takes of the dispatch window: its bytes, and of a push
-// of rows or a pull of some rows only those rows (not the key's dense size:
-// a step's push of 1% of a big table's rows filled the window alone, so
-// the pull of the same rows behind it waited for the push's answer).
+// What an operation takes of the dispatch window: the bytes of every array
+// it moves, each pushed input and each pulled output (a pushpull both); of
+// a row_sparse input or a pull of some rows only those rows (not the key's
+// dense size: a step's push of 1% of a big table's rows filled the window
+// alone, so the pull of the same rows behind it waited for the push's
+// answer). Each input counts: a push from several devices sends, or sums,
+// every device's array (its rows); the union of their rows is not known yet.
 int64_t op_bytes(const operation& op) {
   auto& sample = op.sample();
-  auto row_bytes = row_length(sample.shape()) * size_of(sample.dtype());
-  if (op.select_rows && !op.row_ids.is_none())
-    return static_cast<int64_t>(op.row_ids.size() * row_bytes);  // at most: ids may repeat
-  if (!op.select_rows && sample.storage() == storage::row_sparse)
-    return static_cast<int64_t>(ndarray_access::impl(sample).row_ids.size() * row_bytes);
-  return static_cast<int64_t>(sample.size() * size_of(sample.dtype()));
+  auto row_bytes = static_cast<int64_t>(row_length(sample.shape()) * size_of(sample.dtype()));
+  auto dense_bytes = [](const ndarray& a) { return static_cast<int64_t>(a.size() * size_of(a.dtype())); };
+  if (op.select_rows) {  // its inputs are the row ids; each output gets the rows
+    auto per_output = op.row_ids.is_none()  // every row
+                          ? dense_bytes(sample)
+                          : static_cast<int64_t>(op.row_ids.size()) * row_bytes;  // at most: ids may repeat
+    return per_output * static_cast<int64_t>(op.outputs.size());
+  }
+  int64_t bytes = 0;
+  for (auto& in : op.inputs)
+    bytes += in.storage() == storage::row_sparse
+                 ? static_cast<int64_t>(ndarray_access::impl(in).row_ids.size()) * row_bytes
+                 : dense_bytes(in);
+  if (op.kind == op_kind::pull || op.kind == op_kind::pushpull)
+    for (auto& out : op.landing)
+      bytes += dense_bytes(out);
+  return bytes;
 }
 
 // ---- the timeline and the counters (core/telemetry.hpp) -------------------
