@@ -30,11 +30,13 @@ bool is_push(const operation& op) {
 int64_t op_bytes(const operation& op) {
   auto& sample = op.sample();
   auto row_bytes = static_cast<int64_t>(row_length(sample.shape()) * size_of(sample.dtype()));
-  auto dense_bytes = [](const ndarray& a) { return static_cast<int64_t>(a.size() * size_of(a.dtype())); };
+  auto dense_bytes = [](const ndarray& a) {
+    return static_cast<int64_t>(a.size() * size_of(a.dtype()));
+  };
   if (op.select_rows) {  // its inputs are the row ids; each output gets the rows
-    auto per_output = op.row_ids.is_none()  // every row
-                          ? dense_bytes(sample)
-                          : static_cast<int64_t>(op.row_ids.size()) * row_bytes;  // at most: ids may repeat
+    auto per_output = op.row_ids.is_none()
+                          ? dense_bytes(sample)  // every row
+                          : static_cast<int64_t>(op.row_ids.size()) * row_bytes;  // ids may repeat
     return per_output * static_cast<int64_t>(op.outputs.size());
   }
   int64_t bytes = 0;

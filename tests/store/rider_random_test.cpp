@@ -44,7 +44,9 @@ ndarray rows_value(const std::vector<int64_t>& ids, float v, int device) {
   return ndarray::row_sparse({table_rows, cols}, ids, rows);
 }
 
-ndarray empty_rows() { return ndarray::row_sparse({table_rows, cols}, {}, ndarray::zeros({0, cols})); }
+ndarray empty_rows() {
+  return ndarray::row_sparse({table_rows, cols}, {}, ndarray::zeros({0, cols}));
+}
 
 ndarray ids_array(const std::vector<int64_t>& ids) {
   return ndarray::from_vector<int64_t>(ids, {static_cast<int64_t>(ids.size())});

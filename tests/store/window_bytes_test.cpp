@@ -24,7 +24,8 @@ ndarray rows_on(int device, int64_t first, int64_t n, double v) {
   std::vector<int64_t> ids;
   for (int64_t r = first; r < first + n; ++r)
     ids.push_back(r);
-  return ndarray::row_sparse({rows, cols}, ids, ndarray::full({n, cols}, v, dtype::f32, cpu(device)));
+  auto values = ndarray::full({n, cols}, v, dtype::f32, cpu(device));
+  return ndarray::row_sparse({rows, cols}, ids, values);
 }
 
 }  // namespace
@@ -51,7 +52,8 @@ TEST_CASE("the dispatch window counts every input of a push from several devices
   auto pulled = std::make_shared<std::promise<void>>();
   auto pulled_seen = pulled->get_future().share();
   auto pull_passed_push = std::make_shared<bool>(false);
-  kv->set_updater([pulled_seen, pull_passed_push](const key& k, const ndarray& grad, ndarray& stored) {
+  kv->set_updater([pulled_seen, pull_passed_push](const key& k, const ndarray& grad,
+                                                  ndarray& stored) {
     if (k == key(1))
       *pull_passed_push =
           pulled_seen.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
