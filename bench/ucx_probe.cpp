@@ -12,7 +12,13 @@
 //                      were sending to it; idle: nothing in flight) and the
 //                      survivor reports whether, and how fast, its request
 //                      failed and its err_handler ran, or the process aborts
-//                      (UCX's ucs_fatal) or hangs (the parent reports both)
+//                      (UCX's ucs_fatal) or hangs (the parent reports both);
+//                      a request still stuck at the deadline is then closed
+//                      by force (what a plane would do on the control plane's
+//                      peer_down). --when before: the peer dies before its
+//                      bytes are read (or before it posted its receive);
+//                      --bystander: a third peer sends the survivor 4 KB
+//                      after the kill (is the survivor still listening?)
 // Transport choices are UCP settings set with ucp_config_modify, not the
 // environment: --tls (UCX_TLS; "default" leaves it alone), --mm-error-handling
 // (MM_ERROR_HANDLING=y, which sets posix's and sysv's ERROR_HANDLING:

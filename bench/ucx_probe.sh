@@ -5,15 +5,15 @@
 # the machine. About 10 minutes: each case that UCX never reports waits out
 # its deadline.
 # Usage: bench/ucx_probe.sh [build dir] [perf|failure|all]
-# Env: UCX_PROBE_REPEAT (3), UCX_PROBE_DEADLINE_S (10), UCX_PROBE_KEEPALIVE (1s).
+# Env (not UCX_*: UCX warns about unknown UCX_ variables): PROBE_REPEAT (3), PROBE_DEADLINE_S (10), PROBE_KEEPALIVE (1s).
 set -uo pipefail
 build=${1:-build}
 what=${2:-all}
 probe="$build/bench/ucx_probe"
 [ -x "$probe" ] || { echo "no $probe (is libucx-dev installed?)" >&2; exit 1; }
-repeat=${UCX_PROBE_REPEAT:-3}
-deadline=${UCX_PROBE_DEADLINE_S:-10}
-keepalive=${UCX_PROBE_KEEPALIVE:-1s}
+repeat=${PROBE_REPEAT:-3}
+deadline=${PROBE_DEADLINE_S:-10}
+keepalive=${PROBE_KEEPALIVE:-1s}
 # Each choice: UCX_TLS, then extra flags.
 choices=(
   "default|"
