@@ -15,61 +15,6 @@
 
 namespace kvs::detail {
 
-namespace {
-
-// The union of the held pushes' ids (each sorted), in one merge.
-std::vector<int64_t> union_of(const std::vector<key_entry::rows_push>& held) {
-  size_t most = 0;
-  for (auto& p : held)
-    most += p.ids.size();
-  std::vector<int64_t> ids;
-  ids.reserve(most);
-  std::vector<size_t> next(held.size(), 0);
-  for (;;) {
-    int64_t id = -1;  // the smallest id not taken yet
-    for (size_t k = 0; k < held.size(); ++k)
-      if (next[k] < held[k].ids.size() && (id < 0 || held[k].ids[next[k]] < id))
-        id = held[k].ids[next[k]];
-    if (id < 0)
-      return ids;
-    ids.push_back(id);
-    for (size_t k = 0; k < held.size(); ++k)
-      if (next[k] < held[k].ids.size() && held[k].ids[next[k]] == id)
-        ++next[k];
-  }
-}
-
-// The held pushes' rows summed into `out`, rows `ids` (their union), in
-// one pass: each row written once as 0 + the first push's row that has it,
-// + each later one's, in the pushes' order: the merge buffer's arithmetic
-// (0 + -0 is +0), read and written in order instead of scattered.
-template <class T>
-void sum_in_order(const std::vector<key_entry::rows_push>& held, const std::vector<int64_t>& ids,
-                  uint64_t len, T* out) {
-  std::vector<size_t> next(held.size(), 0);
-  std::vector<const T*> rows;
-  for (auto& p : held)
-    rows.push_back(static_cast<const T*>(ndarray_access::raw(p.rows.array)) + p.rows.offset);
-  for (auto id : ids) {
-    bool first = true;
-    for (size_t k = 0; k < held.size(); ++k) {
-      if (next[k] == held[k].ids.size() || held[k].ids[next[k]] != id)
-        continue;
-      const T* src = rows[k] + next[k]++ * len;
-      if (first)
-        for (uint64_t c = 0; c < len; ++c)
-          out[c] = T(0) + src[c];
-      else
-        for (uint64_t c = 0; c < len; ++c)
-          out[c] += src[c];
-      first = false;
-    }
-    out += len;
-  }
-}
-
-}  // namespace
-
 bool takes_pushed_rows(const shard_state& st, const key_entry& e, const part_request& m) {
   // Host float and double values only: elsewhere the optimizer would densify
   // the rows every round (GPU and 16-bit values keep the merge buffer).
@@ -142,16 +87,18 @@ void sum_held_rows(key_entry& e) {
   for (auto& p : held)
     e.held.at(p.reply).gradient_rows = p.ids.size();
   // Read now, before any push of the round is answered: a range of a
-  // worker's shared memory is not read once its push was answered.
-  auto ids = union_of(held);
+  // worker's shared memory is not read once its push was answered. Each
+  // row 0 + the pushes' rows in the order they came: the merge buffer's sum.
+  auto t = e.stored.dtype();
+  std::vector<id_rows> values;
+  for (auto& p : held)
+    values.push_back({&p.ids, static_cast<const char*>(ndarray_access::raw(p.rows.array)) +
+                                  p.rows.offset * size_of(t)});
+  auto ids = union_of_ids(values);
   kvs::shape s = e.stored.shape();
   s[0] = static_cast<int64_t>(ids.size());
-  auto rows = make_uninitialized(s, e.stored.dtype(), cpu());
-  auto len = row_length(e.stored.shape());
-  if (e.stored.dtype() == dtype::f32)
-    sum_in_order(held, ids, len, static_cast<float*>(ndarray_access::raw(rows)));
-  else  // f64 (takes_pushed_rows)
-    sum_in_order(held, ids, len, static_cast<double*>(ndarray_access::raw(rows)));
+  auto rows = make_uninitialized(s, t, cpu());
+  sum_rows_in_order(values, ids, row_length(e.stored.shape()), t, ndarray_access::raw(rows));
   e.grad = ndarray::row_sparse(e.stored.shape(), std::move(ids), rows);
 }
 

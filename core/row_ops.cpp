@@ -197,6 +197,94 @@ void zero_all(const ndarray& a) {
     std::memset(ndarray_access::raw(a), 0, bytes);  // 0 bits = 0 in every dtype
 }
 
+namespace {
+
+// sum_rows_in_order for one element type: float and double add in their
+// own type; the others go through double and are stored after each add,
+// as scatter_rows adds them.
+template <class Add>
+void sum_in_order(const std::vector<id_rows>& values, const std::vector<int64_t>& ids,
+                  uint64_t len, Add add) {
+  struct cursor {  // a value's next id and where its row starts
+    const int64_t* next;
+    const int64_t* end;
+    uint64_t from;
+  };
+  std::vector<cursor> at;
+  for (auto& v : values)
+    at.push_back({v.ids->data(), v.ids->data() + v.ids->size(), 0});
+  uint64_t to = 0;
+  for (auto id : ids) {
+    bool first = true;
+    for (size_t k = 0; k < at.size(); ++k) {
+      auto& c = at[k];
+      if (c.next == c.end || *c.next != id)
+        continue;
+      add(k, c.from, to, first);
+      ++c.next;
+      c.from += len;
+      first = false;
+    }
+    to += len;
+  }
+}
+
+template <class T>
+void sum_typed(const std::vector<id_rows>& values, const std::vector<int64_t>& ids, uint64_t len,
+               T* out) {
+  sum_in_order(values, ids, len, [&](size_t k, uint64_t from, uint64_t to, bool first) {
+    const T* src = static_cast<const T*>(values[k].rows) + from;
+    T* dst = out + to;
+    if (first)
+      for (uint64_t c = 0; c < len; ++c)
+        dst[c] = T(0) + src[c];
+    else
+      for (uint64_t c = 0; c < len; ++c)
+        dst[c] += src[c];
+  });
+}
+
+}  // namespace
+
+std::vector<int64_t> union_of_ids(const std::vector<id_rows>& values, std::vector<int64_t> ids) {
+  size_t most = 0;
+  for (auto& v : values)
+    most += v.ids->size();
+  ids.clear();
+  ids.reserve(most);
+  std::vector<size_t> next(values.size(), 0);
+  for (;;) {
+    int64_t id = -1;  // the smallest id not taken yet
+    for (size_t k = 0; k < values.size(); ++k) {
+      auto& own = *values[k].ids;
+      if (next[k] < own.size() && (id < 0 || own[next[k]] < id))
+        id = own[next[k]];
+    }
+    if (id < 0)
+      return ids;
+    ids.push_back(id);
+    for (size_t k = 0; k < values.size(); ++k) {
+      auto& own = *values[k].ids;
+      if (next[k] < own.size() && own[next[k]] == id)
+        ++next[k];
+    }
+  }
+}
+
+void sum_rows_in_order(const std::vector<id_rows>& values, const std::vector<int64_t>& ids,
+                       uint64_t len, dtype t, void* out) {
+  if (t == dtype::f32)
+    return sum_typed(values, ids, len, static_cast<float*>(out));
+  if (t == dtype::f64)
+    return sum_typed(values, ids, len, static_cast<double*>(out));
+  sum_in_order(values, ids, len, [&](size_t k, uint64_t from, uint64_t to, bool first) {
+    for (uint64_t c = 0; c < len; ++c) {
+      double v = load_element(values[k].rows, t, from + c);
+      store_element(out, t, to + c, (first ? 0.0 : load_element(out, t, to + c)) + v);
+    }
+  });
+}
+
 std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarray>& arrays,
                                                         std::vector<int64_t> storage) {
   // Read without waiting, as above.
@@ -209,25 +297,25 @@ std::pair<std::vector<int64_t>, ndarray> sum_row_sparse(const std::vector<ndarra
     storage.assign(own.begin(), own.end());
     return {std::move(storage), rows_of(arrays[0])};
   }
-  std::vector<int64_t> ids;
-  for (auto& a : arrays) {
-    auto& more = ids_of(a);
-    std::vector<int64_t> merged;
-    std::set_union(ids.begin(), ids.end(), more.begin(), more.end(), std::back_inserter(merged));
-    ids = std::move(merged);
-  }
   auto& sample = arrays.front();
   auto len = row_length(sample.shape());
+  std::vector<host_view> hosts;  // GPU rows through host copies
+  hosts.reserve(arrays.size());
+  std::vector<id_rows> values;
+  for (auto& a : arrays) {
+    hosts.emplace_back(rows_of(a));
+    auto& host = hosts.back().host;
+    same_dtype(host, sample, "sum of row_sparse values");
+    if (host.size() < ids_of(a).size() * len)
+      throw kvs::error(errc::invalid_argument,
+                       "sum of row_sparse values: a value holds fewer rows than its ids name");
+    values.push_back({&ids_of(a), ndarray_access::raw(host)});
+  }
+  auto ids = union_of_ids(values, std::move(storage));
   kvs::shape s = sample.shape();
   s[0] = static_cast<int64_t>(ids.size());
-  auto rows = ndarray::zeros(s, sample.dtype(), cpu());
-  for (auto& a : arrays) {
-    auto& own = ids_of(a);
-    std::vector<int64_t> at(own.size());  // where each of a's rows sits in the union
-    for (size_t i = 0; i < own.size(); ++i)
-      at[i] = std::lower_bound(ids.begin(), ids.end(), own[i]) - ids.begin();
-    scatter_rows(rows_of(a), 0, at, len, rows, true);
-  }
+  auto rows = make_uninitialized(s, sample.dtype(), cpu());
+  sum_rows_in_order(values, ids, len, sample.dtype(), ndarray_access::raw(rows));
   return {std::move(ids), rows};
 }
 

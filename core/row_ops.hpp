@@ -56,6 +56,22 @@ void zero_rows(const ndarray& a, const std::vector<int64_t>& ids, uint64_t row_l
 // Every element of a dense array = 0, in place (no zero array to copy from).
 void zero_all(const ndarray& a);
 
+// The rows of one row_sparse value, as the sums below read them: its ids
+// (sorted, unique) and its rows, one after another, in host memory.
+struct id_rows {
+  const std::vector<int64_t>* ids = nullptr;
+  const void* rows = nullptr;
+};
+// The union of several values' ids, in one merge (into `storage`'s memory).
+std::vector<int64_t> union_of_ids(const std::vector<id_rows>& values,
+                                  std::vector<int64_t> storage = {});
+// Their rows summed into `out`, the rows `ids` (their union) one after
+// another, all of dtype `t`: each row written once, 0 + the first value's
+// row that has it + each later one's, in the values' order (a dense
+// buffer's arithmetic, so 0 + -0 is +0), read and written in order.
+void sum_rows_in_order(const std::vector<id_rows>& values, const std::vector<int64_t>& ids,
+                       uint64_t row_len, dtype t, void* out);
+
 // Several row_sparse arrays (same dense shape and dtype) summed into one:
 // the union of their row ids, and a dense buffer of those rows on the host.
 // One array is returned as it is (no copy of its rows; its ids are copied

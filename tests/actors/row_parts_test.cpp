@@ -2,7 +2,11 @@
 // row_sparse push or pull of rows asks each shard only for its rows.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "actors/part_planner.hpp"
+#include "core/array_impl.hpp"
+#include "core/element.hpp"
 #include "core/row_ops.hpp"
 #include "core/sharding.hpp"
 
@@ -127,4 +131,62 @@ TEST_CASE("a gather of host rows copies runs and single rows in order from an of
       REQUIRE(got[6 + i * 3 + c] == static_cast<float>(ids[i] * 10 + static_cast<int64_t>(c)));
   REQUIRE_THROWS_AS(detail::gather_rows(src, ids, 3, dst, 7), kvs::error);  // too few rows left
   REQUIRE_THROWS_AS(detail::gather_rows(src, {40}, 3, dst, 0), kvs::error);  // no row 40
+}
+
+namespace {
+
+ndarray of_type(const std::vector<double>& v, kvs::shape s, dtype t) {
+  auto a = detail::make_uninitialized(std::move(s), t);
+  for (size_t i = 0; i < v.size(); ++i)
+    detail::store_element(detail::ndarray_access::raw(a), t, i, v[i]);
+  return a;
+}
+
+// Three row_sparse values of 6 x 2 with overlapping and disjoint rows, in
+// dtype `t`; row 1 takes 1e8, -1e8 and 1 in that order (their float sum
+// depends on it), row 4 only -0 (0 + -0 is +0).
+std::vector<ndarray> three_values(dtype t) {
+  auto value = [t](std::vector<int64_t> ids, std::vector<double> v) {
+    auto n = static_cast<int64_t>(ids.size());
+    return ndarray::row_sparse({6, 2}, std::move(ids), of_type(v, {n, 2}, t));
+  };
+  bool small = t != dtype::f32 && t != dtype::f64;  // 16-bit and integer values
+  double big = small ? 1000 : 1e8;
+  return {value({1, 3, 4}, {big, 0.5, 2, 3, -0.0, -0.0}), value({0, 1}, {7, 8, -big, 1.25}),
+          value({1, 5}, {1, 2, 9, 10})};
+}
+
+// The sum as a dense buffer made it: zeros, + each value's rows in order.
+std::vector<double> summed_densely(const std::vector<ndarray>& values, const std::vector<int64_t>& ids) {
+  auto t = values[0].dtype();
+  auto dense = ndarray::zeros({6, 2}, t);
+  for (auto& v : values)
+    detail::scatter_rows(v.rows(), 0, v.row_ids(), 2, dense, true);
+  auto out = ndarray::zeros({static_cast<int64_t>(ids.size()), 2}, t);
+  detail::gather_rows(dense, ids, 2, out, 0);
+  return out.to_vector<double>();
+}
+
+}  // namespace
+
+TEST_CASE("several row_sparse values sum as a dense buffer sums them: union of ids, each row 0 + "
+          "the values' rows in order",
+          "[sparse]") {
+  for (auto t : {dtype::f32, dtype::f64, dtype::f16, dtype::bf16, dtype::i32}) {
+    INFO(to_string(t));
+    auto values = three_values(t);
+    auto [ids, rows] = detail::sum_row_sparse(values, {9, 9});
+    REQUIRE(ids == std::vector<int64_t>{0, 1, 3, 4, 5});
+    REQUIRE(rows.dtype() == t);
+    auto got = rows.to_vector<double>();
+    auto want = summed_densely(values, ids);
+    REQUIRE(got == want);
+    REQUIRE_FALSE(std::signbit(got[6]));  // row 4: 0 + -0
+  }
+  // In float the order tells: 1e8 - 1e8 + 1 is 1; -1e8 + 1 first rounds to -1e8.
+  auto [ids, rows] = detail::sum_row_sparse(three_values(dtype::f32));
+  REQUIRE(rows.to_vector<float>()[2] == 1.0f);
+  auto mixed = three_values(dtype::f32);
+  mixed[2] = three_values(dtype::f64)[2];
+  REQUIRE_THROWS_AS(detail::sum_row_sparse(mixed), kvs::error);
 }
