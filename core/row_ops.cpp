@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <iterator>
 
 #include "core/array_impl.hpp"
 #include "core/element.hpp"

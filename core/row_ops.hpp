@@ -63,6 +63,8 @@ struct id_rows {
   const void* rows = nullptr;
 };
 // The union of several values' ids, in one merge (into `storage`'s memory).
+// Each value's ids must be sorted, unique and >= 0, as every caller has
+// checked them on arrival (-1 marks a value whose ids are used up).
 std::vector<int64_t> union_of_ids(const std::vector<id_rows>& values,
                                   std::vector<int64_t> storage = {});
 // Their rows summed into `out`, the rows `ids` (their union) one after
