@@ -425,7 +425,7 @@ int run_performance(const options& opt) {
 
 // --- failure: a survivor and a victim it forked and will SIGKILL ------------
 void victim(const options& opt, int fd) {
-  alarm(static_cast<unsigned>(opt.deadline_s * 3));  // never outlive a survivor that hung
+  alarm(static_cast<unsigned>(opt.deadline_s * 4));  // a backstop: child_of() kills us with the survivor
   auto deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s);
   ucx_side side(opt);
   connect_pair(side, fd, false, deadline);
@@ -444,8 +444,9 @@ void victim(const options& opt, int fd) {
 // A third process connected to the survivor's worker: does one peer's death
 // stall the others? It sends 4 KB when told (100 ms after the kill).
 void bystander(const options& opt, int fd) {
-  alarm(static_cast<unsigned>(opt.deadline_s * 3));
-  auto deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s * 2);
+  alarm(static_cast<unsigned>(opt.deadline_s * 4));
+  // The survivor's setup, its wait for the victim's message and its wait after the kill: a deadline each.
+  auto deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s * 3);
   ucx_side side(opt);
   side.connect(swap_addresses(fd, side.address()));
   std::vector<char> buf(4096, 'b');
@@ -475,6 +476,7 @@ std::string status_after(ucs_status_t status, clock_type::time_point kill_time,
 
 // Returns 0 when the survivor saw the loss (or the transfer ended before it), 3 on a deadline.
 int survivor(const options& opt) {
+  signal(SIGPIPE, SIG_IGN);  // a bystander gone: write_all fails and says so, not a silent SIGPIPE
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair failed");
   const pid_t self = getpid();
@@ -698,13 +700,14 @@ int run_failure(const options& opt) {
       std::_Exit(survivor(opt));
     }
     // The survivor has its own deadlines; this one catches a hang inside UCX.
-    auto deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s * 2 + 10);
+    // (setup, the victim's message, the wait after the kill: a deadline each)
+    auto deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s * 3 + 15);
     int status = 0;
     while (waitpid(pid, &status, WNOHANG) == 0) {
       if (clock_type::now() > deadline) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
-        std::printf("  run %d: the survivor HUNG (killed after %d s)\n", r + 1, opt.deadline_s * 2 + 10);
+        std::printf("  run %d: the survivor HUNG (killed after %d s)\n", r + 1, opt.deadline_s * 3 + 15);
         status = -1;
         break;
       }

@@ -28,7 +28,7 @@ choices=(
 echo "# $(date -u) $(uptime)"
 # The outer timeout, per run, from that run's own --deadline-s and --repeat
 # (the probe's defaults: 30 s, 3): a failure run's survivors are each killed
-# as HUNG after 2*deadline+10 s; a performance run has one deadline in all.
+# as HUNG after 3*deadline+15 s; a performance run has one deadline in all.
 run() {
   local d=30 r=3 mode=bandwidth a prev=""
   for a in "$@"; do
@@ -36,7 +36,7 @@ run() {
     prev=$a
   done
   local limit=$((d + 30))
-  [ "$mode" = failure ] && limit=$((r * (2 * d + 15) + 30))
+  [ "$mode" = failure ] && limit=$((r * (3 * d + 20) + 30))
   echo "\$ ucx_probe $*"; timeout "$limit" "$probe" "$@" 2>&1; echo "  (exit $?)"
 }
 if [ "$what" != failure ]; then
