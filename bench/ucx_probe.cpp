@@ -631,37 +631,28 @@ int survivor(const options& opt) {
          (status = ucp_request_check_status(request)) == UCS_INPROGRESS && clock_type::now() < until;)
       side.progress_or_nap();
     double cancel_ms = ms_since(t0, clock_type::now());
-    const char* ended_by = "ucp_request_cancel";
-    double close_ms = 0;
-    bool closed = false;
-    if (status == UCS_INPROGRESS) {
-      closed = true;
-      ended_by = "ucp_ep_close_nbx(FORCE)";
-      auto t1 = clock_type::now();
-      side.close_endpoint();
+    const bool ended_by_cancel = status != UCS_INPROGRESS;
+    auto t1 = clock_type::now();
+    side.close_endpoint();  // in any case, as a plane would on peer_down
+    if (!ended_by_cancel)
       for (auto until = clock_type::now() + std::chrono::seconds(2);
            (status = ucp_request_check_status(request)) == UCS_INPROGRESS && clock_type::now() < until;)
         side.progress_or_nap();
-      close_ms = ms_since(t1, clock_type::now());
-    }
+    double close_ms = ms_since(t1, clock_type::now());
     for (auto more = clock_type::now() + std::chrono::seconds(2);
          bystander_status == UCS_INPROGRESS && clock_type::now() < more;) {
       watch_bystander();
       side.progress_or_nap();
     }
     char text[300];
-    if (status == UCS_INPROGRESS)
-      std::snprintf(text, sizeof text,
-                    "; after ucp_request_cancel (%.1f ms of progress) then ucp_ep_close_nbx(FORCE): request "
-                    "STILL PENDING %.1f ms later",
-                    cancel_ms, close_ms);
-    else if (!closed)
-      std::snprintf(text, sizeof text, "; then request %s, ended by %s (after %.1f ms)", ucs_status_string(status),
-                    ended_by, cancel_ms);
+    if (ended_by_cancel)
+      std::snprintf(text, sizeof text, "; ucp_request_cancel ended the request (%s) in %.1f ms, then ucp_ep_close_nbx(FORCE)",
+                    ucs_status_string(status), cancel_ms);
     else
       std::snprintf(text, sizeof text,
-                    "; then request %s, ended by %s (cancel: %.1f ms of progress without effect, close: %.1f ms)",
-                    ucs_status_string(status), ended_by, cancel_ms, close_ms);
+                    "; ucp_request_cancel: request still pending after %.1f ms of progress; then "
+                    "ucp_ep_close_nbx(FORCE): request %s after %.1f ms",
+                    cancel_ms, status == UCS_INPROGRESS ? "STILL PENDING" : ucs_status_string(status), close_ms);
     forced = text;
     if (!handled && side.failure.seen) forced += " (err_handler called only after the deadline)";
     if (status != UCS_INPROGRESS) ucp_request_free(request);
