@@ -31,6 +31,7 @@
 // under `timeout`); results in docs/benchmarks.md, "UCX 1.13 on this machine".
 #include <ucp/api/ucp.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,9 +77,32 @@ double ms_since(clock_type::time_point from, clock_type::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
+// The processes this one forked and must not leave behind (a survivor's victim
+// and bystander): die() kills them, so none lingers with its buffer touched or
+// prints into a later run.
+pid_t children[2] = {-1, -1};
+
+void kill_children() {
+  for (pid_t& pid : children) {
+    if (pid <= 0) continue;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+}
+
+// In a child just forked: SIGKILLed by the kernel when its parent dies, however
+// it dies (die(), a SIGKILL for a hang, `timeout`), and no children of its own yet.
+void child_of(pid_t parent) {
+  children[0] = children[1] = -1;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) std::_Exit(2);  // the parent died before the prctl
+}
+
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "ucx_probe [%d]: %s\n", static_cast<int>(getpid()), what.c_str());
   std::fflush(nullptr);
+  kill_children();
   std::_Exit(2);
 }
 
@@ -401,7 +425,7 @@ int run_performance(const options& opt) {
 
 // --- failure: a survivor and a victim it forked and will SIGKILL ------------
 void victim(const options& opt, int fd) {
-  alarm(static_cast<unsigned>(opt.deadline_s * 3));  // never outlive a survivor that hung
+  alarm(static_cast<unsigned>(opt.deadline_s * 4));  // a backstop: child_of() kills us with the survivor
   auto deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s);
   ucx_side side(opt);
   connect_pair(side, fd, false, deadline);
@@ -420,20 +444,27 @@ void victim(const options& opt, int fd) {
 // A third process connected to the survivor's worker: does one peer's death
 // stall the others? It sends 4 KB when told (100 ms after the kill).
 void bystander(const options& opt, int fd) {
-  alarm(static_cast<unsigned>(opt.deadline_s * 3));
-  auto deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s * 2);
+  alarm(static_cast<unsigned>(opt.deadline_s * 4));
+  // The survivor's setup, its wait for the victim's message and its wait after the kill: a deadline each.
+  auto deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s * 3);
   ucx_side side(opt);
   side.connect(swap_addresses(fd, side.address()));
   std::vector<char> buf(4096, 'b');
   side.wait_ok(side.send(buf.data(), 64, tag_bystander), deadline, "bystander's warm-up");
   char go = 0;
-  while (::recv(fd, &go, 1, MSG_DONTWAIT) != 1) {  // a live peer keeps progressing meanwhile
+  for (;;) {  // a live peer keeps progressing meanwhile
+    ssize_t r = ::recv(fd, &go, 1, MSG_DONTWAIT);
+    if (r == 1) break;
+    if (r == 0) std::_Exit(0);  // the survivor is gone: nothing to send to
     side.progress_or_nap();
     if (clock_type::now() > deadline) die("bystander: never told to send");
   }
   void* request = side.send(buf.data(), buf.size(), tag_bystander);
   side.wait(request, deadline);
-  while (clock_type::now() < deadline) side.progress_or_nap();  // the survivor SIGKILLs us when done
+  while (clock_type::now() < deadline) {  // the survivor SIGKILLs us when done
+    if (::recv(fd, &go, 1, MSG_DONTWAIT) == 0) std::_Exit(0);
+    side.progress_or_nap();
+  }
 }
 
 std::string status_after(ucs_status_t status, clock_type::time_point kill_time,
@@ -445,15 +476,19 @@ std::string status_after(ucs_status_t status, clock_type::time_point kill_time,
 
 // Returns 0 when the survivor saw the loss (or the transfer ended before it), 3 on a deadline.
 int survivor(const options& opt) {
+  signal(SIGPIPE, SIG_IGN);  // a bystander gone: write_all fails and says so, not a silent SIGPIPE
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair failed");
+  const pid_t self = getpid();
   pid_t victim_pid = fork();
   if (victim_pid < 0) die("fork failed");
   if (victim_pid == 0) {
+    child_of(self);
     close(sv[0]);
     victim(opt, sv[1]);
     std::_Exit(0);
   }
+  children[0] = victim_pid;
   close(sv[1]);
   int sb[2] = {-1, -1};
   pid_t bystander_pid = -1;
@@ -462,14 +497,17 @@ int survivor(const options& opt) {
     bystander_pid = fork();
     if (bystander_pid < 0) die("fork failed");
     if (bystander_pid == 0) {
+      child_of(self);
       close(sv[0]);
       close(sb[0]);
       bystander(opt, sb[1]);
       std::_Exit(0);
     }
+    children[1] = bystander_pid;
     close(sb[1]);
   }
-  auto deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s);
+  const auto setup_start = clock_type::now();
+  auto deadline = setup_start + std::chrono::seconds(opt.deadline_s);
   ucx_side side(opt);
   connect_pair(side, sv[0], true, deadline);
   std::vector<char> bystander_buf(4096);
@@ -483,8 +521,13 @@ int survivor(const options& opt) {
   auto bystander_done = clock_type::now();
   bool go_sent = false;
   clock_type::time_point go_at;
+  // Our buffer is touched while the victim touches its own; the victim says
+  // "ready" once its buffer is touched and its request posted.
+  std::vector<char> buf = touched(mib_bytes(opt.size_mib));
   char ready = 0;
   read_all(sv[0], &ready, 1);
+  const auto ready_at = clock_type::now();  // the waits below start here, not before the setup
+  deadline = ready_at + std::chrono::seconds(opt.deadline_s);
 
   std::atomic<int64_t> killed_at{0};  // steady_clock ticks
   auto kill_victim = [&] {
@@ -492,30 +535,39 @@ int survivor(const options& opt) {
     killed_at = clock_type::now().time_since_epoch().count();
   };
   auto kill_time = [&] { return clock_type::time_point(clock_type::duration(killed_at.load())); };
-  std::vector<char> buf = touched(mib_bytes(opt.size_mib));
   void* request = nullptr;
   std::thread killer;
   if (opt.failure_case == "recv-from-dead") {
-    while (!side.probe(tag_data))  // the rendezvous header is here; its bytes are not
-      if (clock_type::now() > deadline) die("the victim's message never arrived");
+    while (!side.probe(tag_data)) {  // the rendezvous header is here; its bytes are not
+      if (clock_type::now() > deadline) {
+        char text[200];
+        std::snprintf(text, sizeof text,
+                      "the victim's message never arrived (waited %.1f ms after its \"ready\"; setup took %.1f ms)",
+                      ms_since(ready_at, clock_type::now()), ms_since(setup_start, ready_at));
+        die(text);
+      }
+    }
     if (opt.when == "before") {
       kill_victim();
       waitpid(victim_pid, nullptr, 0);  // dead and reaped before we read its memory
+      children[0] = -1;
     }
     request = side.recv(buf.data(), buf.size(), tag_data);
   } else if (opt.failure_case == "send-to-dead") {
     request = side.send(buf.data(), buf.size(), tag_data);
-  } else {
+  } else {  // idle
     kill_victim();
     waitpid(victim_pid, nullptr, 0);
+    children[0] = -1;
   }
-  std::printf("  lanes when the transfer starts:%s\n", side.lanes().c_str());
-  std::fflush(stdout);
+  const auto posted_at = clock_type::now();  // --kill-after-ms counts from here
   if (killed_at.load() == 0)
     killer = std::thread([&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(opt.kill_after_ms));
+      std::this_thread::sleep_until(posted_at + std::chrono::milliseconds(opt.kill_after_ms));
       kill_victim();
     });
+  std::printf("  lanes when the transfer starts:%s\n", side.lanes().c_str());
+  std::fflush(stdout);
 
   // Both must end: the request (failed, unless it finished before the kill)
   // and the err_handler; whichever comes first, the other gets the same deadline.
@@ -560,31 +612,51 @@ int survivor(const options& opt) {
                                : finished_first             ? "completed before the kill (case not exercised)"
                                : status == UCS_INPROGRESS   ? "STILL PENDING at the deadline"
                                                             : status_after(status, kill_time(), done);
+  // The verdict is taken here, at the deadline: an err_handler that runs
+  // during the forced close below, or a request that the close ends, does not
+  // turn a stuck case into a pass.
+  const peer_failure at_deadline = side.failure;
+  const bool handled = at_deadline.seen;
+  const ucs_status_t status_at_deadline = status;
+  std::string handler_result = handled ? status_after(at_deadline.status, kill_time(), at_deadline.when)
+                                       : "NOT CALLED by the deadline";
   // What a plane would do on the control plane's peer_down: cancel, then
-  // close the endpoint by force. Does the stuck request end then?
+  // close the endpoint by force. Does the stuck request end then, and which
+  // of the two ended it?
   std::string forced;
   if (request != nullptr) {
     auto t0 = clock_type::now();
     side.cancel(request);
-    side.close_endpoint();
-    auto until = clock_type::now() + std::chrono::seconds(2);
-    while ((status = ucp_request_check_status(request)) == UCS_INPROGRESS && clock_type::now() < until)
+    for (auto until = t0 + std::chrono::milliseconds(200);
+         (status = ucp_request_check_status(request)) == UCS_INPROGRESS && clock_type::now() < until;)
       side.progress_or_nap();
-    double forced_ms = ms_since(t0, clock_type::now());
+    double cancel_ms = ms_since(t0, clock_type::now());
+    const bool ended_by_cancel = status != UCS_INPROGRESS;
+    auto t1 = clock_type::now();
+    side.close_endpoint();  // in any case, as a plane would on peer_down
+    if (!ended_by_cancel)
+      for (auto until = clock_type::now() + std::chrono::seconds(2);
+           (status = ucp_request_check_status(request)) == UCS_INPROGRESS && clock_type::now() < until;)
+        side.progress_or_nap();
+    double close_ms = ms_since(t1, clock_type::now());
     for (auto more = clock_type::now() + std::chrono::seconds(2);
          bystander_status == UCS_INPROGRESS && clock_type::now() < more;) {
       watch_bystander();
       side.progress_or_nap();
     }
-    char text[200];
-    std::snprintf(text, sizeof text, "; after ucp_request_cancel + ucp_ep_close_nbx(FORCE): request %s after %.1f ms",
-                  status == UCS_INPROGRESS ? "STILL PENDING" : ucs_status_string(status), forced_ms);
+    char text[300];
+    if (ended_by_cancel)
+      std::snprintf(text, sizeof text, "; ucp_request_cancel ended the request (%s) in %.1f ms, then ucp_ep_close_nbx(FORCE)",
+                    ucs_status_string(status), cancel_ms);
+    else
+      std::snprintf(text, sizeof text,
+                    "; ucp_request_cancel: request still pending after %.1f ms of progress; then "
+                    "ucp_ep_close_nbx(FORCE): request %s after %.1f ms",
+                    cancel_ms, status == UCS_INPROGRESS ? "STILL PENDING" : ucs_status_string(status), close_ms);
     forced = text;
+    if (!handled && side.failure.seen) forced += " (err_handler called only after the deadline)";
     if (status != UCS_INPROGRESS) ucp_request_free(request);
   }
-  bool handled = side.failure.seen;
-  std::string handler_result = handled ? status_after(side.failure.status, kill_time(), side.failure.when)
-                                       : "NOT CALLED by the deadline";
   deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s);
   std::string after = "";
   if (opt.failure_case == "idle" && handled) {  // what a send to the lost peer does now
@@ -602,30 +674,31 @@ int survivor(const options& opt) {
               opt.when.c_str(), request_result.c_str(), handler_result.c_str(), after.c_str(), forced.c_str(),
               third.c_str());
   std::fflush(stdout);
-  waitpid(victim_pid, nullptr, 0);
-  if (opt.bystander) {
-    kill(bystander_pid, SIGKILL);
-    waitpid(bystander_pid, nullptr, 0);
-  }
-  return (handled && (!in_flight || status != UCS_INPROGRESS)) || finished_first ? 0 : 3;
+  kill_children();  // the victim is SIGKILLed already; the bystander waits for it
+  return (handled && (!in_flight || status_at_deadline != UCS_INPROGRESS)) || finished_first ? 0 : 3;
 }
 
 int run_failure(const options& opt) {
   std::printf("%s size=%g MiB kill_after=%d ms\n", describe(opt).c_str(), opt.size_mib, opt.kill_after_ms);
   int worst = 0;
+  const pid_t parent = getpid();
   for (int r = 0; r < opt.repeat; ++r) {
     std::fflush(stdout);
     pid_t pid = fork();
     if (pid < 0) die("fork failed");
-    if (pid == 0) std::_Exit(survivor(opt));
+    if (pid == 0) {
+      child_of(parent);  // its victim and bystander die with it (child_of), so a kill here ends all three
+      std::_Exit(survivor(opt));
+    }
     // The survivor has its own deadlines; this one catches a hang inside UCX.
-    auto deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s * 2 + 10);
+    // (setup, the victim's message, the wait after the kill: a deadline each)
+    auto deadline = clock_type::now() + std::chrono::seconds(opt.deadline_s * 3 + 15);
     int status = 0;
     while (waitpid(pid, &status, WNOHANG) == 0) {
       if (clock_type::now() > deadline) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
-        std::printf("  run %d: the survivor HUNG (killed after %d s)\n", r + 1, opt.deadline_s * 2 + 10);
+        std::printf("  run %d: the survivor HUNG (killed after %d s)\n", r + 1, opt.deadline_s * 3 + 15);
         status = -1;
         break;
       }
@@ -670,7 +743,7 @@ int main(int argc, char** argv) {
                  "after its rendezvous header arrived, before we read; send-to-dead: the receiver never posted)")
       ->check(CLI::IsMember({"during", "before"}));
   app.add_option("--size-mib", opt.size_mib, "failure: the message in flight")->check(CLI::Range(0.001, 4096.0));
-  app.add_option("--kill-after-ms", opt.kill_after_ms, "failure: SIGKILL this long after the transfer starts")
+  app.add_option("--kill-after-ms", opt.kill_after_ms, "failure: SIGKILL this long after the request is posted")
       ->check(CLI::Range(0, 60000));
   app.add_option("--repeat", opt.repeat, "failure: runs, each with a fresh pair")->check(CLI::Range(1, 1000));
   app.add_flag("--bystander", opt.bystander,
