@@ -91,6 +91,10 @@ void sum_half(const reduce_job& job, uint64_t begin, uint64_t end) {
 
 }  // namespace
 
+char* view_memory(const array_view& v) {
+  return static_cast<char*>(ndarray_access::raw(v.array)) + v.offset * size_of(v.array.dtype());
+}
+
 void check_job(const reduce_job& job) {
   check_view(job.dest, "the reduction's destination");
   if (job.inputs.empty())

@@ -21,6 +21,9 @@ void claim_job(const Job& job) {
     throw kvs::error(errc::timeout, "the job was withdrawn by its sender at its deadline");
 }
 
+// Where a view's first element lies (host or GPU memory), as bytes.
+char* view_memory(const array_view& v);
+
 // Elements [begin, end) of the job, counted from each view's offset.
 void sum_range(const reduce_job& job, uint64_t begin, uint64_t end);
 void copy_range(const copy_job& job, uint64_t begin, uint64_t end);

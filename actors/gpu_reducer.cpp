@@ -25,13 +25,6 @@ using impl = reducer_actor::stateful_pointer<gpu_state>;
 
 namespace detail {
 
-namespace {
-char* at(const array_view& v) {
-  return static_cast<char*>(detail::ndarray_access::raw(v.array)) + v.offset * size_of(v.array.dtype());
-}
-
-}  // namespace
-
 void reduce_on_gpu(cuda::stream& s, const reduce_job& job) {
   cuda::stream_scope scope(s);
   detail::check_job(job);
@@ -44,7 +37,7 @@ void reduce_on_gpu(cuda::stream& s, const reduce_job& job) {
   std::vector<const void*> srcs;
   for (auto& in : job.inputs) {
     if (in.array.device() == here) {
-      srcs.push_back(at(in));
+      srcs.push_back(view_memory(in));
       continue;
     }
     auto tmp = detail::make_uninitialized({static_cast<int64_t>(in.count)}, in.array.dtype(), here);
@@ -52,7 +45,7 @@ void reduce_on_gpu(cuda::stream& s, const reduce_job& job) {
     srcs.push_back(detail::ndarray_access::raw(tmp));
     moved.push_back(tmp);
   }
-  cuda::sum(s, job.dest.array.dtype(), at(job.dest), srcs, job.dest.count, job.accumulate);
+  cuda::sum(s, job.dest.array.dtype(), view_memory(job.dest), srcs, job.dest.count, job.accumulate);
 }
 
 void copy_from_gpu(cuda::stream& s, const copy_job& job) {

@@ -36,10 +36,6 @@ struct nccl_state {
 
 using impl = nccl_reducer_actor::stateful_pointer<nccl_state>;
 
-char* at(const array_view& v) {
-  return static_cast<char*>(detail::ndarray_access::raw(v.array)) + v.offset * size_of(v.array.dtype());
-}
-
 // The stream of the GPU a job's source is on (the first GPU's for a host
 // source): a fallback copy is ordered there.
 cuda::stream& stream_of(nccl_state& st, const array_view& source) {
@@ -77,8 +73,8 @@ void plan_reduce(nccl_state& st, const reduce_job& job, std::vector<cuda::nccl_o
   op.count = job.dest.count;
   op.in.assign(n, nullptr);
   for (size_t i = 0; i < ids.size(); ++i)
-    op.in[static_cast<size_t>(ids[i])] = at(job.inputs[i]);
-  op.out = at(job.dest);
+    op.in[static_cast<size_t>(ids[i])] = detail::view_memory(job.inputs[i]);
+  op.out = detail::view_memory(job.dest);
   ops.push_back(std::move(op));
 }
 
@@ -113,7 +109,7 @@ void plan_copy(nccl_state& st, const copy_job& job, std::vector<cuda::nccl_op>& 
   op.count = job.source.count;
   op.bufs.assign(n, nullptr);
   for (size_t i = 0; i < views.size(); ++i)
-    op.bufs[static_cast<size_t>(ids[i])] = at(views[i]);
+    op.bufs[static_cast<size_t>(ids[i])] = detail::view_memory(views[i]);
   ops.push_back(std::move(op));
   if (!rest.empty())
     detail::copy_from_gpu(stream_of(st, job.source), copy_job{job.source, rest});

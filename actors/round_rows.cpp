@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "actors/cpu_kernels.hpp"
 #include "actors/key_shard_state.hpp"
 #include "core/array_impl.hpp"
 #include "core/row_ops.hpp"
@@ -92,8 +93,7 @@ void sum_held_rows(key_entry& e) {
   auto t = e.stored.dtype();
   std::vector<id_rows> values;
   for (auto& p : held)
-    values.push_back({&p.ids, static_cast<const char*>(ndarray_access::raw(p.rows.array)) +
-                                  p.rows.offset * size_of(t)});
+    values.push_back({&p.ids, view_memory(p.rows)});
   auto ids = union_of_ids(values);
   kvs::shape s = e.stored.shape();
   s[0] = static_cast<int64_t>(ids.size());

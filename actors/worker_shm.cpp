@@ -1,5 +1,6 @@
 #include "actors/worker_shm.hpp"
 
+#include "actors/cpu_kernels.hpp"
 #include "actors/worker_route.hpp"
 #include "core/array_impl.hpp"
 #include "core/log.hpp"
@@ -40,9 +41,6 @@ std::optional<uint64_t> take_range(worker_state& st, part_shm& ps, uint64_t byte
 
 uint64_t view_bytes(const array_view& v) { return v.count * size_of(v.array.dtype()); }
 
-const void* view_memory(const array_view& v) {
-  return static_cast<const char*>(ndarray_access::raw(v.array)) + v.offset * size_of(v.array.dtype());
-}
 
 // The view's own range in the arena, when its memory lies there, its shard
 // mapped the arena, and the range starts on the boundary a shard checks (a
@@ -83,9 +81,7 @@ part_shm place_in_shm(worker_state& st, uint32_t shard, part_request& req, runni
     auto at = take_range(st, ps, bytes);
     if (!at)
       continue;  // in the message
-    auto width = size_of(v.array.dtype());
-    cuda_or_memcpy(base + *at, cpu(), static_cast<char*>(ndarray_access::raw(v.array)) + v.offset * width,
-                   v.array.device(), bytes);
+    cuda_or_memcpy(base + *at, cpu(), view_memory(v), v.array.device(), bytes);
     v.shm = shm_range{id, *at, bytes};
     run.shm_bytes += bytes;
   }
