@@ -74,10 +74,7 @@ void note_rows(key_entry& e, bool sparse, std::vector<int64_t>&& rows) {
     return;
   }
   e.round_sparse = e.round_sparse && sparse;
-  std::vector<int64_t> merged;
-  std::set_union(e.round_rows.begin(), e.round_rows.end(), rows.begin(), rows.end(),
-                 std::back_inserter(merged));
-  e.round_rows = std::move(merged);
+  add_ids(e.round_rows, rows);
 }
 
 // One push per round, one whole input of the key's size and dtype: with an

@@ -6,9 +6,6 @@
 // into it, clearing its rows for the next round and reading them back in the
 // update were three random passes over the table per round, each row a
 // memory miss (docs/benchmarks.md, "sparse_pushpull").
-#include <algorithm>
-#include <iterator>
-
 #include "actors/cpu_kernels.hpp"
 #include "actors/key_shard_state.hpp"
 #include "core/array_impl.hpp"
@@ -58,12 +55,8 @@ void sum_rows(key_entry& e, const std::vector<int64_t>& ids, const array_view& s
     e.merge_rows = std::vector<int64_t>{};
   }
   scatter_rows(src.array, src.offset, ids, len, e.merge, true);
-  if (e.merge_rows) {
-    std::vector<int64_t> merged;
-    std::set_union(e.merge_rows->begin(), e.merge_rows->end(), ids.begin(), ids.end(),
-                   std::back_inserter(merged));
-    *e.merge_rows = std::move(merged);
-  }
+  if (e.merge_rows)
+    add_ids(*e.merge_rows, ids);
 }
 
 void merge_held_rows(key_entry& e) {
@@ -73,10 +66,7 @@ void merge_held_rows(key_entry& e) {
     // What each would have done on arrival: into merge, in their order; and
     // their ids into the round's rows (note_rows had none of them).
     sum_rows(e, held[i].ids, held[i].rows, false, i == 0);
-    std::vector<int64_t> merged;
-    std::set_union(e.round_rows.begin(), e.round_rows.end(), held[i].ids.begin(),
-                   held[i].ids.end(), std::back_inserter(merged));
-    e.round_rows = std::move(merged);
+    add_ids(e.round_rows, held[i].ids);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "core/array_impl.hpp"
 #include "core/element.hpp"
@@ -244,6 +245,13 @@ void sum_typed(const std::vector<id_rows>& values, const std::vector<int64_t>& i
 }
 
 }  // namespace
+
+void add_ids(std::vector<int64_t>& ids, const std::vector<int64_t>& more) {
+  std::vector<int64_t> merged;
+  merged.reserve(ids.size() + more.size());
+  std::set_union(ids.begin(), ids.end(), more.begin(), more.end(), std::back_inserter(merged));
+  ids = std::move(merged);
+}
 
 std::vector<int64_t> union_of_ids(const std::vector<id_rows>& values, std::vector<int64_t> ids) {
   size_t most = 0;

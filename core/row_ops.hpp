@@ -62,6 +62,8 @@ struct id_rows {
   const std::vector<int64_t>* ids = nullptr;
   const void* rows = nullptr;
 };
+// ids = the union of ids and more (both sorted and unique).
+void add_ids(std::vector<int64_t>& ids, const std::vector<int64_t>& more);
 // The union of several values' ids, in one merge (into `storage`'s memory).
 // Each value's ids must be sorted, unique and >= 0, as every caller has
 // checked them on arrival (-1 marks a value whose ids are used up).
